@@ -1,0 +1,192 @@
+"""A loopback stand-in for the OpenAI API: real HTTP, real streaming, scriptable faults."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+FAULTS = ("rate_limit", "quota", "500", "503", "401", "403", "model_not_found", "hang", "cut", "malformed", "stream_error")
+_INLINE_FAULT = re.compile(r"#fault=([a-z0-9_]+)")
+
+
+def reply_for(text: str) -> str:
+    """The stand-in's deterministic answer to a user message."""
+    return f"Echo: {text}"
+
+
+def _error(status: int, code: str, message: str, kind: str = "invalid_request_error") -> tuple[int, dict]:
+    return status, {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+_FAULT_ANSWERS = {
+    "rate_limit": _error(429, "rate_limit_exceeded", "Rate limit reached for requests", "requests"),
+    "quota": _error(429, "insufficient_quota", "You exceeded your current quota", "insufficient_quota"),
+    "500": _error(500, "server_error", "The server had an error", "server_error"),
+    "503": _error(503, "service_unavailable", "The engine is currently overloaded", "server_error"),
+    "401": _error(401, "invalid_api_key", "Incorrect API key provided: sk-...", "invalid_request_error"),
+    "403": _error(403, "unsupported_country_region_territory", "Forbidden", "request_forbidden"),
+    "model_not_found": _error(404, "model_not_found", "The model does not exist or you do not have access to it."),
+}
+
+
+class FakeOpenAIHandler(BaseHTTPRequestHandler):
+    """Answers /v1/chat/completions and /v1/realtime/client_secrets like OpenAI does."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: "FakeOpenAI"
+
+    def log_message(self, *args):  # quiet: tests read the recorded requests instead
+        pass
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        self.server.record(self.path, dict(self.headers), body)
+        if not self.headers.get("Authorization", "").startswith("Bearer "):
+            return self._json(*_error(401, "missing_api_key", "You didn't provide an API key."))
+        fault = self.server.take_fault(body)
+        if fault in _FAULT_ANSWERS:
+            return self._json(*_FAULT_ANSWERS[fault], headers={"retry-after": "7"} if fault == "rate_limit" else None)
+        if fault == "hang":
+            time.sleep(self.server.hang_seconds)
+            return self._json(*_error(500, "server_error", "late"))
+        if self.path == "/v1/chat/completions":
+            return self._chat(body, fault)
+        if self.path == "/v1/realtime/client_secrets":
+            return self._client_secret(body, fault)
+        return self._json(*_error(404, "unknown_url", f"Unknown path {self.path}"))
+
+    def _chat(self, body: dict, fault: str | None):
+        user = next((m["content"] for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
+        text = reply_for(_INLINE_FAULT.sub("", user).strip())
+        usage = {"prompt_tokens": sum(len(str(m.get("content", "")).split()) for m in body.get("messages", [])),
+                 "completion_tokens": len(text.split())}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        if fault == "malformed":
+            return self._raw(200, "application/json", b'{"id": "chatcmpl-x", "choices": [')
+        if not body.get("stream"):
+            return self._json(200, {
+                "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model"), "usage": usage,
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": text}}],
+            })
+        self._stream(body, text, usage, fault)
+
+    def _stream(self, body: dict, text: str, usage: dict, fault: str | None):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("x-request-id", "req_fake")
+        self.end_headers()
+        words = re.findall(r"\S+\s*", text)
+        base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": body.get("model")}
+        for index, word in enumerate(words):
+            if fault == "cut" and index == max(1, len(words) // 2):
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(2)  # no final chunk: a dropped stream
+                return
+            if fault == "stream_error" and index == 1:
+                self._chunk({"error": {"message": "The server had an error while processing", "type": "server_error"}})
+                self._chunk_raw(b"")
+                return
+            self._chunk({**base, "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]})
+            if index == 0 and self.server.gate is not None:
+                self.server.gate.wait(10)  # tests hold the stream here to see what already reached the client
+            time.sleep(self.server.chunk_delay)
+        self._chunk({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if (body.get("stream_options") or {}).get("include_usage"):
+            self._chunk({**base, "choices": [], "usage": usage})
+        self._chunk_raw(b"data: [DONE]\n\n")
+        self._chunk_raw(b"")
+
+    def _chunk(self, payload: dict):
+        self._chunk_raw(f"data: {json.dumps(payload)}\n\n".encode())
+
+    def _chunk_raw(self, data: bytes):
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _client_secret(self, body: dict, fault: str | None):
+        if fault == "malformed":
+            return self._raw(200, "application/json", b"{not json")
+        session = dict(body.get("session") or {})
+        ttl = (body.get("expires_after") or {}).get("seconds", 600)
+        session.setdefault("id", "sess_fake")
+        return self._json(200, {"value": "ek_" + secrets.token_hex(12), "expires_at": int(time.time()) + ttl,
+                                "session": session})
+
+    def _json(self, status: int, payload: dict, headers: dict | None = None):
+        self._raw(status, "application/json", json.dumps(payload).encode(), headers)
+
+    def _raw(self, status: int, content_type: str, data: bytes, headers: dict | None = None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-request-id", "req_fake")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class FakeOpenAI(ThreadingHTTPServer):
+    """The stand-in server: records every request; faults come queued or inline as `#fault=NAME`."""
+
+    daemon_threads = True
+
+    def __init__(self, address=("127.0.0.1", 0), chunk_delay: float = 0.005, hang_seconds: float = 30):
+        super().__init__(address, FakeOpenAIHandler)
+        self.chunk_delay = chunk_delay
+        self.hang_seconds = hang_seconds
+        self.requests: list[dict] = []
+        self.faults: list[str] = []
+        self.gate: threading.Event | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    def record(self, path: str, headers: dict, body: dict):
+        with self._lock:
+            self.requests.append({"path": path, "headers": headers, "body": body})
+
+    def fail_next(self, *faults: str):
+        """Queue faults for the next requests, one each."""
+        with self._lock:
+            self.faults.extend(faults)
+
+    def take_fault(self, body: dict) -> str | None:
+        with self._lock:
+            if self.faults:
+                return self.faults.pop(0)
+        last = (body.get("messages") or [{}])[-1].get("content", "")
+        match = _INLINE_FAULT.search(str(last))
+        return match.group(1) if match else None
+
+    def start(self) -> "FakeOpenAI":
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--chunk-delay", type=float, default=0.02)
+    args = parser.parse_args()
+    server = FakeOpenAI(("127.0.0.1", args.port), chunk_delay=args.chunk_delay)
+    print(json.dumps({"base_url": server.base_url}), flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""Local dev server: serves public/ and hands /api/... requests to the api/*.py `handler` classes, as Vercel does."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import json
+import os
+import sys
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLIC = ROOT / "public"
+API = ROOT / "api"
+
+
+def load_dotenv(path: Path) -> None:
+    """Copy KEY=VALUE lines of a .env file into os.environ, never overriding what is already set."""
+    if not path.is_file():
+        return
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        os.environ.setdefault(key.strip(), value)
+
+
+class Functions:
+    """api/<path>.py (or api/<path>/index.py) for /api/<path>, each module loaded once, like a warm instance."""
+
+    def __init__(self, api_dir: Path = API):
+        self.api_dir = api_dir.resolve()
+        self._modules: dict[Path, type] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, url_path: str):
+        """The handler class serving url_path, or None."""
+        path = unquote(urlsplit(url_path).path)
+        if not path.startswith("/api/"):
+            return None
+        rest = path[len("/api/"):].strip("/")
+        for candidate in (self.api_dir / f"{rest}.py", self.api_dir / rest / "index.py"):
+            file = candidate.resolve()
+            if file.is_file() and self.api_dir in file.parents and not file.name.startswith("_"):
+                return self._load(file)
+        return None
+
+    def _load(self, file: Path):
+        with self._lock:
+            if file not in self._modules:
+                name = "api_" + "_".join(file.relative_to(self.api_dir).with_suffix("").parts)
+                spec = importlib.util.spec_from_file_location(name, file)
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                self._modules[file] = module.handler
+            return self._modules[file]
+
+
+class StaticHandler(SimpleHTTPRequestHandler):
+    """public/ as Vercel serves it: files only, JSON 404 for unknown /api paths, no directory listings."""
+
+    disable_nagle_algorithm = True
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript", ".mjs": "text/javascript"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, directory=str(PUBLIC), **kwargs)
+
+    def log_message(self, format, *args):
+        pass
+
+    def do_GET(self):
+        if urlsplit(self.path).path.startswith("/api/"):
+            return self._json_404()
+        super().do_GET()
+
+    def do_POST(self):
+        self._json_404() if urlsplit(self.path).path.startswith("/api/") else self.send_error(405)
+
+    def list_directory(self, path):
+        self.send_error(404)
+
+    def _json_404(self):
+        body = json.dumps({"error": {"code": "not_found", "message": "No such API route."}}).encode()
+        self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Replay(io.RawIOBase):
+    """The request line already read, then the rest of the connection."""
+
+    def __init__(self, prefix: bytes, rest):
+        self._prefix, self._rest = prefix, rest
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        if self._prefix:
+            size = min(len(buffer), len(self._prefix))
+            buffer[:size], self._prefix = self._prefix[:size], self._prefix[size:]
+            return size
+        data = self._rest.read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class DevServer(ThreadingHTTPServer):
+    """Reads each request line, then lets the matching handler class serve the connection itself."""
+
+    daemon_threads = True
+
+    def __init__(self, address, functions: Functions | None = None):
+        super().__init__(address, StaticHandler)
+        self.functions = functions or Functions()
+
+    def finish_request(self, request, client_address):
+        rfile = request.makefile("rb")
+        first_line = rfile.readline(65537)
+        parts = first_line.split()
+        handler_class = StaticHandler
+        if len(parts) >= 2:
+            handler_class = self.functions.lookup(parts[1].decode("latin-1")) or StaticHandler
+        replay = io.BufferedReader(_Replay(first_line, rfile))
+
+        class Bound(handler_class):
+            def setup(self):
+                super().setup()
+                self.rfile = replay
+
+        Bound(request, client_address, self)
+
+
+def start_offline_openai():
+    """The built-in OpenAI stand-in, for running with no OpenAI account."""
+    from dev.fake_openai import FakeOpenAI
+
+    fake = FakeOpenAI(chunk_delay=0.03).start()
+    os.environ["OPENAI_API_KEY"] = "sk-offline-standin"
+    os.environ["OPENAI_BASE_URL"] = fake.base_url
+    return fake
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 3000)))
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    load_dotenv(ROOT / ".env")
+    os.environ.setdefault("ALLOW_ANONYMOUS", "1")
+    offline = not os.environ.get("OPENAI_API_KEY") and start_offline_openai()
+    server = DevServer((args.host, args.port))
+    print(f"Dev server on http://{'localhost' if args.host == '127.0.0.1' else args.host}:{server.server_port}", flush=True)
+    if offline:
+        print("No OPENAI_API_KEY: replies come from the built-in offline stand-in (it echoes).", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

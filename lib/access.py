@@ -1,0 +1,67 @@
+"""Who may call: bearer token, anonymous access, and which browser origins (CORS)."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from lib.errors import NotConfigured, OriginNotAllowed, Unauthorized
+from lib.settings import Access
+
+_NAMESPACE = uuid.UUID("6f1c7d4e-1b0a-4f53-9a52-2f7f3b8c9d10")
+TOKEN_USER_ID = str(uuid.uuid5(_NAMESPACE, "dashboard-token"))
+ANONYMOUS_USER_ID = str(uuid.uuid5(_NAMESPACE, "anonymous"))
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, Accept"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated caller: how they got in and the user id their data lives under."""
+
+    kind: str  # "token" | "anonymous"
+    user_id: str
+
+
+def authenticate(authorization: str | None, access: Access) -> Caller:
+    """The caller behind an Authorization header, or 401/503."""
+    if not access.dashboard_token and not access.allow_anonymous:
+        raise NotConfigured(
+            "auth_not_configured",
+            "The API is closed because no access is configured: set DASHBOARD_TOKEN "
+            "(or ALLOW_ANONYMOUS=1 for local development).",
+        )
+    token = _bearer(authorization)
+    if token is None:
+        if access.allow_anonymous:
+            return Caller("anonymous", ANONYMOUS_USER_ID)
+        raise Unauthorized()
+    if access.dashboard_token and hmac.compare_digest(token.encode(), access.dashboard_token.encode()):
+        return Caller("token", TOKEN_USER_ID)
+    raise Unauthorized("The bearer token is not valid.")
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
+    return token.strip()
+
+
+def cors_headers(origin: str | None, host: str | None, access: Access) -> dict[str, str]:
+    """CORS headers for a request's Origin; 403 for a cross-origin caller not in ALLOWED_ORIGINS."""
+    if not origin:
+        return {}
+    if _same_origin(origin, host):
+        return {}
+    if origin.rstrip("/") in access.allowed_origins:
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    raise OriginNotAllowed()
+
+
+def _same_origin(origin: str, host: str | None) -> bool:
+    parts = urlsplit(origin)
+    return bool(host) and parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()

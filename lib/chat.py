@@ -1,0 +1,134 @@
+"""The integrated chat: request validation, the messages sent to OpenAI, and the reply (whole or streamed)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Iterator
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError
+
+from lib import upstream
+from lib.errors import ApiError, UpstreamStreamInterrupted, ValidationFailed
+from lib.settings import SYSTEM_PROMPT_MAX_CHARS, ChatSettings, OpenAISettings
+
+
+class ChatRequest(BaseModel):
+    """POST /api/groupchat/chat body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: StrictStr
+    systemPrompt: StrictStr | None = None
+    conversationId: UUID | None = None
+    model: StrictStr | None = None
+    stream: StrictBool = False
+
+
+def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
+    """A valid ChatRequest, or 422 naming the first field at fault."""
+    try:
+        request = ChatRequest.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+    if not request.message.strip():
+        raise ValidationFailed("message", "must not be blank")
+    if len(request.message) > cfg.max_message_chars:
+        raise ValidationFailed("message", f"must be at most {cfg.max_message_chars} characters")
+    if request.systemPrompt is not None and len(request.systemPrompt) > SYSTEM_PROMPT_MAX_CHARS:
+        raise ValidationFailed("systemPrompt", f"must be at most {SYSTEM_PROMPT_MAX_CHARS} characters")
+    if request.model is not None and request.model not in cfg.allowed_models:
+        raise ValidationFailed("model", f"must be one of: {', '.join(cfg.allowed_models)}")
+    return request
+
+
+def validation_error(exc: ValidationError) -> ValidationFailed:
+    """The first pydantic error as a 422 naming its field."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "body"
+    message = first["msg"][0].lower() + first["msg"][1:]
+    return ValidationFailed(field, message)
+
+
+def wants_stream(request: ChatRequest, accept: str | None) -> bool:
+    """Stream when the body asks for it or the client accepts only an event stream."""
+    return request.stream or "text/event-stream" in (accept or "")
+
+
+def build_messages(request: ChatRequest, cfg: ChatSettings, history: list[dict] | None = None) -> list[dict]:
+    """The system prompt (client's, else the server's), earlier turns, then the new user message."""
+    messages = []
+    system = request.systemPrompt if request.systemPrompt is not None else cfg.system_prompt
+    if system:
+        messages.append({"role": "system", "content": system})
+    messages.extend(history or [])
+    messages.append({"role": "user", "content": request.message})
+    return messages
+
+
+def reply(request: ChatRequest, cfg: ChatSettings, oai: OpenAISettings) -> dict:
+    """The assistant's whole reply as the API's JSON body."""
+    client = upstream.client(oai)
+    model = request.model or cfg.model
+    completion = upstream.call(
+        lambda: client.chat.completions.create(model=model, messages=build_messages(request, cfg)),
+        model=model,
+    )
+    return {
+        "message": completion.choices[0].message.content or "",
+        "conversationId": str(request.conversationId or uuid.uuid4()),
+        "model": completion.model or model,
+        "usage": _usage(completion.usage),
+    }
+
+
+def stream_reply(request: ChatRequest, cfg: ChatSettings, oai: OpenAISettings) -> Iterator[dict]:
+    """Open the upstream stream (errors here are ordinary HTTP errors), then relay it as events."""
+    client = upstream.client(oai)
+    model = request.model or cfg.model
+    stream = upstream.call(
+        lambda: client.chat.completions.create(
+            model=model, messages=build_messages(request, cfg), stream=True,
+            stream_options={"include_usage": True},
+        ),
+        model=model,
+    )
+    return _relay(stream, str(request.conversationId or uuid.uuid4()), model)
+
+
+def _relay(stream, conversation_id: str, model: str) -> Iterator[dict]:
+    """`delta` events, then exactly one `done`, or `error` if the stream breaks or never finishes."""
+    parts: list[str] = []
+    usage = finish_reason = None
+    try:
+        for chunk in stream:
+            if chunk.usage:
+                usage = _usage(chunk.usage)
+            for choice in chunk.choices:
+                text = choice.delta.content if choice.delta else None
+                if text:
+                    parts.append(text)
+                    yield {"type": "delta", "text": text}
+                finish_reason = choice.finish_reason or finish_reason
+    except Exception as exc:  # noqa: BLE001 - any upstream failure closes the stream with an error event
+        yield error_event(upstream.translate(exc, model=model, mid_stream=True))
+        return
+    finally:
+        stream.close()
+    if finish_reason is None:
+        yield error_event(UpstreamStreamInterrupted())
+        return
+    yield {"type": "done", "message": "".join(parts), "conversationId": conversation_id,
+           "usage": usage, "finishReason": finish_reason}
+
+
+def error_event(error: ApiError) -> dict:
+    """The closing `error` event for a stream that could not finish."""
+    return {"type": "error", "error": error.body()}
+
+
+def _usage(usage) -> dict | None:
+    if usage is None:
+        return None
+    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens}

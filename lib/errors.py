@@ -1,0 +1,136 @@
+"""Every error the API can answer with, and its HTTP form: the one place errors meet status codes."""
+
+from __future__ import annotations
+
+import json
+
+
+class ApiError(Exception):
+    """An error meant for the caller: a status, a stable code and a human sentence."""
+
+    status = 500
+    code = "internal_error"
+    default_message = "Unexpected server error."
+
+    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None, **extra):
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self) -> dict:
+        """The JSON error object, `{"code", "message", ...extra}`."""
+        return {"code": self.code, "message": self.message, **self.extra}
+
+    def to_json(self) -> bytes:
+        """The full response body, `{"error": {...}}`."""
+        return json.dumps({"error": self.body()}, ensure_ascii=False).encode()
+
+
+class InvalidJson(ApiError):
+    status, code = 400, "invalid_json"
+    default_message = "The request body must be a JSON object."
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+    default_message = "Missing or invalid credentials: send Authorization: Bearer <token>."
+
+
+class OriginNotAllowed(ApiError):
+    status, code = 403, "origin_not_allowed"
+    default_message = "This origin is not allowed to call the API (see ALLOWED_ORIGINS)."
+
+
+class NotFound(ApiError):
+    status, code = 404, "not_found"
+    default_message = "Not found."
+
+
+class MethodNotAllowed(ApiError):
+    status, code = 405, "method_not_allowed"
+
+    def __init__(self, method: str, allowed: list[str]):
+        super().__init__(
+            f"Method {method} is not allowed here; use {', '.join(allowed)}.",
+            headers={"Allow": ", ".join(allowed)},
+        )
+
+
+class PayloadTooLarge(ApiError):
+    status, code = 413, "payload_too_large"
+
+
+class ValidationFailed(ApiError):
+    status, code = 422, "validation_error"
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}", field=field)
+
+
+class RateLimited(ApiError):
+    status, code = 429, "rate_limited"
+
+
+class ConfigError(ApiError):
+    status, code = 500, "misconfigured"
+
+    def __init__(self, setting: str, problem: str):
+        super().__init__(f"Server setting {setting} {problem}.", setting=setting)
+
+
+class NotConfigured(ApiError):
+    status = 503
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class UpstreamError(ApiError):
+    status, code = 502, "upstream_error"
+    default_message = "OpenAI answered with a server error; try again shortly."
+
+
+class UpstreamRateLimited(ApiError):
+    status, code = 429, "upstream_rate_limited"
+    default_message = "OpenAI is rate limiting this server; retry after the delay in Retry-After."
+
+
+class UpstreamQuota(ApiError):
+    status, code = 503, "upstream_quota"
+    default_message = "The server's OpenAI account has no quota left (billing); this will not pass by retrying."
+
+
+class UpstreamAuth(ApiError):
+    status, code = 502, "upstream_auth"
+    default_message = "OpenAI refused the server's API key; the operator must check OPENAI_API_KEY."
+
+
+class UpstreamModelUnavailable(ApiError):
+    status, code = 502, "upstream_model_unavailable"
+
+
+class UpstreamRejected(ApiError):
+    status, code = 502, "upstream_rejected"
+    default_message = "OpenAI rejected the request."
+
+
+class UpstreamUnreachable(ApiError):
+    status, code = 502, "upstream_unreachable"
+    default_message = "Could not reach OpenAI; try again shortly."
+
+
+class UpstreamBadResponse(ApiError):
+    status, code = 502, "upstream_bad_response"
+    default_message = "OpenAI sent a response this server could not read."
+
+
+class UpstreamStreamInterrupted(ApiError):
+    status, code = 502, "upstream_stream_interrupted"
+    default_message = "The reply from OpenAI was cut off before it finished."
+
+
+class UpstreamTimeout(ApiError):
+    status, code = 504, "upstream_timeout"
+    default_message = "OpenAI did not answer in time; try again."

@@ -1,0 +1,206 @@
+"""The base of every function's `handler`: request parsing, JSON and SSE responses, errors in one place."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from typing import Callable, Iterator
+from urllib.parse import parse_qs, urlsplit
+
+from lib import settings
+from lib.access import CORS_ALLOW_HEADERS, Caller, authenticate, cors_headers
+from lib.errors import ApiError, InvalidJson, MethodNotAllowed, PayloadTooLarge
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass
+class Request:
+    """What a route needs of an HTTP request."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: object  # http.client.HTTPMessage: case-insensitive .get()
+    read_body: Callable[[], bytes]
+    request_id: str
+    caller: Caller
+
+    def json(self) -> dict:
+        """The body as a JSON object: 413 over 64 KiB, 400 when it is not a JSON object."""
+        raw = self.read_body()
+        try:
+            data = json.loads(raw) if raw.strip() else None
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise InvalidJson("The request body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise InvalidJson()
+        return data
+
+
+@dataclass
+class JsonResponse:
+    """A JSON body with a status and extra headers."""
+
+    body: dict
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class EventStream:
+    """Server-Sent Events: each event is written and flushed as the iterator yields it."""
+
+    events: Iterator[dict]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def sse_frame(event: dict) -> bytes:
+    """One SSE event, `event: <type>` and `data: <json>`."""
+    return f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n".encode()
+
+
+class ApiHandler(BaseHTTPRequestHandler):
+    """Subclass per function with `routes = {"POST": "method_name"}`; a route gets an authenticated Request."""
+
+    routes: dict[str, str] = {}
+    server_version = "finance-dashboard-api"
+    disable_nagle_algorithm = True  # as Vercel serves handlers: small SSE writes go out at once
+
+    def do_GET(self):
+        self._serve("GET")
+
+    def do_POST(self):
+        self._serve("POST")
+
+    def do_PUT(self):
+        self._serve("PUT")
+
+    def do_PATCH(self):
+        self._serve("PATCH")
+
+    def do_DELETE(self):
+        self._serve("DELETE")
+
+    def do_HEAD(self):
+        self._serve("HEAD")
+
+    def do_OPTIONS(self):
+        self._serve("OPTIONS")
+
+    def version_string(self):
+        return self.server_version
+
+    def log_message(self, format, *args):  # replaced by one JSON line per request (_log_line)
+        pass
+
+    def send_error(self, code, message=None, explain=None):
+        """Protocol-level errors (bad request line, huge headers) as JSON too."""
+        error = ApiError(message or "Malformed HTTP request.")
+        error.status, error.code = code, "bad_http_request"
+        self._cors = {}
+        self._write_error(error)
+
+    def _serve(self, method: str):
+        started = time.perf_counter()
+        self._cors: dict[str, str] = {}
+        self._status = 500
+        request_id = self.headers.get("x-vercel-id") or uuid.uuid4().hex
+        try:
+            access = settings.access()
+            self._cors = cors_headers(self.headers.get("Origin"), self.headers.get("Host"), access)
+            if method == "OPTIONS":
+                return self._preflight()
+            allowed = list(self.routes)
+            if method not in self.routes:
+                raise MethodNotAllowed(method, allowed + ["OPTIONS"])
+            caller = authenticate(self.headers.get("Authorization"), access)
+            request = self._request(method, request_id, caller)
+            self._respond(getattr(self, self.routes[method])(request), request_id)
+        except ApiError as error:
+            self._write_error(error, request_id)
+        except Exception as exc:  # noqa: BLE001 - the one place an unexpected error becomes a 500
+            self._log_exception(exc, request_id)
+            self._write_error(ApiError(f"Unexpected server error (request {request_id})."), request_id)
+        finally:
+            self._log_line(method, request_id, started)
+
+    def _request(self, method: str, request_id: str, caller: Caller) -> Request:
+        parts = urlsplit(self.path)
+        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        return Request(method, parts.path, query, self.headers, self._read_body, request_id, caller)
+
+    def _read_body(self) -> bytes:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise InvalidJson("Content-Length is not a number.") from None
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True  # the unread body must not be taken for a next request
+            raise PayloadTooLarge(f"The request body is {length} bytes; the limit is {MAX_BODY_BYTES}.")
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _preflight(self):
+        headers = {**self._cors, "Access-Control-Allow-Methods": ", ".join([*self.routes, "OPTIONS"]),
+                   "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS, "Access-Control-Max-Age": "600"}
+        self._write(204, b"", None, headers)
+
+    def _respond(self, response: JsonResponse | EventStream, request_id: str):
+        if isinstance(response, EventStream):
+            return self._stream(response, request_id)
+        body = json.dumps(response.body, ensure_ascii=False).encode()
+        self._write(response.status, body, "application/json", {**response.headers, "X-Request-Id": request_id})
+
+    def _stream(self, response: EventStream, request_id: str):
+        self._start(200, "text/event-stream; charset=utf-8", {
+            **response.headers, "X-Request-Id": request_id,
+            "Cache-Control": "no-store, no-transform", "X-Accel-Buffering": "no",
+        })
+        self.close_connection = True  # no Content-Length: the stream ends when the connection does
+        events = response.events
+        try:
+            for event in events:
+                self.wfile.write(sse_frame(event))
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.client_gone = True
+        finally:
+            close = getattr(events, "close", None)
+            if close:
+                close()
+
+    def _write_error(self, error: ApiError, request_id: str | None = None):
+        headers = dict(error.headers)
+        if request_id:
+            headers["X-Request-Id"] = request_id
+        self._write(error.status, error.to_json(), "application/json", headers)
+
+    def _write(self, status: int, body: bytes, content_type: str | None, headers: dict[str, str]):
+        self._start(status, content_type, {**headers, "Content-Length": str(len(body))})
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _start(self, status: int, content_type: str | None, headers: dict[str, str]):
+        self._status = status
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        headers.setdefault("Cache-Control", "no-store")
+        for name, value in {**headers, **self._cors, "X-Content-Type-Options": "nosniff"}.items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    def _log_line(self, method: str, request_id: str, started: float):
+        route = urlsplit(self.path).path
+        line = {"level": "info", "requestId": request_id, "method": method, "route": route,
+                "status": self._status, "ms": round((time.perf_counter() - started) * 1000, 1)}
+        print(json.dumps(line), file=sys.stderr, flush=True)
+
+    def _log_exception(self, exc: BaseException, request_id: str):
+        line = {"level": "error", "requestId": request_id, "error": type(exc).__name__}
+        print(json.dumps(line), file=sys.stderr, flush=True)
+

@@ -1,0 +1,147 @@
+"""Settings, read from environment variables and validated here only (documented in .env.example)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+from lib.errors import ConfigError
+
+SYSTEM_PROMPT_MAX_CHARS = 4000
+REALTIME_INSTRUCTIONS_MAX_CHARS = 4000
+REALTIME_VOICES = ("alloy", "ash", "ballad", "cedar", "coral", "echo", "marin", "sage", "shimmer", "verse")
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+
+
+def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if env is None else env
+
+
+def _text(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    value = env.get(name, "").strip()
+    return value or default
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(name, "must be 1 or 0")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float, kind=int):
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a number between {low} and {high}, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(name, f"must be between {low} and {high}, not {raw}")
+    return value
+
+
+def _names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call the API and from which browser origins."""
+
+    dashboard_token: str | None
+    allow_anonymous: bool
+    allowed_origins: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OpenAISettings:
+    """How this server reaches OpenAI."""
+
+    api_key: str | None
+    base_url: str | None
+    timeout: float
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    """The integrated chat's model and limits."""
+
+    model: str
+    allowed_models: tuple[str, ...]
+    system_prompt: str | None
+    max_message_chars: int
+
+
+@dataclass(frozen=True)
+class RealtimeSettings:
+    """What a minted Realtime client secret allows."""
+
+    model: str
+    voice: str
+    instructions: str | None
+    key_ttl: int
+    allowed_voices: tuple[str, ...]
+    allow_client_instructions: bool
+
+
+def access(env: Mapping[str, str] | None = None) -> Access:
+    """Access settings: DASHBOARD_TOKEN, ALLOW_ANONYMOUS, ALLOWED_ORIGINS."""
+    env = _env(env)
+    origins = _names(env, "ALLOWED_ORIGINS")
+    if "*" in origins:
+        raise ConfigError("ALLOWED_ORIGINS", "must list exact origins; '*' is refused")
+    return Access(
+        dashboard_token=_text(env, "DASHBOARD_TOKEN"),
+        allow_anonymous=_flag(env, "ALLOW_ANONYMOUS"),
+        allowed_origins=tuple(origin.rstrip("/") for origin in origins),
+    )
+
+
+def openai(env: Mapping[str, str] | None = None) -> OpenAISettings:
+    """OpenAI settings: OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_TIMEOUT_SECONDS."""
+    env = _env(env)
+    return OpenAISettings(
+        api_key=_text(env, "OPENAI_API_KEY"),
+        base_url=_text(env, "OPENAI_BASE_URL"),
+        timeout=_number(env, "OPENAI_TIMEOUT_SECONDS", 20.0, 1, 55, float),
+    )
+
+
+def chat(env: Mapping[str, str] | None = None) -> ChatSettings:
+    """Chat settings: CHAT_MODEL, CHAT_ALLOWED_MODELS, CHAT_SYSTEM_PROMPT, CHAT_MAX_MESSAGE_CHARS."""
+    env = _env(env)
+    model = _text(env, "CHAT_MODEL", "gpt-4o")
+    allowed = _names(env, "CHAT_ALLOWED_MODELS") or (model,)
+    if model not in allowed:
+        allowed = (model, *allowed)
+    return ChatSettings(
+        model=model,
+        allowed_models=allowed,
+        system_prompt=_text(env, "CHAT_SYSTEM_PROMPT"),
+        max_message_chars=_number(env, "CHAT_MAX_MESSAGE_CHARS", 8000, 1, 60000),
+    )
+
+
+def realtime(env: Mapping[str, str] | None = None) -> RealtimeSettings:
+    """Realtime settings: REALTIME_MODEL, REALTIME_VOICE, REALTIME_INSTRUCTIONS, REALTIME_KEY_TTL, ..."""
+    env = _env(env)
+    voice = _text(env, "REALTIME_VOICE", "marin")
+    allowed = _names(env, "REALTIME_ALLOWED_VOICES") or REALTIME_VOICES
+    if voice not in allowed:
+        allowed = (voice, *allowed)
+    return RealtimeSettings(
+        model=_text(env, "REALTIME_MODEL", "gpt-realtime"),
+        voice=voice,
+        instructions=_text(env, "REALTIME_INSTRUCTIONS"),
+        key_ttl=_number(env, "REALTIME_KEY_TTL", 600, 10, 7200),
+        allowed_voices=allowed,
+        allow_client_instructions=_flag(env, "REALTIME_ALLOW_CLIENT_INSTRUCTIONS"),
+    )

@@ -1,0 +1,139 @@
+"""OpenAI access: one shared client per configuration, one retry at most, and OpenAI's failures as ours."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from typing import Callable, TypeVar
+
+from lib.errors import (
+    ApiError, NotConfigured, UpstreamAuth, UpstreamBadResponse, UpstreamError, UpstreamModelUnavailable,
+    UpstreamQuota, UpstreamRateLimited, UpstreamRejected, UpstreamStreamInterrupted, UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from lib.settings import OpenAISettings
+
+T = TypeVar("T")
+RETRY_DELAY_SECONDS = 0.5
+MAX_RETRY_AFTER_SECONDS = 2.0
+
+
+def client(cfg: OpenAISettings):
+    """The shared OpenAI client for these settings; 503 when no key is configured."""
+    if not cfg.api_key:
+        raise NotConfigured(
+            "openai_not_configured",
+            "The server has no OpenAI key: set OPENAI_API_KEY in its environment (see .env.example).",
+        )
+    return _client(cfg.api_key, cfg.base_url, cfg.timeout)
+
+
+@functools.lru_cache(maxsize=8)
+def _client(api_key: str, base_url: str | None, timeout: float):
+    import httpx
+    import openai
+
+    http = httpx.Client(
+        timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
+    # Retries are ours (call()): the SDK would also retry insufficient_quota and long Retry-After waits.
+    return openai.OpenAI(api_key=api_key, base_url=base_url, http_client=http, max_retries=0)
+
+
+def call(fn: Callable[[], T], *, model: str | None = None, auth_message: str | None = None) -> T:
+    """Run one OpenAI call, retried once on a passing failure; raise our ApiError otherwise."""
+    for attempt in range(2):
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - every failure is translated below
+            error = translate(exc, model=model, auth_message=auth_message)
+            if attempt == 0 and _worth_retrying(error):
+                time.sleep(min(MAX_RETRY_AFTER_SECONDS, _retry_after(error) or RETRY_DELAY_SECONDS))
+                continue
+            raise error from None
+    raise AssertionError("unreachable")
+
+
+def _worth_retrying(error: ApiError) -> bool:
+    if isinstance(error, UpstreamRateLimited):
+        return (_retry_after(error) or 0) <= MAX_RETRY_AFTER_SECONDS
+    return isinstance(error, (UpstreamError, UpstreamUnreachable))
+
+
+def _retry_after(error: ApiError) -> float | None:
+    try:
+        return float(error.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+
+
+def translate(exc: BaseException, *, model: str | None = None, auth_message: str | None = None,
+              mid_stream: bool = False) -> ApiError:
+    """Map an exception raised while talking to OpenAI to the ApiError the caller sees."""
+    if isinstance(exc, ApiError):
+        return exc
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError) or _is_transport(exc, "TimeoutException"):
+        error: ApiError = UpstreamTimeout()
+    elif isinstance(exc, openai.APIConnectionError):
+        error = UpstreamStreamInterrupted() if mid_stream else UpstreamUnreachable()
+    elif isinstance(exc, openai.APIStatusError):
+        error = _from_status(exc, model, auth_message)
+    elif isinstance(exc, openai.APIResponseValidationError) or isinstance(exc, (json.JSONDecodeError, ValueError)):
+        error = UpstreamBadResponse()
+    elif isinstance(exc, openai.APIError):  # an error event inside a stream
+        error = UpstreamStreamInterrupted("OpenAI reported an error in the middle of the reply; try again.")
+    elif _is_transport(exc, "TransportError"):
+        error = UpstreamStreamInterrupted() if mid_stream else UpstreamUnreachable()
+    else:
+        raise exc
+    error.upstream_request_id = getattr(exc, "request_id", None)
+    return error
+
+
+def _is_transport(exc: BaseException, name: str) -> bool:
+    """True for httpx's (or the SDK's httpx2's) exception class `name` or a subclass of it."""
+    return any(cls.__name__ == name and cls.__module__.split(".")[0] in ("httpx", "httpx2")
+               for cls in type(exc).__mro__)
+
+
+def _from_status(exc, model: str | None, auth_message: str | None) -> ApiError:
+    status, code = exc.status_code, _upstream_code(exc)
+    if code == "insufficient_quota":
+        return UpstreamQuota()
+    if status == 429:
+        return UpstreamRateLimited(headers={"Retry-After": _retry_after_header(exc.response)})
+    if status in (401, 403):
+        return UpstreamAuth(auth_message)
+    if status == 404 or code == "model_not_found":
+        return UpstreamModelUnavailable(
+            f"The model {model or 'requested'} is not available to the server's OpenAI key."
+        )
+    if status == 408:
+        return UpstreamTimeout()
+    if status >= 500:
+        return UpstreamError()
+    return UpstreamRejected(f"OpenAI rejected the request ({code or status}).", upstreamCode=code or str(status))
+
+
+def _upstream_code(exc) -> str | None:
+    code = getattr(exc, "code", None)
+    if code:
+        return str(code)
+    body = exc.body if isinstance(exc.body, dict) else {}
+    inner = body.get("error", body) if isinstance(body.get("error", body), dict) else {}
+    return inner.get("code") or inner.get("type")
+
+
+def _retry_after_header(response) -> str:
+    """Retry-After in whole seconds from OpenAI's headers, 1 when it gave none."""
+    headers = response.headers
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            return str(max(1, round(float(headers.get(name, "")) * scale + 0.499)))
+        except ValueError:
+            continue
+    return "1"
