@@ -80,6 +80,12 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
         self._stream(body, text, usage, fault)
 
     def _stream(self, body: dict, text: str, usage: dict, fault: str | None):
+        try:
+            self._send_stream(body, text, usage, fault)
+        except (BrokenPipeError, ConnectionResetError):
+            self.server.stream_aborted.set()  # the caller hung up mid-stream
+
+    def _send_stream(self, body: dict, text: str, usage: dict, fault: str | None):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
@@ -150,7 +156,11 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.requests: list[dict] = []
         self.faults: list[str] = []
         self.gate: threading.Event | None = None
+        self.stream_aborted = threading.Event()
         self._lock = threading.Lock()
+
+    def handle_error(self, request, client_address):
+        pass  # callers hanging up on a hung or cut stream is the point of those faults
 
     @property
     def base_url(self) -> str:
@@ -174,7 +184,7 @@ class FakeOpenAI(ThreadingHTTPServer):
         return match.group(1) if match else None
 
     def start(self) -> "FakeOpenAI":
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
 

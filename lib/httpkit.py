@@ -92,6 +92,12 @@ class ApiHandler(BaseHTTPRequestHandler):
     def do_OPTIONS(self):
         self._serve("OPTIONS")
 
+    def handle(self):
+        try:
+            super().handle()
+        except ConnectionError:  # the caller hung up; nothing left to answer
+            self.close_connection = True
+
     def version_string(self):
         return self.server_version
 
@@ -100,6 +106,8 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     def send_error(self, code, message=None, explain=None):
         """Protocol-level errors (bad request line, huge headers) as JSON too."""
+        self.request_version = "HTTP/1.0"  # answer with a status line even to an unparsable request
+        self.close_connection = True
         error = ApiError(message or "Malformed HTTP request.")
         error.status, error.code = code, "bad_http_request"
         self._cors = {}

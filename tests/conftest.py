@@ -1,0 +1,52 @@
+"""Fixtures: a clean environment with a canary key, the OpenAI stand-in, and the real handlers on loopback."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dev.fake_openai import FakeOpenAI
+from tests.helpers import CANARY_KEY, LoopbackServer, load_handler
+
+SETTINGS = re.compile(r"^(OPENAI_|CHAT_|REALTIME_|DASHBOARD_TOKEN|ALLOW_ANONYMOUS|ALLOWED_ORIGINS|SUPABASE_|HISTORY_)")
+
+
+@pytest.fixture(autouse=True)
+def env(monkeypatch):
+    """Every test starts from no settings but a canary OpenAI key and anonymous access."""
+    import os
+
+    for name in list(os.environ):
+        if SETTINGS.match(name):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY_KEY)
+    monkeypatch.setenv("ALLOW_ANONYMOUS", "1")
+    monkeypatch.setattr("lib.upstream.RETRY_DELAY_SECONDS", 0.01)
+    return monkeypatch
+
+
+@pytest.fixture
+def fake_openai(env):
+    """The loopback OpenAI stand-in, with OPENAI_BASE_URL pointing at it."""
+    server = FakeOpenAI(chunk_delay=0.001, hang_seconds=3).start()
+    env.setenv("OPENAI_BASE_URL", server.base_url)
+    yield server
+    if server.gate is not None:
+        server.gate.set()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def chat_server():
+    """api/groupchat/chat.py's handler on a loopback server."""
+    server = LoopbackServer(load_handler("groupchat/chat.py"))
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def chat(chat_server):
+    """The chat endpoint's port."""
+    return chat_server.port

@@ -1,0 +1,97 @@
+"""Small named helpers the tests share: hosting a handler on loopback and calling it with http.client."""
+
+from __future__ import annotations
+
+import http.client
+import importlib.util
+import json
+import threading
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CANARY_KEY = "sk-canary-7f3a9b2c4d5e6f708192a3b4c5d6e7f8"
+
+
+def load_handler(relative: str):
+    """The `handler` class of api/<relative>, loaded by file path as Vercel does."""
+    path = ROOT / "api" / relative
+    spec = importlib.util.spec_from_file_location("api_under_test_" + path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.handler
+
+
+class LoopbackServer(ThreadingHTTPServer):
+    """A real handler class served on 127.0.0.1 from a background thread."""
+
+    daemon_threads = True
+
+    def __init__(self, handler_class):
+        super().__init__(("127.0.0.1", 0), handler_class)
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+
+@dataclass
+class Reply:
+    """An HTTP response as the tests read it."""
+
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    def json(self):
+        return json.loads(self.text)
+
+    @property
+    def error_code(self) -> str:
+        return self.json()["error"]["code"]
+
+    def events(self) -> list[dict]:
+        """The SSE events, each the parsed `data:` of one `event:` block, checked against its `event:` line."""
+        events = []
+        for block in self.text.split("\n\n"):
+            lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+            if "data" in lines:
+                data = json.loads(lines["data"])
+                assert lines.get("event") == data["type"]
+                events.append(data)
+        return events
+
+
+def call(port: int, method: str, path: str, body=None, headers: dict | None = None, raw: bytes | None = None) -> Reply:
+    """One request with http.client (not httpx, so respx never intercepts the test's own call)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    connection.request(method, path, body=data, headers=all_headers)
+    response = connection.getresponse()
+    text = response.read().decode()
+    connection.close()
+    return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, text)
+
+
+def open_stream(port: int, path: str, body: dict, headers: dict | None = None):
+    """Start a streaming request and return the live response, to read events as they arrive."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("POST", path, body=json.dumps(body).encode(),
+                       headers={"Content-Type": "application/json", **(headers or {})})
+    return connection, connection.getresponse()
+
+
+def read_event(response) -> dict:
+    """Read the next SSE event from a live response."""
+    data = None
+    while True:
+        line = response.readline().decode()
+        if not line:
+            raise EOFError("stream ended")
+        if line.startswith("data: "):
+            data = json.loads(line[len("data: "):])
+        elif line == "\n" and data is not None:
+            return data

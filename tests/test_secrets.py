@@ -1,0 +1,64 @@
+"""The server's OpenAI key and the dashboard token never appear in a response, a header or a log line."""
+
+import time
+
+import httpx
+import pytest
+import respx
+
+from tests.helpers import CANARY_KEY, call
+from tests.openai_responses import completion
+
+CHAT = "/api/groupchat/chat"
+TOKEN = "dashboard-token-canary-91ac"
+
+
+def upstream_echoing_the_key(status: int) -> httpx.Response:
+    """An OpenAI error that quotes the key it was sent, as OpenAI's 401 does."""
+    return httpx.Response(status, json={"error": {"message": f"Incorrect API key provided: {CANARY_KEY}",
+                                                  "type": "invalid_request_error", "code": "invalid_api_key"}})
+
+
+SCENARIOS = [
+    completion(),
+    upstream_echoing_the_key(401),
+    upstream_echoing_the_key(403),
+    upstream_echoing_the_key(400),
+    upstream_echoing_the_key(429),
+    upstream_echoing_the_key(500),
+    httpx.ReadTimeout(f"timed out talking with {CANARY_KEY}"),
+    httpx.ConnectError(f"refused {CANARY_KEY}"),
+    RuntimeError(f"bug holding {CANARY_KEY}"),
+]
+
+
+@pytest.mark.parametrize("outcome", SCENARIOS, ids=lambda outcome: getattr(outcome, "status_code", type(outcome).__name__))
+@pytest.mark.parametrize("stream", [False, True])
+def test_no_response_or_log_line_carries_a_secret(chat, env, capfd, outcome, stream):
+    env.setenv("DASHBOARD_TOKEN", TOKEN)
+    with respx.mock(base_url="https://api.openai.com/v1") as mock:
+        mock.post("/chat/completions").mock(side_effect=[outcome, outcome])
+        replies = [
+            call(chat, "POST", CHAT, {"message": "hi", "stream": stream}, {"Authorization": f"Bearer {TOKEN}"}),
+            call(chat, "POST", CHAT, {"message": "hi"}, {"Authorization": f"Bearer {CANARY_KEY}"}),
+        ]
+    logs = logs_of_requests(capfd, 2)
+    for reply in replies:
+        everything = reply.text + repr(reply.headers)
+        assert CANARY_KEY not in everything and TOKEN not in everything
+        assert "Traceback" not in everything
+    assert replies[0].status != 500 or replies[0].error_code == "internal_error"
+    for secret in (CANARY_KEY, TOKEN):
+        assert secret not in logs
+
+
+def logs_of_requests(capfd, count: int) -> str:
+    """All output up to the request log lines of `count` requests (each written once its response is done)."""
+    logs = ""
+    for _ in range(200):
+        captured = capfd.readouterr()
+        logs += captured.out + captured.err
+        if logs.count('"route": "/api/groupchat/chat"') >= count:
+            return logs
+        time.sleep(0.01)
+    raise AssertionError(f"expected {count} request log lines, got: {logs}")

@@ -1,0 +1,38 @@
+"""Settings are read and validated in one place; a bad value names its setting."""
+
+import pytest
+
+from lib import settings
+from lib.errors import ConfigError
+
+
+def test_defaults():
+    chat = settings.chat({})
+    assert (chat.model, chat.allowed_models, chat.max_message_chars, chat.system_prompt) == ("gpt-4o", ("gpt-4o",), 8000, None)
+    assert settings.openai({}).timeout == 20.0
+    access = settings.access({})
+    assert (access.dashboard_token, access.allow_anonymous, access.allowed_origins) == (None, False, ())
+
+
+def test_the_default_model_is_always_allowed():
+    assert settings.chat({"CHAT_MODEL": "gpt-4o-mini", "CHAT_ALLOWED_MODELS": "gpt-4.1"}).allowed_models == ("gpt-4o-mini", "gpt-4.1")
+
+
+@pytest.mark.parametrize("name, value, reader", [
+    ("ALLOW_ANONYMOUS", "maybe", settings.access),
+    ("ALLOWED_ORIGINS", "*", settings.access),
+    ("OPENAI_TIMEOUT_SECONDS", "0", settings.openai),
+    ("OPENAI_TIMEOUT_SECONDS", "120", settings.openai),
+    ("CHAT_MAX_MESSAGE_CHARS", "-1", settings.chat),
+    ("CHAT_MAX_MESSAGE_CHARS", "many", settings.chat),
+])
+def test_a_bad_value_is_a_config_error_naming_the_setting(name, value, reader):
+    with pytest.raises(ConfigError) as raised:
+        reader({name: value})
+    assert raised.value.extra["setting"] == name
+    assert name in raised.value.message
+
+
+def test_origins_are_exact_and_trailing_slashes_dropped():
+    assert settings.access({"ALLOWED_ORIGINS": "https://a.example/, https://b.example"}).allowed_origins == (
+        "https://a.example", "https://b.example")
