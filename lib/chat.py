@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError
 
 from lib import upstream
-from lib.errors import ApiError, UpstreamStreamInterrupted, ValidationFailed
+from lib.errors import ApiError, UpstreamStreamInterrupted, ValidationFailed, validation_failed
 from lib.settings import SYSTEM_PROMPT_MAX_CHARS, ChatSettings, OpenAISettings
 
 
@@ -30,7 +30,7 @@ def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
     try:
         request = ChatRequest.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(exc) from None
+        raise validation_failed(exc) from None
     if not request.message.strip():
         raise ValidationFailed("message", "must not be blank")
     if len(request.message) > cfg.max_message_chars:
@@ -40,14 +40,6 @@ def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
     if request.model is not None and request.model not in cfg.allowed_models:
         raise ValidationFailed("model", f"must be one of: {', '.join(cfg.allowed_models)}")
     return request
-
-
-def validation_error(exc: ValidationError) -> ValidationFailed:
-    """The first pydantic error as a 422 naming its field."""
-    first = exc.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "body"
-    message = first["msg"][0].lower() + first["msg"][1:]
-    return ValidationFailed(field, message)
 
 
 def wants_stream(request: ChatRequest, accept: str | None) -> bool:

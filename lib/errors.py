@@ -68,6 +68,13 @@ class ValidationFailed(ApiError):
         super().__init__(f"{field}: {message}", field=field)
 
 
+def validation_failed(exc) -> ValidationFailed:
+    """The first error of a pydantic ValidationError, as a 422 naming its field."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "body"
+    return ValidationFailed(field, first["msg"][0].lower() + first["msg"][1:])
+
+
 class RateLimited(ApiError):
     status, code = 429, "rate_limited"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
-from lib import settings
+from lib import log, settings
 from lib.access import CORS_ALLOW_HEADERS, Caller, authenticate, cors_headers
 from lib.errors import ApiError, InvalidJson, MethodNotAllowed, PayloadTooLarge
 
@@ -30,9 +29,11 @@ class Request:
     request_id: str
     caller: Caller
 
-    def json(self) -> dict:
-        """The body as a JSON object: 413 over 64 KiB, 400 when it is not a JSON object."""
+    def json(self, optional: bool = False) -> dict:
+        """The body as a JSON object (an empty body is {} when optional): 413 over 64 KiB, else 400."""
         raw = self.read_body()
+        if optional and not raw.strip():
+            return {}
         try:
             data = json.loads(raw) if raw.strip() else None
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -204,11 +205,9 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     def _log_line(self, method: str, request_id: str, started: float):
         route = urlsplit(self.path).path
-        line = {"level": "info", "requestId": request_id, "method": method, "route": route,
-                "status": self._status, "ms": round((time.perf_counter() - started) * 1000, 1)}
-        print(json.dumps(line), file=sys.stderr, flush=True)
+        log.info(requestId=request_id, method=method, route=route, status=self._status,
+                 ms=round((time.perf_counter() - started) * 1000, 1))
 
     def _log_exception(self, exc: BaseException, request_id: str):
-        line = {"level": "error", "requestId": request_id, "error": type(exc).__name__}
-        print(json.dumps(line), file=sys.stderr, flush=True)
+        log.error(requestId=request_id, error=type(exc).__name__)
 

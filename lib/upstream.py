@@ -102,13 +102,14 @@ def _is_transport(exc: BaseException, name: str) -> bool:
 
 def _from_status(exc, model: str | None, auth_message: str | None) -> ApiError:
     status, code = exc.status_code, _upstream_code(exc)
+    param = str(_upstream_error(exc).get("param") or "")
     if code == "insufficient_quota":
         return UpstreamQuota()
     if status == 429:
         return UpstreamRateLimited(headers={"Retry-After": _retry_after_header(exc.response)})
     if status in (401, 403):
         return UpstreamAuth(auth_message)
-    if status == 404 or code == "model_not_found":
+    if status == 404 or code == "model_not_found" or param.endswith("model"):
         return UpstreamModelUnavailable(
             f"The model {model or 'requested'} is not available to the server's OpenAI key."
         )
@@ -119,13 +120,16 @@ def _from_status(exc, model: str | None, auth_message: str | None) -> ApiError:
     return UpstreamRejected(f"OpenAI rejected the request ({code or status}).", upstreamCode=code or str(status))
 
 
-def _upstream_code(exc) -> str | None:
-    code = getattr(exc, "code", None)
-    if code:
-        return str(code)
+def _upstream_error(exc) -> dict:
+    """OpenAI's error object ({"code", "type", "param", ...}), or {}."""
     body = exc.body if isinstance(exc.body, dict) else {}
-    inner = body.get("error", body) if isinstance(body.get("error", body), dict) else {}
-    return inner.get("code") or inner.get("type")
+    inner = body.get("error", body)
+    return inner if isinstance(inner, dict) else {}
+
+
+def _upstream_code(exc) -> str | None:
+    inner = _upstream_error(exc)
+    return getattr(exc, "code", None) or inner.get("code") or inner.get("type")
 
 
 def _retry_after_header(response) -> str:

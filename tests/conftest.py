@@ -50,3 +50,17 @@ def chat_server():
 def chat(chat_server):
     """The chat endpoint's port."""
     return chat_server.port
+
+
+@pytest.fixture
+def log_records():
+    """The API's log records, collected without disturbing where they are written."""
+    import logging
+
+    records: list[logging.LogRecord] = []
+    collector = logging.Handler()
+    collector.emit = records.append
+    logger = logging.getLogger("api")
+    logger.addHandler(collector)
+    yield records
+    logger.removeHandler(collector)

@@ -34,7 +34,7 @@ SCENARIOS = [
 
 @pytest.mark.parametrize("outcome", SCENARIOS, ids=lambda outcome: getattr(outcome, "status_code", type(outcome).__name__))
 @pytest.mark.parametrize("stream", [False, True])
-def test_no_response_or_log_line_carries_a_secret(chat, env, capfd, outcome, stream):
+def test_no_response_or_log_line_carries_a_secret(chat, env, capfd, log_records, outcome, stream):
     env.setenv("DASHBOARD_TOKEN", TOKEN)
     with respx.mock(base_url="https://api.openai.com/v1") as mock:
         mock.post("/chat/completions").mock(side_effect=[outcome, outcome])
@@ -42,7 +42,7 @@ def test_no_response_or_log_line_carries_a_secret(chat, env, capfd, outcome, str
             call(chat, "POST", CHAT, {"message": "hi", "stream": stream}, {"Authorization": f"Bearer {TOKEN}"}),
             call(chat, "POST", CHAT, {"message": "hi"}, {"Authorization": f"Bearer {CANARY_KEY}"}),
         ]
-    logs = logs_of_requests(capfd, 2)
+    logs = logs_of_requests(capfd, log_records, 2)
     for reply in replies:
         everything = reply.text + repr(reply.headers)
         assert CANARY_KEY not in everything and TOKEN not in everything
@@ -52,13 +52,14 @@ def test_no_response_or_log_line_carries_a_secret(chat, env, capfd, outcome, str
         assert secret not in logs
 
 
-def logs_of_requests(capfd, count: int) -> str:
-    """All output up to the request log lines of `count` requests (each written once its response is done)."""
-    logs = ""
-    for _ in range(200):
-        captured = capfd.readouterr()
-        logs += captured.out + captured.err
-        if logs.count('"route": "/api/groupchat/chat"') >= count:
-            return logs
+def logs_of_requests(capfd, records, count: int) -> str:
+    """Everything printed, once the request log lines of `count` requests are written (after each response)."""
+    for _ in range(500):
+        if sum(1 for record in records if record.fields.get("route") == CHAT) >= count:
+            break
         time.sleep(0.01)
-    raise AssertionError(f"expected {count} request log lines, got: {logs}")
+    else:
+        raise AssertionError(f"expected {count} request log lines, got {len(records)}")
+    captured = capfd.readouterr()
+    assert captured.err.count(f'"route": "{CHAT}"') >= count  # the lines really went to stderr
+    return captured.out + captured.err

@@ -1,0 +1,13 @@
+"""POST /api/realtime/key: a short-lived OpenAI Realtime client secret, so the browser never sees OPENAI_API_KEY."""
+
+from lib import realtime, settings
+from lib.httpkit import ApiHandler, JsonResponse, Request
+
+
+class handler(ApiHandler):
+    routes = {"POST": "post"}
+
+    def post(self, request: Request):
+        cfg = settings.realtime()
+        body = realtime.parse_request(request.json(optional=True), cfg)
+        return JsonResponse(realtime.mint_key(body, cfg, settings.openai()))
