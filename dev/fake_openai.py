@@ -47,7 +47,7 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
-        self.server.record(self.path, dict(self.headers), body)
+        self.server.record(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         if not self.headers.get("Authorization", "").startswith("Bearer "):
             return self._json(*_error(401, "missing_api_key", "You didn't provide an API key."))
         fault = self.server.take_fault(body)

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError
 
 from lib import upstream
-from lib.errors import ApiError, UpstreamStreamInterrupted, ValidationFailed, validation_failed
+from lib.errors import ApiError, UpstreamBadResponse, UpstreamStreamInterrupted, ValidationFailed, validation_failed
 from lib.settings import SYSTEM_PROMPT_MAX_CHARS, ChatSettings, OpenAISettings
 
 
@@ -66,6 +66,8 @@ def reply(request: ChatRequest, cfg: ChatSettings, oai: OpenAISettings) -> dict:
         lambda: client.chat.completions.create(model=model, messages=build_messages(request, cfg)),
         model=model,
     )
+    if not completion.choices:
+        raise UpstreamBadResponse("OpenAI's answer held no reply.")
     return {
         "message": completion.choices[0].message.content or "",
         "conversationId": str(request.conversationId or uuid.uuid4()),

@@ -46,13 +46,16 @@ def call(fn: Callable[[], T], *, model: str | None = None, auth_message: str | N
     """Run one OpenAI call, retried once on a passing failure; raise our ApiError otherwise."""
     for attempt in range(2):
         try:
-            return fn()
+            result = fn()
         except Exception as exc:  # noqa: BLE001 - every failure is translated below
             error = translate(exc, model=model, auth_message=auth_message)
             if attempt == 0 and _worth_retrying(error):
                 time.sleep(min(MAX_RETRY_AFTER_SECONDS, _retry_after(error) or RETRY_DELAY_SECONDS))
                 continue
             raise error from None
+        if isinstance(result, (str, bytes)):  # the SDK hands back a non-JSON body as text
+            raise UpstreamBadResponse()
+        return result
     raise AssertionError("unreachable")
 
 

@@ -64,3 +64,17 @@ def log_records():
     logger.addHandler(collector)
     yield records
     logger.removeHandler(collector)
+
+
+@pytest.fixture(scope="session")
+def key_server():
+    """api/realtime/key.py's handler on a loopback server."""
+    server = LoopbackServer(load_handler("realtime/key.py"))
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def key(key_server):
+    """The realtime key endpoint's port."""
+    return key_server.port

@@ -14,3 +14,11 @@ def completion(text: str = "Bonjour !", model: str = "gpt-4o-2024-08-06") -> htt
 def error(status: int, code: str, kind: str = "invalid_request_error", headers: dict | None = None) -> httpx.Response:
     return httpx.Response(status, json={"error": {"message": f"upstream says {code}", "type": kind, "code": code}},
                           headers=headers)
+
+
+def client_secret(value: str = "ek_test_123", expires_at: int = 1_900_000_000) -> httpx.Response:
+    return httpx.Response(200, json={
+        "value": value, "expires_at": expires_at,
+        "session": {"type": "realtime", "object": "realtime.session", "id": "sess_1", "model": "gpt-realtime",
+                    "audio": {"output": {"voice": "marin"}}, "tools": [], "tracing": None},
+    })

@@ -100,7 +100,12 @@ def test_a_request_openai_rejects_is_502_with_its_code(chat, openai_mock):
     assert reply.json()["error"]["upstreamCode"] == "context_length_exceeded"
 
 
-def test_an_unreadable_answer_is_502_bad_response(chat, openai_mock):
-    answer_with(openai_mock, httpx.Response(200, text="{not json", headers={"content-type": "application/json"}))
+@pytest.mark.parametrize("answer", [
+    httpx.Response(200, text="{not json", headers={"content-type": "application/json"}),
+    httpx.Response(200, text="<html>maintenance</html>", headers={"content-type": "text/html"}),
+    httpx.Response(200, json={"id": "x", "choices": []}),
+])
+def test_an_unreadable_answer_is_502_bad_response(chat, openai_mock, answer):
+    answer_with(openai_mock, answer)
     reply = call(chat, "POST", CHAT, {"message": "hi"})
     assert (reply.status, reply.error_code) == (502, "upstream_bad_response")

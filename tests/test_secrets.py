@@ -7,9 +7,11 @@ import pytest
 import respx
 
 from tests.helpers import CANARY_KEY, call
-from tests.openai_responses import completion
+from tests.openai_responses import client_secret, completion
 
 CHAT = "/api/groupchat/chat"
+KEY = "/api/realtime/key"
+MINTED = "ek_canary_minted_0c1d2e3f"
 TOKEN = "dashboard-token-canary-91ac"
 
 
@@ -52,14 +54,30 @@ def test_no_response_or_log_line_carries_a_secret(chat, env, capfd, log_records,
         assert secret not in logs
 
 
-def logs_of_requests(capfd, records, count: int) -> str:
+@pytest.mark.parametrize("outcome", [client_secret(MINTED), *SCENARIOS[1:]],
+                         ids=lambda outcome: getattr(outcome, "status_code", type(outcome).__name__))
+def test_the_key_endpoint_logs_neither_the_server_key_nor_the_minted_one(key, env, capfd, log_records, outcome):
+    env.setenv("DASHBOARD_TOKEN", TOKEN)
+    with respx.mock(base_url="https://api.openai.com/v1") as mock:
+        mock.post("/realtime/client_secrets").mock(side_effect=[outcome, outcome])
+        reply = call(key, "POST", KEY, headers={"Authorization": f"Bearer {TOKEN}"})
+        refused = call(key, "POST", KEY, headers={"Authorization": f"Bearer {CANARY_KEY}"})
+    logs = logs_of_requests(capfd, log_records, 2, KEY)
+    for answer in (reply, refused):
+        assert CANARY_KEY not in answer.text + repr(answer.headers) and "Traceback" not in answer.text
+    assert (MINTED in reply.text) == (reply.status == 200)  # the minted key goes to the caller only
+    for secret in (CANARY_KEY, TOKEN, MINTED):
+        assert secret not in logs
+
+
+def logs_of_requests(capfd, records, count: int, route: str = CHAT) -> str:
     """Everything printed, once the request log lines of `count` requests are written (after each response)."""
     for _ in range(500):
-        if sum(1 for record in records if record.fields.get("route") == CHAT) >= count:
+        if sum(1 for record in records if record.fields.get("route") == route) >= count:
             break
         time.sleep(0.01)
     else:
         raise AssertionError(f"expected {count} request log lines, got {len(records)}")
     captured = capfd.readouterr()
-    assert captured.err.count(f'"route": "{CHAT}"') >= count  # the lines really went to stderr
+    assert captured.err.count(f'"route": "{route}"') >= count  # the lines really went to stderr
     return captured.out + captured.err
