@@ -78,3 +78,13 @@ def key_server():
 def key(key_server):
     """The realtime key endpoint's port."""
     return key_server.port
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL with Supabase's roles and the project's migrations, for the whole run."""
+    from tests.standins.postgres import Postgres
+
+    server = Postgres().start()
+    yield server
+    server.stop()
