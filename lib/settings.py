@@ -48,6 +48,15 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
     return value
 
 
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    value = _text(env, name)
+    if value is None:
+        return None
+    if not value.startswith(("https://", "http://")):
+        raise ConfigError(name, "must be an http(s) URL")
+    return value.rstrip("/")
+
+
 def _names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
 
@@ -59,6 +68,30 @@ class Access:
     dashboard_token: str | None
     allow_anonymous: bool
     allowed_origins: tuple[str, ...]
+    supabase_url: str | None = None
+    supabase_jwt_secret: str | None = None
+
+    @property
+    def supabase_auth(self) -> bool:
+        """Supabase users' access tokens are accepted (HS256 secret, or the project's JWKS)."""
+        return bool(self.supabase_jwt_secret or self.supabase_url)
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    """Where conversations are kept: Supabase, else SQLite at HISTORY_DB, else nowhere."""
+
+    supabase_url: str | None
+    supabase_service_role_key: str | None
+    sqlite_path: str | None
+    max_chars: int
+    timeout: float
+
+    @property
+    def backend(self) -> str | None:
+        if self.supabase_url and self.supabase_service_role_key:
+            return "supabase"
+        return "sqlite" if self.sqlite_path else None
 
 
 @dataclass(frozen=True)
@@ -102,6 +135,20 @@ def access(env: Mapping[str, str] | None = None) -> Access:
         dashboard_token=_text(env, "DASHBOARD_TOKEN"),
         allow_anonymous=_flag(env, "ALLOW_ANONYMOUS"),
         allowed_origins=tuple(origin.rstrip("/") for origin in origins),
+        supabase_url=_url(env, "SUPABASE_URL"),
+        supabase_jwt_secret=_text(env, "SUPABASE_JWT_SECRET"),
+    )
+
+
+def history(env: Mapping[str, str] | None = None) -> HistorySettings:
+    """History settings: SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY, HISTORY_DB, CHAT_HISTORY_MAX_CHARS."""
+    env = _env(env)
+    return HistorySettings(
+        supabase_url=_url(env, "SUPABASE_URL"),
+        supabase_service_role_key=_text(env, "SUPABASE_SERVICE_ROLE_KEY"),
+        sqlite_path=_text(env, "HISTORY_DB"),
+        max_chars=_number(env, "CHAT_HISTORY_MAX_CHARS", 24000, 0, 1_000_000),
+        timeout=_number(env, "SUPABASE_TIMEOUT_SECONDS", 5.0, 0.5, 30, float),
     )
 
 

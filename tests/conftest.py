@@ -88,3 +88,27 @@ def postgres():
     server = Postgres().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgrest(postgres):
+    """The PostgREST stand-in over the real PostgreSQL."""
+    from tests.standins.postgrest import PostgrestStandIn
+
+    server = PostgrestStandIn(postgres.dsn).start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(params=["sqlite", "supabase"])
+def store(request, tmp_path):
+    """Each history store, behind the same interface."""
+    if request.param == "sqlite":
+        from lib.store_sqlite import SqliteStore
+
+        return SqliteStore(str(tmp_path / "history.sqlite3"))
+    from lib.store_supabase import SupabaseStore
+
+    postgrest = request.getfixturevalue("postgrest")
+    postgrest.faults.clear()
+    return SupabaseStore(postgrest.url, postgrest.SERVICE_KEY, 5.0)

@@ -78,6 +78,14 @@ def test_anon_reads_nothing(db, table):
         db.execute(f"select * from {table}")
 
 
+def test_anon_sees_no_rows_even_if_someone_grants_it_select(db):
+    seed(db)
+    db.execute("grant select on conversations, messages to anon")
+    as_user(db, None, role="anon")
+    assert db.execute("select count(*) from conversations").fetchone() == (0,)
+    assert db.execute("select count(*) from messages").fetchone() == (0,)
+
+
 def test_only_the_service_role_may_record_turns(db):
     as_user(db, USER_A)
     with pytest.raises(psycopg.errors.InsufficientPrivilege):

@@ -1,0 +1,122 @@
+"""The embedded history store: SQLite at HISTORY_DB, the same shape and rules as the Supabase schema."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import closing, contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from lib.history import ConversationNotFound, StoreUnavailable
+
+SCHEMA = """
+create table if not exists conversations (
+  id text primary key,
+  user_id text not null,
+  title text not null default '',
+  created_at text not null,
+  updated_at text not null,
+  unique (id, user_id)
+);
+create table if not exists messages (
+  id integer primary key autoincrement,
+  conversation_id text not null,
+  user_id text not null,
+  role text not null check (role in ('user', 'assistant', 'system')),
+  content text not null,
+  status text not null default 'complete' check (status in ('complete', 'interrupted')),
+  created_at text not null,
+  foreign key (conversation_id, user_id) references conversations (id, user_id) on delete cascade
+);
+create index if not exists conversations_user_id_updated_at_idx on conversations (user_id, updated_at desc);
+create index if not exists messages_user_id_idx on messages (user_id);
+create index if not exists messages_conversation_id_created_at_idx on messages (conversation_id, created_at);
+"""
+_ready: set[str] = set()
+_ready_lock = threading.Lock()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+class SqliteStore:
+    """One short connection per operation, so any thread may use it; writes are single transactions."""
+
+    def __init__(self, path: str):
+        self.path = path
+        with _ready_lock:
+            if path not in _ready:
+                with self._connection() as db:
+                    db.execute("pragma journal_mode = wal")
+                    db.executescript(SCHEMA)
+                _ready.add(path)
+
+    @contextmanager
+    def _connection(self):
+        try:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as db:
+                db.row_factory = sqlite3.Row
+                db.execute("pragma foreign_keys = on")
+                yield db
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite: {type(exc).__name__}") from exc
+        except OSError as exc:
+            raise StoreUnavailable(f"SQLite: {type(exc).__name__}") from exc
+
+    def conversation(self, user_id, conversation_id):
+        with self._connection() as db:
+            row = db.execute("select id, title, created_at, updated_at from conversations where id = ? and user_id = ?",
+                             (conversation_id, user_id)).fetchone()
+        return _conversation(row) if row else None
+
+    def conversations(self, user_id, limit=100):
+        with self._connection() as db:
+            rows = db.execute("select id, title, created_at, updated_at from conversations where user_id = ? "
+                              "order by updated_at desc limit ?", (user_id, limit)).fetchall()
+        return [_conversation(row) for row in rows]
+
+    def messages(self, user_id, conversation_id, newest=None):
+        with self._connection() as db:
+            rows = db.execute("select id, role, content, status, created_at from messages "
+                              "where conversation_id = ? and user_id = ? order by id desc limit ?",
+                              (conversation_id, user_id, -1 if newest is None else newest)).fetchall()
+        return [_message(row) for row in reversed(rows)]
+
+    def record_turn(self, user_id, conversation_id, title, user_text, assistant_text, status="complete"):
+        with self._connection() as db:
+            db.execute("begin immediate")
+            try:
+                now = _now()
+                db.execute("insert or ignore into conversations (id, user_id, title, created_at, updated_at) "
+                           "values (?, ?, ?, ?, ?)", (conversation_id, user_id, title[:200], now, now))
+                owner = db.execute("select user_id from conversations where id = ?", (conversation_id,)).fetchone()
+                if owner is None or owner[0] != user_id:
+                    raise ConversationNotFound(conversation_id)
+                db.executemany(
+                    "insert into messages (conversation_id, user_id, role, content, status, created_at) "
+                    "values (?, ?, ?, ?, ?, ?)",
+                    [(conversation_id, user_id, "user", user_text, "complete", now),
+                     (conversation_id, user_id, "assistant", assistant_text, status, now)])
+                db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
+                db.execute("commit")
+            except BaseException:
+                db.execute("rollback")
+                raise
+
+    def delete_conversation(self, user_id, conversation_id):
+        with self._connection() as db:
+            deleted = db.execute("delete from conversations where id = ? and user_id = ?",
+                                 (conversation_id, user_id)).rowcount
+        return deleted > 0
+
+
+def _conversation(row) -> dict:
+    return {"id": row["id"], "title": row["title"], "createdAt": row["created_at"], "updatedAt": row["updated_at"]}
+
+
+def _message(row) -> dict:
+    return {"id": row["id"], "role": row["role"], "content": row["content"], "status": row["status"],
+            "createdAt": row["created_at"]}

@@ -1,0 +1,78 @@
+"""The Supabase history store: PostgREST through the `supabase` package, with the service role key."""
+
+from __future__ import annotations
+
+import functools
+
+from lib.history import ConversationNotFound, StoreUnavailable
+
+CONVERSATION_COLUMNS = "id,title,created_at,updated_at"
+MESSAGE_COLUMNS = "id,role,content,status,created_at"
+
+
+@functools.lru_cache(maxsize=4)
+def _client(url: str, key: str, timeout: float):
+    import httpx
+    from supabase import ClientOptions, create_client
+
+    http = httpx.Client(timeout=httpx.Timeout(timeout), limits=httpx.Limits(max_connections=50))
+    options = ClientOptions(httpx_client=http, postgrest_client_timeout=timeout, postgrest_client_retry=False,
+                            auto_refresh_token=False, persist_session=False)
+    return create_client(url, key, options)
+
+
+class SupabaseStore:
+    """Every query names its user, so the service role never reads across users."""
+
+    def __init__(self, url: str, key: str, timeout: float):
+        self.client = _client(url, key, timeout)
+
+    def _run(self, query):
+        from postgrest.exceptions import APIError
+
+        try:
+            return query.execute()
+        except APIError as exc:
+            if exc.code == "P0002":
+                raise ConversationNotFound() from exc
+            raise StoreUnavailable(f"PostgREST error {exc.code}") from exc
+        except Exception as exc:  # noqa: BLE001 - httpx transport errors, bad answers
+            raise StoreUnavailable(f"Supabase: {type(exc).__name__}") from exc
+
+    def conversation(self, user_id, conversation_id):
+        rows = self._run(self.client.table("conversations").select(CONVERSATION_COLUMNS)
+                         .eq("id", conversation_id).eq("user_id", user_id).limit(1)).data
+        return _conversation(rows[0]) if rows else None
+
+    def conversations(self, user_id, limit=100):
+        rows = self._run(self.client.table("conversations").select(CONVERSATION_COLUMNS)
+                         .eq("user_id", user_id).order("updated_at", desc=True).limit(limit)).data
+        return [_conversation(row) for row in rows]
+
+    def messages(self, user_id, conversation_id, newest=None):
+        query = (self.client.table("messages").select(MESSAGE_COLUMNS)
+                 .eq("conversation_id", conversation_id).eq("user_id", user_id).order("id", desc=True))
+        if newest is not None:
+            query = query.limit(newest)
+        rows = self._run(query).data
+        return [_message(row) for row in reversed(rows)]
+
+    def record_turn(self, user_id, conversation_id, title, user_text, assistant_text, status="complete"):
+        self._run(self.client.rpc("record_turn", {
+            "p_user_id": user_id, "p_conversation_id": conversation_id, "p_title": title[:200],
+            "p_user_content": user_text, "p_assistant_content": assistant_text, "p_status": status,
+        }))
+
+    def delete_conversation(self, user_id, conversation_id):
+        rows = self._run(self.client.table("conversations").delete()
+                         .eq("id", conversation_id).eq("user_id", user_id)).data
+        return bool(rows)
+
+
+def _conversation(row: dict) -> dict:
+    return {"id": row["id"], "title": row["title"], "createdAt": row["created_at"], "updatedAt": row["updated_at"]}
+
+
+def _message(row: dict) -> dict:
+    return {"id": row["id"], "role": row["role"], "content": row["content"], "status": row["status"],
+            "createdAt": row["created_at"]}
