@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from lib import tokens
 from lib.errors import NotConfigured, OriginNotAllowed, Unauthorized
 from lib.settings import Access
 
@@ -20,17 +21,17 @@ CORS_ALLOW_HEADERS = "Authorization, Content-Type, Accept"
 class Caller:
     """An authenticated caller: how they got in and the user id their data lives under."""
 
-    kind: str  # "token" | "anonymous"
+    kind: str  # "token" | "anonymous" | "user"
     user_id: str
 
 
 def authenticate(authorization: str | None, access: Access) -> Caller:
     """The caller behind an Authorization header, or 401/503."""
-    if not access.dashboard_token and not access.allow_anonymous:
+    if not (access.dashboard_token or access.allow_anonymous or access.supabase_auth):
         raise NotConfigured(
             "auth_not_configured",
-            "The API is closed because no access is configured: set DASHBOARD_TOKEN "
-            "(or ALLOW_ANONYMOUS=1 for local development).",
+            "The API is closed because no access is configured: set DASHBOARD_TOKEN, or SUPABASE_URL / "
+            "SUPABASE_JWT_SECRET for Supabase sign-in (or ALLOW_ANONYMOUS=1 for local development).",
         )
     token = _bearer(authorization)
     if token is None:
@@ -39,6 +40,8 @@ def authenticate(authorization: str | None, access: Access) -> Caller:
         raise Unauthorized()
     if access.dashboard_token and hmac.compare_digest(token.encode(), access.dashboard_token.encode()):
         return Caller("token", TOKEN_USER_ID)
+    if access.supabase_auth and tokens.looks_like_jwt(token):
+        return Caller("user", tokens.user_id_from(token, access))
     raise Unauthorized("The bearer token is not valid.")
 
 

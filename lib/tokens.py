@@ -1,0 +1,62 @@
+"""Supabase users' access tokens, verified on the server: HS256 with SUPABASE_JWT_SECRET, or the project's JWKS."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+
+from lib.errors import NotConfigured, Unauthorized
+from lib.settings import Access
+
+ASYMMETRIC = ("RS256", "ES256")
+JWKS_PATH = "/auth/v1/.well-known/jwks.json"
+
+
+def looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2
+
+
+def user_id_from(token: str, access: Access) -> str:
+    """The verified token's `sub` (a Supabase user id); 401 for any token that is not valid now."""
+    import jwt
+
+    try:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+    except jwt.PyJWTError:
+        raise Unauthorized("The access token is malformed.") from None
+    key = _key_for(token, algorithm, access)
+    issuer = f"{access.supabase_url}/auth/v1" if access.supabase_url else None
+    try:
+        claims = jwt.decode(token, key, algorithms=[algorithm], audience="authenticated", issuer=issuer,
+                            leeway=10, options={"require": ["exp", "sub", "aud"]})
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("The access token has expired; sign in again.") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("The access token is not valid.") from None
+    try:
+        return str(uuid.UUID(str(claims["sub"])))
+    except ValueError:
+        raise Unauthorized("The access token names no user.") from None
+
+
+def _key_for(token: str, algorithm: str | None, access: Access):
+    import jwt
+
+    if algorithm == "HS256" and access.supabase_jwt_secret:
+        return access.supabase_jwt_secret
+    if algorithm in ASYMMETRIC and access.supabase_url:
+        try:
+            return _jwks(access.supabase_url + JWKS_PATH).get_signing_key_from_jwt(token).key
+        except jwt.PyJWKClientConnectionError:
+            raise NotConfigured("auth_unavailable", "Could not reach Supabase to check the access token; "
+                                                    "try again shortly.") from None
+        except jwt.PyJWTError:
+            raise Unauthorized("The access token was not signed by this project's keys.") from None
+    raise Unauthorized("The access token is not signed in a way this server accepts.")
+
+
+@functools.lru_cache(maxsize=4)
+def _jwks(url: str):
+    import jwt
+
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=600, timeout=5)

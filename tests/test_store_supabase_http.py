@@ -1,0 +1,106 @@
+"""The Supabase store's HTTP, exactly: paths, filters, ordering, headers (respx on the supabase package's httpx)."""
+
+import json
+
+import httpx
+import pytest
+import respx
+
+from lib.history import ConversationNotFound, StoreUnavailable
+from lib.store_supabase import SupabaseStore
+
+URL = "https://project-ref.supabase.co"
+KEY = "service-role-canary"
+USER, CONVERSATION = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+ROW = {"id": CONVERSATION, "title": "Budget", "created_at": "2026-11-25T08:00:00+00:00",
+       "updated_at": "2026-11-25T08:01:00+00:00"}
+
+
+@pytest.fixture
+def supabase():
+    with respx.mock(base_url=f"{URL}/rest/v1", assert_all_called=True) as mock:
+        yield mock
+
+
+@pytest.fixture
+def store():
+    return SupabaseStore(URL, KEY, 5.0)
+
+
+def query_of(request) -> list[tuple[str, str]]:
+    return sorted(httpx.QueryParams(request.url.query).multi_items())
+
+
+def assert_service_role_headers(request):
+    assert request.headers["apikey"] == KEY
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+
+
+def test_one_conversation_is_read_by_id_and_owner(supabase, store):
+    route = supabase.get("/conversations").mock(return_value=httpx.Response(200, json=[ROW]))
+    assert store.conversation(USER, CONVERSATION)["title"] == "Budget"
+    request = route.calls.last.request
+    assert query_of(request) == [("id", f"eq.{CONVERSATION}"), ("limit", "1"),
+                                 ("select", "id,title,created_at,updated_at"), ("user_id", f"eq.{USER}")]
+    assert_service_role_headers(request)
+
+
+def test_conversations_are_listed_newest_first_for_the_owner(supabase, store):
+    route = supabase.get("/conversations").mock(return_value=httpx.Response(200, json=[ROW]))
+    assert store.conversations(USER, limit=50) == [{"id": CONVERSATION, "title": "Budget",
+                                                    "createdAt": ROW["created_at"], "updatedAt": ROW["updated_at"]}]
+    assert query_of(route.calls.last.request) == [("limit", "50"), ("order", "updated_at.desc"),
+                                                  ("select", "id,title,created_at,updated_at"),
+                                                  ("user_id", f"eq.{USER}")]
+
+
+def test_recent_messages_are_the_newest_n_returned_oldest_first(supabase, store):
+    rows = [{"id": 8, "role": "assistant", "content": "a", "status": "complete", "created_at": "t"},
+            {"id": 7, "role": "user", "content": "q", "status": "complete", "created_at": "t"}]
+    route = supabase.get("/messages").mock(return_value=httpx.Response(200, json=rows))
+    assert [m["id"] for m in store.messages(USER, CONVERSATION, newest=200)] == [7, 8]
+    assert query_of(route.calls.last.request) == [
+        ("conversation_id", f"eq.{CONVERSATION}"), ("limit", "200"), ("order", "id.desc"),
+        ("select", "id,role,content,status,created_at"), ("user_id", f"eq.{USER}")]
+
+
+def test_a_turn_is_one_rpc_call(supabase, store):
+    route = supabase.post("/rpc/record_turn").mock(return_value=httpx.Response(204))
+    store.record_turn(USER, CONVERSATION, "Budget", "Quel budget ?", "Voici.", "interrupted")
+    request = route.calls.last.request
+    assert json.loads(request.content) == {
+        "p_user_id": USER, "p_conversation_id": CONVERSATION, "p_title": "Budget",
+        "p_user_content": "Quel budget ?", "p_assistant_content": "Voici.", "p_status": "interrupted"}
+    assert_service_role_headers(request)
+
+
+def test_deleting_filters_by_id_and_owner_and_asks_for_the_rows(supabase, store):
+    route = supabase.delete("/conversations").mock(return_value=httpx.Response(200, json=[ROW]))
+    assert store.delete_conversation(USER, CONVERSATION) is True
+    request = route.calls.last.request
+    assert query_of(request) == [("id", f"eq.{CONVERSATION}"), ("user_id", f"eq.{USER}")]
+    assert "return=representation" in request.headers["prefer"]
+
+
+def test_deleting_nothing_is_false(supabase, store):
+    supabase.delete("/conversations").mock(return_value=httpx.Response(200, json=[]))
+    assert store.delete_conversation(USER, CONVERSATION) is False
+
+
+def test_a_turn_on_someone_elses_conversation_is_not_found(supabase, store):
+    supabase.post("/rpc/record_turn").mock(return_value=httpx.Response(
+        404, json={"code": "P0002", "message": "conversation not found", "details": None, "hint": None}))
+    with pytest.raises(ConversationNotFound):
+        store.record_turn(USER, CONVERSATION, "t", "q", "a")
+
+
+@pytest.mark.parametrize("answer", [
+    httpx.Response(503, json={"code": "PGRST002", "message": "schema cache", "details": None, "hint": None}),
+    httpx.Response(500, text="<html>"),
+    httpx.ConnectError("refused"),
+    httpx.ReadTimeout("slow"),
+])
+def test_failures_are_store_unavailable(supabase, store, answer):
+    supabase.get("/conversations").mock(side_effect=[answer])
+    with pytest.raises(StoreUnavailable):
+        store.conversations(USER)
