@@ -159,6 +159,7 @@ def main(argv=None):
     sys.path.insert(0, str(ROOT))
     load_dotenv(ROOT / ".env")
     os.environ.setdefault("ALLOW_ANONYMOUS", "1")
+    os.environ.setdefault("HISTORY_DB", str(ROOT / "data" / "history.sqlite3"))
     offline = not os.environ.get("OPENAI_API_KEY") and start_offline_openai()
     server = DevServer((args.host, args.port))
     print(f"Dev server on http://{'localhost' if args.host == '127.0.0.1' else args.host}:{server.server_port}", flush=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Iterator
 from uuid import UUID
 
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationErr
 from lib import upstream
 from lib.errors import ApiError, UpstreamBadResponse, UpstreamStreamInterrupted, ValidationFailed, validation_failed
 from lib.settings import SYSTEM_PROMPT_MAX_CHARS, ChatSettings, OpenAISettings
+from lib.turns import Turn
 
 
 class ChatRequest(BaseModel):
@@ -58,40 +58,40 @@ def build_messages(request: ChatRequest, cfg: ChatSettings, history: list[dict] 
     return messages
 
 
-def reply(request: ChatRequest, cfg: ChatSettings, oai: OpenAISettings) -> dict:
-    """The assistant's whole reply as the API's JSON body."""
+def reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettings) -> dict:
+    """The assistant's whole reply as the API's JSON body, stored with its message."""
     client = upstream.client(oai)
     model = request.model or cfg.model
     completion = upstream.call(
-        lambda: client.chat.completions.create(model=model, messages=build_messages(request, cfg)),
+        lambda: client.chat.completions.create(model=model, messages=build_messages(request, cfg, turn.context)),
         model=model,
     )
     if not completion.choices:
         raise UpstreamBadResponse("OpenAI's answer held no reply.")
-    return {
-        "message": completion.choices[0].message.content or "",
-        "conversationId": str(request.conversationId or uuid.uuid4()),
-        "model": completion.model or model,
-        "usage": _usage(completion.usage),
-    }
+    text = completion.choices[0].message.content or ""
+    return {"message": text, "conversationId": turn.conversation_id, "model": completion.model or model,
+            "usage": _usage(completion.usage), **turn.save(text)}
 
 
-def stream_reply(request: ChatRequest, cfg: ChatSettings, oai: OpenAISettings) -> Iterator[dict]:
+def stream_reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettings) -> Iterator[dict]:
     """Open the upstream stream (errors here are ordinary HTTP errors), then relay it as events."""
     client = upstream.client(oai)
     model = request.model or cfg.model
     stream = upstream.call(
         lambda: client.chat.completions.create(
-            model=model, messages=build_messages(request, cfg), stream=True,
+            model=model, messages=build_messages(request, cfg, turn.context), stream=True,
             stream_options={"include_usage": True},
         ),
         model=model,
     )
-    return _relay(stream, str(request.conversationId or uuid.uuid4()), model)
+    return _relay(stream, turn, model)
 
 
-def _relay(stream, conversation_id: str, model: str) -> Iterator[dict]:
-    """`delta` events, then exactly one `done`, or `error` if the stream breaks or never finishes."""
+def _relay(stream, turn: Turn, model: str) -> Iterator[dict]:
+    """`delta` events, then exactly one `done`, or `error` if the stream breaks or never finishes.
+
+    A reply the caller stops (hangs up) is stored as far as it got, marked interrupted; a failed one is not stored.
+    """
     parts: list[str] = []
     usage = finish_reason = None
     try:
@@ -104,6 +104,9 @@ def _relay(stream, conversation_id: str, model: str) -> Iterator[dict]:
                     parts.append(text)
                     yield {"type": "delta", "text": text}
                 finish_reason = choice.finish_reason or finish_reason
+    except GeneratorExit:
+        turn.save("".join(parts), status="interrupted")
+        raise
     except Exception as exc:  # noqa: BLE001 - any upstream failure closes the stream with an error event
         yield error_event(upstream.translate(exc, model=model, mid_stream=True))
         return
@@ -112,8 +115,9 @@ def _relay(stream, conversation_id: str, model: str) -> Iterator[dict]:
     if finish_reason is None:
         yield error_event(UpstreamStreamInterrupted())
         return
-    yield {"type": "done", "message": "".join(parts), "conversationId": conversation_id,
-           "usage": usage, "finishReason": finish_reason}
+    text = "".join(parts)
+    yield {"type": "done", "message": text, "conversationId": turn.conversation_id, "usage": usage,
+           "finishReason": finish_reason, **turn.save(text)}
 
 
 def error_event(error: ApiError) -> dict:

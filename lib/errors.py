@@ -47,6 +47,11 @@ class NotFound(ApiError):
     default_message = "Not found."
 
 
+class ConversationNotFound(ApiError):
+    status, code = 404, "conversation_not_found"
+    default_message = "No conversation with this id."
+
+
 class MethodNotAllowed(ApiError):
     status, code = 405, "method_not_allowed"
 
@@ -92,6 +97,17 @@ class NotConfigured(ApiError):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
+
+
+class HistoryUnavailable(ApiError):
+    status, code = 503, "history_unavailable"
+    default_message = "The chat history store could not be reached; try again shortly."
+
+
+class HistoryDisabled(ApiError):
+    status, code = 503, "history_disabled"
+    default_message = ("Chat history is off on this server: set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY "
+                       "(or HISTORY_DB for a local SQLite file).")
 
 
 class UpstreamError(ApiError):

@@ -1,15 +1,26 @@
-"""POST /api/groupchat/chat: the integrated chat, answered by OpenAI, whole or as Server-Sent Events."""
+"""The integrated chat: POST a message for OpenAI's reply (whole or as Server-Sent Events); GET and DELETE history."""
 
-from lib import chat, settings
+from lib import chat, conversations, settings, turns
 from lib.httpkit import ApiHandler, EventStream, JsonResponse, Request
 
 
 class handler(ApiHandler):
-    routes = {"POST": "post"}
+    routes = {"POST": "post", "GET": "get", "DELETE": "delete"}
 
     def post(self, request: Request):
         cfg = settings.chat()
         body = chat.parse_request(request.json(), cfg)
+        turn = turns.begin(request.caller.user_id, body.message, body.conversationId, settings.history())
         if chat.wants_stream(body, request.headers.get("Accept")):
-            return EventStream(chat.stream_reply(body, cfg, settings.openai()))
-        return JsonResponse(chat.reply(body, cfg, settings.openai()))
+            return EventStream(chat.stream_reply(body, turn, cfg, settings.openai()))
+        return JsonResponse(chat.reply(body, turn, cfg, settings.openai()))
+
+    def get(self, request: Request):
+        conversation_id = conversations.conversation_id_from(request.query)
+        if conversation_id is None:
+            return JsonResponse(conversations.list_all(request.caller.user_id, settings.history()))
+        return JsonResponse(conversations.read(request.caller.user_id, conversation_id, settings.history()))
+
+    def delete(self, request: Request):
+        conversation_id = conversations.conversation_id_from(request.query, required=True)
+        return JsonResponse(conversations.delete(request.caller.user_id, conversation_id, settings.history()))

@@ -1,0 +1,56 @@
+"""One chat turn's history: its conversation, the context it is sent with, and storing it once it is done."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from lib import history, log
+from lib.errors import ConversationNotFound, HistoryDisabled, HistoryUnavailable
+from lib.settings import HistorySettings
+
+
+@dataclass
+class Turn:
+    """Where a turn goes; `store` is None when it cannot be saved, and `unsaved` says why."""
+
+    user_id: str
+    conversation_id: str
+    message: str
+    context: list[dict] = field(default_factory=list)
+    store: history.Store | None = None
+    unsaved: type[HistoryDisabled] | type[HistoryUnavailable] | None = None
+
+    def save(self, reply: str, status: str = "complete") -> dict:
+        """Store the message and its reply; the response's `saved` (and a `warning` when not)."""
+        if self.store is not None:
+            try:
+                self.store.record_turn(self.user_id, self.conversation_id, history.title_for(self.message),
+                                       self.message, reply, status)
+                return {"saved": True}
+            except (history.StoreUnavailable, history.ConversationNotFound) as exc:
+                log.error(event="history_write_failed", conversationId=self.conversation_id,
+                          error=type(exc).__name__)
+                self.unsaved = HistoryUnavailable
+        warning = (self.unsaved or HistoryUnavailable)()
+        return {"saved": False, "warning": {"code": warning.code, "message": warning.message}}
+
+
+def begin(user_id: str, message: str, conversation_id: UUID | None, cfg: HistorySettings) -> Turn:
+    """A turn with its conversation's recent context; 404 (before any OpenAI call) for a conversation not the user's."""
+    turn = Turn(user_id, str(conversation_id or uuid.uuid4()), message)
+    try:
+        turn.store = history.open_store(cfg)
+        if turn.store is None:
+            turn.unsaved = HistoryDisabled
+            return turn
+        if conversation_id is not None:
+            if turn.store.conversation(user_id, turn.conversation_id) is None:
+                raise ConversationNotFound()
+            recent = turn.store.messages(user_id, turn.conversation_id, newest=history.CONTEXT_MESSAGES)
+            turn.context = history.fit_to_budget(recent, cfg.max_chars)
+    except history.StoreUnavailable as exc:
+        log.error(event="history_read_failed", error=type(exc).__name__)
+        turn.store, turn.unsaved = None, HistoryUnavailable
+    return turn
