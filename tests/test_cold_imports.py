@@ -1,0 +1,56 @@
+"""Heavy imports are paid only where needed: a fresh process serving one request imports nothing it does not use."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import ROOT
+
+SERVE_ONE = """
+import json, sys
+sys.path.insert(0, {root!r})
+from dev.fake_openai import FakeOpenAI
+from tests.helpers import LoopbackServer, call, load_handler
+import os
+fake = FakeOpenAI().start()
+os.environ.update(OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=fake.base_url, ALLOW_ANONYMOUS="1", **{env!r})
+before = set(sys.modules)
+server = LoopbackServer(load_handler({handler!r}))
+reply = call(server.port, "POST", {path!r}, {body!r})
+print(json.dumps({{"status": reply.status, "modules": sorted(set(sys.modules) - before)}}))
+"""
+
+
+def serve_one(handler: str, path: str, body: dict, env: dict | None = None) -> dict:
+    script = SERVE_ONE.format(root=str(ROOT), handler=handler, path=path, body=body, env=env or {})
+    environment = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment,
+                            cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def top_level(modules: list[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}
+
+
+def test_the_key_endpoint_never_imports_supabase_or_jwt():
+    served = serve_one("realtime/key.py", "/api/realtime/key", {})
+    assert served["status"] == 200
+    assert not top_level(served["modules"]) & {"supabase", "postgrest", "jwt", "sqlite3", "cryptography"}
+
+
+def test_a_storeless_chat_never_imports_supabase():
+    served = serve_one("groupchat/chat.py", "/api/groupchat/chat", {"message": "hi"})
+    assert served["status"] == 200
+    assert not top_level(served["modules"]) & {"supabase", "postgrest", "jwt", "sqlite3"}
+
+
+@pytest.mark.parametrize("env, expected", [({"HISTORY_DB": "/tmp/cold-imports-history.sqlite3"}, "sqlite3")])
+def test_the_store_is_imported_when_configured(env, expected):
+    served = serve_one("groupchat/chat.py", "/api/groupchat/chat", {"message": "hi"}, env)
+    assert served["status"] == 200
+    assert expected in top_level(served["modules"])
+    assert "supabase" not in top_level(served["modules"])
