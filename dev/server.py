@@ -18,6 +18,26 @@ PUBLIC = ROOT / "public"
 API = ROOT / "api"
 
 
+def vercel_headers() -> dict[str, str]:
+    """The headers vercel.json sets on every response; connect-src also names the endpoints configured here."""
+    config = json.loads((ROOT / "vercel.json").read_text())
+    headers = {item["key"]: item["value"] for rule in config.get("headers", []) if rule["source"] == "/(.*)"
+               for item in rule["headers"]}
+    extra = {_origin(os.environ.get(name, "")) for name in ("REALTIME_CALLS_URL", "SUPABASE_URL")} - {""}
+    policy = headers.get("Content-Security-Policy", "")
+    for origin in sorted(extra):
+        if origin not in policy:
+            policy = policy.replace("connect-src 'self'", f"connect-src 'self' {origin}")
+    if policy:
+        headers["Content-Security-Policy"] = policy
+    return headers
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
 def load_dotenv(path: Path) -> None:
     """Copy KEY=VALUE lines of a .env file into os.environ, never overriding what is already set."""
     if not path.is_file():
@@ -123,6 +143,7 @@ class DevServer(ThreadingHTTPServer):
     def __init__(self, address, functions: Functions | None = None):
         super().__init__(address, StaticHandler)
         self.functions = functions or Functions()
+        self.site_headers = vercel_headers()
 
     def finish_request(self, request, client_address):
         rfile = request.makefile("rb")
@@ -132,11 +153,23 @@ class DevServer(ThreadingHTTPServer):
         if len(parts) >= 2:
             handler_class = self.functions.lookup(parts[1].decode("latin-1")) or StaticHandler
         replay = io.BufferedReader(_Replay(first_line, rfile))
+        site_headers = self.site_headers
 
         class Bound(handler_class):
             def setup(self):
                 super().setup()
                 self.rfile = replay
+                self._sent_names = set()
+
+            def send_header(self, keyword, value):
+                self._sent_names.add(keyword.lower())
+                super().send_header(keyword, value)
+
+            def end_headers(self):  # what Vercel's edge adds from vercel.json
+                for name, value in site_headers.items():
+                    if name.lower() not in self._sent_names:
+                        super().send_header(name, value)
+                super().end_headers()
 
         Bound(request, client_address, self)
 

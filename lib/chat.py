@@ -35,6 +35,8 @@ def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
         raise ValidationFailed("message", "must not be blank")
     if len(request.message) > cfg.max_message_chars:
         raise ValidationFailed("message", f"must be at most {cfg.max_message_chars} characters")
+    if request.systemPrompt is not None and not cfg.allow_client_system_prompt:
+        raise ValidationFailed("systemPrompt", "this server sets the system prompt; do not send one")
     if request.systemPrompt is not None and len(request.systemPrompt) > SYSTEM_PROMPT_MAX_CHARS:
         raise ValidationFailed("systemPrompt", f"must be at most {SYSTEM_PROMPT_MAX_CHARS} characters")
     if request.model is not None and request.model not in cfg.allowed_models:
@@ -63,14 +65,15 @@ def reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettin
     client = upstream.client(oai)
     model = request.model or cfg.model
     completion = upstream.call(
-        lambda: client.chat.completions.create(model=model, messages=build_messages(request, cfg, turn.context)),
+        lambda: client.chat.completions.create(model=model, messages=build_messages(request, cfg, turn.context),
+                                               max_completion_tokens=cfg.max_output_tokens),
         model=model,
     )
     if not completion.choices:
         raise UpstreamBadResponse("OpenAI's answer held no reply.")
-    text = completion.choices[0].message.content or ""
+    text, usage = completion.choices[0].message.content or "", _usage(completion.usage)
     return {"message": text, "conversationId": turn.conversation_id, "model": completion.model or model,
-            "usage": _usage(completion.usage), **turn.save(text)}
+            "usage": usage, **turn.finish(text, usage)}
 
 
 def stream_reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettings) -> Iterator[dict]:
@@ -80,7 +83,7 @@ def stream_reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenA
     stream = upstream.call(
         lambda: client.chat.completions.create(
             model=model, messages=build_messages(request, cfg, turn.context), stream=True,
-            stream_options={"include_usage": True},
+            stream_options={"include_usage": True}, max_completion_tokens=cfg.max_output_tokens,
         ),
         model=model,
     )
@@ -105,7 +108,7 @@ def _relay(stream, turn: Turn, model: str) -> Iterator[dict]:
                     yield {"type": "delta", "text": text}
                 finish_reason = choice.finish_reason or finish_reason
     except GeneratorExit:
-        turn.save("".join(parts), status="interrupted")
+        turn.finish("".join(parts), usage, status="interrupted")
         raise
     except Exception as exc:  # noqa: BLE001 - any upstream failure closes the stream with an error event
         yield error_event(upstream.translate(exc, model=model, mid_stream=True))
@@ -117,7 +120,7 @@ def _relay(stream, turn: Turn, model: str) -> Iterator[dict]:
         return
     text = "".join(parts)
     yield {"type": "done", "message": text, "conversationId": turn.conversation_id, "usage": usage,
-           "finishReason": finish_reason, **turn.save(text)}
+           "finishReason": finish_reason, **turn.finish(text, usage)}
 
 
 def error_event(error: ApiError) -> dict:

@@ -37,6 +37,9 @@ class Store(Protocol):
     def delete_conversation(self, user_id: str, conversation_id: str) -> bool:
         """Delete a conversation and its messages; False if the user has no such conversation."""
 
+    def consume_limits(self, subject: str, buckets: list) -> list:
+        """Add each bucket's cost to its current window atomically; a lib.limits.Usage per bucket."""
+
 
 def open_store(cfg: HistorySettings) -> Store | None:
     """The configured store (Supabase, else SQLite at HISTORY_DB), or None when history is off."""

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
-from lib import log, settings
+from lib import limits, log, settings
 from lib.access import CORS_ALLOW_HEADERS, Caller, authenticate, cors_headers
 from lib.errors import ApiError, InvalidJson, MethodNotAllowed, PayloadTooLarge
 
@@ -28,6 +28,7 @@ class Request:
     read_body: Callable[[], bytes]
     request_id: str
     caller: Caller
+    client_ip: str
 
     def json(self, optional: bool = False) -> dict:
         """The body as a JSON object (an empty body is {} when optional): 413 over 64 KiB, else 400."""
@@ -118,6 +119,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         self._cors: dict[str, str] = {}
         self._status = 500
+        self._log_fields = log.start_request()
         request_id = self.headers.get("x-vercel-id") or uuid.uuid4().hex
         try:
             access = settings.access()
@@ -128,9 +130,11 @@ class ApiHandler(BaseHTTPRequestHandler):
             if method not in self.routes:
                 raise MethodNotAllowed(method, allowed + ["OPTIONS"])
             caller = authenticate(self.headers.get("Authorization"), access)
+            log.note(userHash=log.user_hash(caller.user_id))
             request = self._request(method, request_id, caller)
             self._respond(getattr(self, self.routes[method])(request), request_id)
         except ApiError as error:
+            log.note(error=error.code, upstreamRequestId=getattr(error, "upstream_request_id", None))
             self._write_error(error, request_id)
         except Exception as exc:  # noqa: BLE001 - the one place an unexpected error becomes a 500
             self._log_exception(exc, request_id)
@@ -141,7 +145,8 @@ class ApiHandler(BaseHTTPRequestHandler):
     def _request(self, method: str, request_id: str, caller: Caller) -> Request:
         parts = urlsplit(self.path)
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        return Request(method, parts.path, query, self.headers, self._read_body, request_id, caller)
+        client_ip = limits.client_ip(self.headers, self.client_address[0])
+        return Request(method, parts.path, query, self.headers, self._read_body, request_id, caller, client_ip)
 
     def _read_body(self) -> bytes:
         try:
@@ -206,7 +211,7 @@ class ApiHandler(BaseHTTPRequestHandler):
     def _log_line(self, method: str, request_id: str, started: float):
         route = urlsplit(self.path).path
         log.info(requestId=request_id, method=method, route=route, status=self._status,
-                 ms=round((time.perf_counter() - started) * 1000, 1))
+                 ms=round((time.perf_counter() - started) * 1000, 1), **self._log_fields)
 
     def _log_exception(self, exc: BaseException, request_id: str):
         log.error(requestId=request_id, error=type(exc).__name__)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextvars
+import hashlib
 import json
 import logging
 import sys
@@ -32,6 +34,28 @@ if not logger.handlers:
     logger.addHandler(_handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+
+
+_request_fields: contextvars.ContextVar[dict | None] = contextvars.ContextVar("request_fields", default=None)
+
+
+def start_request() -> dict:
+    """Begin collecting fields for this request's log line (each request runs in its own thread)."""
+    fields: dict = {}
+    _request_fields.set(fields)
+    return fields
+
+
+def note(**fields) -> None:
+    """Add fields to the current request's log line, if one is being collected."""
+    current = _request_fields.get()
+    if current is not None:
+        current.update({key: value for key, value in fields.items() if value is not None})
+
+
+def user_hash(user_id: str) -> str:
+    """A stable, non-reversible tag for a user id in logs."""
+    return hashlib.sha256(f"log:{user_id}".encode()).hexdigest()[:16]
 
 
 def info(**fields) -> None:

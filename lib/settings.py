@@ -111,6 +111,18 @@ class ChatSettings:
     allowed_models: tuple[str, ...]
     system_prompt: str | None
     max_message_chars: int
+    max_output_tokens: int = 1024
+    allow_client_system_prompt: bool = True
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Spending limits per user (0 turns one off)."""
+
+    chat_per_minute: int
+    chat_per_day: int
+    chat_tokens_per_day: int
+    realtime_keys_per_minute: int
 
 
 @dataclass(frozen=True)
@@ -174,6 +186,19 @@ def chat(env: Mapping[str, str] | None = None) -> ChatSettings:
         allowed_models=allowed,
         system_prompt=_text(env, "CHAT_SYSTEM_PROMPT"),
         max_message_chars=_number(env, "CHAT_MAX_MESSAGE_CHARS", 8000, 1, 60000),
+        max_output_tokens=_number(env, "CHAT_MAX_OUTPUT_TOKENS", 1024, 1, 128000),
+        allow_client_system_prompt=_flag(env, "CHAT_ALLOW_CLIENT_SYSTEM_PROMPT", True),
+    )
+
+
+def limits(env: Mapping[str, str] | None = None) -> Limits:
+    """Limits: CHAT_RATE_LIMIT_PER_MINUTE, CHAT_DAILY_MESSAGE_LIMIT, CHAT_DAILY_TOKEN_LIMIT, REALTIME_KEY_RATE_LIMIT_PER_MINUTE."""
+    env = _env(env)
+    return Limits(
+        chat_per_minute=_number(env, "CHAT_RATE_LIMIT_PER_MINUTE", 20, 0, 1_000_000),
+        chat_per_day=_number(env, "CHAT_DAILY_MESSAGE_LIMIT", 500, 0, 10_000_000),
+        chat_tokens_per_day=_number(env, "CHAT_DAILY_TOKEN_LIMIT", 0, 0, 10_000_000_000),
+        realtime_keys_per_minute=_number(env, "REALTIME_KEY_RATE_LIMIT_PER_MINUTE", 5, 0, 1_000_000),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,6 +33,13 @@ create table if not exists messages (
 create index if not exists conversations_user_id_updated_at_idx on conversations (user_id, updated_at desc);
 create index if not exists messages_user_id_idx on messages (user_id);
 create index if not exists messages_conversation_id_created_at_idx on messages (conversation_id, created_at);
+create table if not exists rate_limits (
+  subject text not null,
+  bucket text not null,
+  window_start integer not null,
+  used integer not null default 0,
+  primary key (subject, bucket, window_start)
+);
 """
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
@@ -105,6 +113,28 @@ class SqliteStore:
             except BaseException:
                 db.execute("rollback")
                 raise
+
+    def consume_limits(self, subject, buckets):
+        from lib.limits import Usage
+
+        now = time.time()
+        results = []
+        with self._connection() as db:
+            db.execute("begin immediate")
+            try:
+                for bucket in buckets:
+                    start = int(now // bucket.window * bucket.window)
+                    used = db.execute(
+                        "insert into rate_limits (subject, bucket, window_start, used) values (?, ?, ?, ?) "
+                        "on conflict (subject, bucket, window_start) do update set used = used + excluded.used "
+                        "returning used", (subject, bucket.name, start, bucket.cost)).fetchone()[0]
+                    results.append(Usage(bucket.name, used - bucket.cost < bucket.limit, used, start + bucket.window))
+                db.execute("delete from rate_limits where window_start < ?", (int(now) - 2 * 86400,))
+                db.execute("commit")
+            except BaseException:
+                db.execute("rollback")
+                raise
+        return results
 
     def delete_conversation(self, user_id, conversation_id):
         with self._connection() as db:

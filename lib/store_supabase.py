@@ -63,6 +63,19 @@ class SupabaseStore:
             "p_user_content": user_text, "p_assistant_content": assistant_text, "p_status": status,
         }))
 
+    def consume_limits(self, subject, buckets):
+        from datetime import datetime
+
+        from lib.limits import Usage
+
+        rows = self._run(self.client.rpc("consume_rate_limits", {
+            "p_subject": subject, "p_buckets": [b.name for b in buckets],
+            "p_window_seconds": [b.window for b in buckets], "p_limits": [b.limit for b in buckets],
+            "p_costs": [b.cost for b in buckets],
+        })).data
+        return [Usage(row["bucket"], row["allowed"], row["used"],
+                      datetime.fromisoformat(row["reset_at"]).timestamp()) for row in rows]
+
     def delete_conversation(self, user_id, conversation_id):
         rows = self._run(self.client.table("conversations").delete()
                          .eq("id", conversation_id).eq("user_id", user_id)).data

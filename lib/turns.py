@@ -6,9 +6,10 @@ import uuid
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from lib import history, log
+from lib import history, limits, log
+from lib.access import Caller
 from lib.errors import ConversationNotFound, HistoryDisabled, HistoryUnavailable
-from lib.settings import HistorySettings
+from lib.settings import HistorySettings, Limits
 
 
 @dataclass
@@ -18,9 +19,18 @@ class Turn:
     user_id: str
     conversation_id: str
     message: str
+    subject: str = ""
+    limits: Limits | None = None
+    history_settings: HistorySettings | None = None
     context: list[dict] = field(default_factory=list)
     store: history.Store | None = None
     unsaved: type[HistoryDisabled] | type[HistoryUnavailable] | None = None
+
+    def finish(self, reply: str, usage: dict | None, status: str = "complete") -> dict:
+        """Count the reply's tokens against the daily budget, then save the turn (see save)."""
+        if usage and self.limits:
+            limits.record_tokens(self.subject, usage.get("total_tokens") or 0, self.limits, self.history_settings)
+        return self.save(reply, status)
 
     def save(self, reply: str, status: str = "complete") -> dict:
         """Store the message and its reply; the response's `saved` (and a `warning` when not)."""
@@ -37,9 +47,14 @@ class Turn:
         return {"saved": False, "warning": {"code": warning.code, "message": warning.message}}
 
 
-def begin(user_id: str, message: str, conversation_id: UUID | None, cfg: HistorySettings) -> Turn:
-    """A turn with its conversation's recent context; 404 (before any OpenAI call) for a conversation not the user's."""
-    turn = Turn(user_id, str(conversation_id or uuid.uuid4()), message)
+def begin(caller: Caller, client_ip: str, message: str, conversation_id: UUID | None, cfg: HistorySettings,
+          spending: Limits) -> Turn:
+    """A counted turn with its conversation's recent context; 429 over a limit, 404 for a conversation not the
+    caller's, both before any OpenAI call."""
+    subject = limits.subject_for(caller, client_ip)
+    limits.enforce(subject, limits.chat_buckets(spending), cfg)
+    turn = Turn(caller.user_id, str(conversation_id or uuid.uuid4()), message, subject, spending, cfg)
+    user_id = caller.user_id
     try:
         turn.store = history.open_store(cfg)
         if turn.store is None:

@@ -7,6 +7,7 @@ import json
 import time
 from typing import Callable, TypeVar
 
+from lib import log
 from lib.errors import (
     ApiError, NotConfigured, UpstreamAuth, UpstreamBadResponse, UpstreamError, UpstreamModelUnavailable,
     UpstreamQuota, UpstreamRateLimited, UpstreamRejected, UpstreamStreamInterrupted, UpstreamTimeout,
@@ -55,8 +56,17 @@ def call(fn: Callable[[], T], *, model: str | None = None, auth_message: str | N
             raise error from None
         if isinstance(result, (str, bytes)):  # the SDK hands back a non-JSON body as text
             raise UpstreamBadResponse()
+        log.note(upstreamRequestId=_request_id_of(result))
         return result
     raise AssertionError("unreachable")
+
+
+def _request_id_of(result) -> str | None:
+    """OpenAI's x-request-id for a parsed answer or an open stream."""
+    request_id = getattr(result, "_request_id", None)
+    if request_id is None and getattr(result, "response", None) is not None:
+        request_id = result.response.headers.get("x-request-id")
+    return request_id if isinstance(request_id, str) else None
 
 
 def _worth_retrying(error: ApiError) -> bool:

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from dev.fake_openai import FakeOpenAI
+from lib.limits import MemoryCounter
 from tests.helpers import CANARY_KEY, LoopbackServer, load_handler
 
 SETTINGS = re.compile(r"^(OPENAI_|CHAT_|REALTIME_|DASHBOARD_TOKEN|ALLOW_ANONYMOUS|ALLOWED_ORIGINS|SUPABASE_|HISTORY_)")
@@ -22,7 +23,10 @@ def env(monkeypatch):
             monkeypatch.delenv(name)
     monkeypatch.setenv("OPENAI_API_KEY", CANARY_KEY)
     monkeypatch.setenv("ALLOW_ANONYMOUS", "1")
+    for limit in ("CHAT_RATE_LIMIT_PER_MINUTE", "CHAT_DAILY_MESSAGE_LIMIT", "REALTIME_KEY_RATE_LIMIT_PER_MINUTE"):
+        monkeypatch.setenv(limit, "0")  # off unless a test is about limits (tests/test_limits.py)
     monkeypatch.setattr("lib.upstream.RETRY_DELAY_SECONDS", 0.01)
+    monkeypatch.setattr("lib.limits._memory", MemoryCounter())
     return monkeypatch
 
 
@@ -112,3 +116,17 @@ def store(request, tmp_path):
     postgrest = request.getfixturevalue("postgrest")
     postgrest.faults.clear()
     return SupabaseStore(postgrest.url, postgrest.SERVICE_KEY, 5.0)
+
+
+@pytest.fixture
+def dev_server(fake_openai):
+    """The dev server (public/ and every api/ function) on loopback, talking to the OpenAI stand-in."""
+    import threading
+
+    from dev.server import DevServer
+
+    server = DevServer(("127.0.0.1", 0))
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield server.server_port
+    server.shutdown()
+    server.server_close()

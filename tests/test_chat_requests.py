@@ -30,7 +30,8 @@ def test_a_message_gets_the_assistant_reply(chat, openai_mock):
     assert body["model"] == "gpt-4o-2024-08-06"
     assert body["usage"] == {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}
     assert len(body["conversationId"]) == 36
-    assert sent(openai_mock) == {"model": "gpt-4o", "messages": [{"role": "user", "content": "Quel est le solde ?"}]}
+    assert sent(openai_mock) == {"model": "gpt-4o", "messages": [{"role": "user", "content": "Quel est le solde ?"}],
+                                 "max_completion_tokens": 1024}
 
 
 def test_the_request_carries_the_server_key_as_bearer(chat, openai_mock):

@@ -6,19 +6,13 @@ import sys
 
 import pytest
 
-from dev.server import DevServer, Functions, load_dotenv
+from dev.server import Functions, load_dotenv
 from tests.helpers import ROOT, call
 
 
 @pytest.fixture
-def dev(fake_openai):
-    server = DevServer(("127.0.0.1", 0))
-    import threading
-
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield server.server_port
-    server.shutdown()
-    server.server_close()
+def dev(dev_server):
+    return dev_server
 
 
 def test_the_dashboard_is_served_at_the_root(dev):

@@ -130,3 +130,28 @@ def test_the_indexes_exist(db):
     names = {row[0] for row in db.execute("select indexname from pg_indexes where schemaname = 'public'")}
     assert {"conversations_user_id_updated_at_idx", "messages_user_id_idx",
             "messages_conversation_id_created_at_idx"} <= names
+
+
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+def test_browser_roles_can_neither_read_nor_spend_rate_limits(db, role):
+    as_user(db, USER_A if role == "authenticated" else None, role=role)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        db.execute("select * from rate_limits")
+
+
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+def test_browser_roles_cannot_call_the_counter(db, role):
+    as_user(db, USER_A if role == "authenticated" else None, role=role)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        db.execute("select * from consume_rate_limits('x', array['b'], array[60], array[1::bigint], array[1::bigint])")
+
+
+def test_the_counter_counts_each_bucket_in_its_window(db):
+    subject = str(uuid.uuid4())
+    rows = [db.execute("select bucket, allowed, used from consume_rate_limits(%s, array['m', 'd'], array[60, 86400], "
+                       "array[2, 5]::bigint[], array[1, 1]::bigint[])", (subject,)).fetchall() for _ in range(3)]
+    assert rows == [[("m", True, 1), ("d", True, 1)], [("m", True, 2), ("d", True, 2)],
+                    [("m", False, 3), ("d", True, 3)]]
+    reset = db.execute("select reset_at - now() <= interval '86400 seconds' from consume_rate_limits(%s, array['d'], "
+                       "array[86400], array[5]::bigint[], array[0]::bigint[])", (subject,)).fetchone()
+    assert reset == (True,)

@@ -81,3 +81,39 @@ def logs_of_requests(capfd, records, count: int, route: str = CHAT) -> str:
     captured = capfd.readouterr()
     assert captured.err.count(f'"route": "{route}"') >= count  # the lines really went to stderr
     return captured.out + captured.err
+
+
+def test_a_full_run_logs_one_clean_line_per_request(chat, key, env, fake_openai, capfd, log_records, tmp_path):
+    """Every route and outcome with canary secrets: the log has the promised fields and none of the secrets."""
+    import jwt as pyjwt
+
+    secret = "jwt-secret-canary-5e6f7a8b9c0d1e2f3a4b5c6d"
+    env.setenv("DASHBOARD_TOKEN", TOKEN)
+    env.setenv("SUPABASE_JWT_SECRET", secret)
+    env.setenv("HISTORY_DB", str(tmp_path / "history.sqlite3"))
+    access_token = pyjwt.encode({"sub": "3f0c4a8e-8a59-4e55-9a57-1f1f1f1f1f1f", "aud": "authenticated",
+                                 "exp": int(time.time()) + 600}, secret, algorithm="HS256")
+    content = "message-content-canary-6c1d"
+    user = {"Authorization": f"Bearer {access_token}"}
+    replies = [
+        call(chat, "POST", CHAT, {"message": content}, user),
+        call(chat, "POST", CHAT, {"message": content, "stream": True}, {"Authorization": f"Bearer {TOKEN}"}),
+        call(chat, "GET", CHAT, headers=user),
+        call(chat, "POST", CHAT, {"message": content, "conversationId": "not-a-uuid"}, user),
+        call(chat, "POST", CHAT, {"message": content}, {"Authorization": f"Bearer {CANARY_KEY}"}),
+        call(key, "POST", KEY, headers=user),
+    ]
+    assert [reply.status for reply in replies] == [200, 200, 200, 422, 401, 200]
+    logs = logs_of_requests(capfd, log_records, 5) + "".join(
+        str(record.__dict__) for record in log_records)
+    minted = replies[-1].json()["value"]
+    for secret_value in (CANARY_KEY, TOKEN, secret, access_token, content, minted):
+        assert secret_value not in logs
+    lines = [record.fields for record in log_records if "route" in record.fields]
+    assert len(lines) == len(replies)
+    for line in lines:
+        assert {"requestId", "route", "method", "status", "ms"} <= set(line)
+    answered = [line for line in lines if line["route"] == CHAT and line["method"] == "POST" and line["status"] == 200]
+    assert len(answered) == 2
+    for line in answered:
+        assert line["upstreamRequestId"] == "req_fake" and len(line["userHash"]) == 16

@@ -10,7 +10,8 @@ class handler(ApiHandler):
     def post(self, request: Request):
         cfg = settings.chat()
         body = chat.parse_request(request.json(), cfg)
-        turn = turns.begin(request.caller.user_id, body.message, body.conversationId, settings.history())
+        turn = turns.begin(request.caller, request.client_ip, body.message, body.conversationId,
+                           settings.history(), settings.limits())
         if chat.wants_stream(body, request.headers.get("Accept")):
             return EventStream(chat.stream_reply(body, turn, cfg, settings.openai()))
         return JsonResponse(chat.reply(body, turn, cfg, settings.openai()))

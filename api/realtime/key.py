@@ -1,6 +1,6 @@
 """POST /api/realtime/key: a short-lived OpenAI Realtime client secret, so the browser never sees OPENAI_API_KEY."""
 
-from lib import realtime, settings
+from lib import limits, realtime, settings
 from lib.httpkit import ApiHandler, JsonResponse, Request
 
 
@@ -10,4 +10,6 @@ class handler(ApiHandler):
     def post(self, request: Request):
         cfg = settings.realtime()
         body = realtime.parse_request(request.json(optional=True), cfg)
+        limits.enforce(limits.subject_for(request.caller, request.client_ip),
+                       limits.realtime_buckets(settings.limits()), settings.history())
         return JsonResponse(realtime.mint_key(body, cfg, settings.openai()))

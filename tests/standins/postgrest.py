@@ -66,13 +66,21 @@ class PostgrestHandler(BaseHTTPRequestHandler):
         self._reply(status, payload)
 
     def _rpc(self, db, name: str, params: dict):
-        returns_void = db.execute("select prorettype = 'void'::regtype from pg_proc where proname = %s",
-                                  (name,)).fetchone()
+        kind = db.execute("select prorettype = 'void'::regtype, proretset from pg_proc where proname = %s",
+                          (name,)).fetchone()
+        if kind is None:
+            return 404, {"code": "PGRST202", "message": f"no function {name}", "details": None, "hint": None}
+        returns_void, returns_set = kind
         arguments = sql.SQL(", ").join(sql.SQL("{} => {}").format(sql.Identifier(key), sql.Placeholder(key))
                                        for key in params)
-        statement = sql.SQL("select {}.{}({})").format(sql.Identifier("public"), sql.Identifier(name), arguments)
+        function = sql.SQL("{}.{}({})").format(sql.Identifier("public"), sql.Identifier(name), arguments)
+        if returns_set:
+            statement = sql.SQL("select coalesce(json_agg(t), '[]'::json) from {} t").format(function)
+        else:
+            statement = sql.SQL("select to_json({})").format(function) if not returns_void else sql.SQL(
+                "select {}").format(function)
         value = db.execute(statement, params).fetchone()[0]
-        return (204, None) if returns_void and returns_void[0] else (200, value)
+        return (204, None) if returns_void else (200, value)
 
     def _table(self, db, method: str, table: str, query: list[tuple[str, str]], body):
         options = dict((key, value) for key, value in query if key in RESERVED)
