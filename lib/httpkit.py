@@ -27,7 +27,7 @@ class Request:
     headers: object  # http.client.HTTPMessage: case-insensitive .get()
     read_body: Callable[[], bytes]
     request_id: str
-    caller: Caller
+    caller: Caller | None
     client_ip: str
 
     def json(self, optional: bool = False) -> dict:
@@ -70,6 +70,7 @@ class ApiHandler(BaseHTTPRequestHandler):
     """Subclass per function with `routes = {"POST": "method_name"}`; a route gets an authenticated Request."""
 
     routes: dict[str, str] = {}
+    public = False  # True: no credentials asked (the dashboard's config)
     server_version = "finance-dashboard-api"
     disable_nagle_algorithm = True  # as Vercel serves handlers: small SSE writes go out at once
 
@@ -129,8 +130,9 @@ class ApiHandler(BaseHTTPRequestHandler):
             allowed = list(self.routes)
             if method not in self.routes:
                 raise MethodNotAllowed(method, allowed + ["OPTIONS"])
-            caller = authenticate(self.headers.get("Authorization"), access)
-            log.note(userHash=log.user_hash(caller.user_id))
+            caller = None if self.public else authenticate(self.headers.get("Authorization"), access)
+            if caller:
+                log.note(userHash=log.user_hash(caller.user_id))
             request = self._request(method, request_id, caller)
             self._respond(getattr(self, self.routes[method])(request), request_id)
         except ApiError as error:
@@ -142,7 +144,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         finally:
             self._log_line(method, request_id, started)
 
-    def _request(self, method: str, request_id: str, caller: Caller) -> Request:
+    def _request(self, method: str, request_id: str, caller: Caller | None) -> Request:
         parts = urlsplit(self.path)
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         client_ip = limits.client_ip(self.headers, self.client_address[0])

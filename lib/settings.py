@@ -137,6 +137,39 @@ class RealtimeSettings:
     allow_client_instructions: bool
 
 
+@dataclass(frozen=True)
+class DashboardSettings:
+    """What the static dashboard is told (all of it public)."""
+
+    groupchat_url: str | None
+    realtime_calls_url: str
+    supabase_url: str | None
+    supabase_anon_key: str | None
+
+
+def dashboard(env: Mapping[str, str] | None = None) -> DashboardSettings:
+    """Dashboard settings: GROUPCHAT_URL, REALTIME_CALLS_URL, SUPABASE_URL, SUPABASE_ANON_KEY."""
+    env = _env(env)
+    groupchat = _text(env, "GROUPCHAT_URL")
+    if groupchat is not None and not is_chatgpt_link(groupchat):
+        raise ConfigError("GROUPCHAT_URL", "must be a https://chatgpt.com/... link")
+    return DashboardSettings(
+        groupchat_url=groupchat,
+        realtime_calls_url=_url(env, "REALTIME_CALLS_URL") or "https://api.openai.com/v1/realtime/calls",
+        supabase_url=_url(env, "SUPABASE_URL"),
+        supabase_anon_key=_text(env, "SUPABASE_ANON_KEY"),
+    )
+
+
+def is_chatgpt_link(url: str) -> bool:
+    """Only https://chatgpt.com/<something> links are group chat rooms."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return (parts.scheme == "https" and parts.hostname == "chatgpt.com" and parts.port is None
+            and not parts.username and len(parts.path) > 1)
+
+
 def access(env: Mapping[str, str] | None = None) -> Access:
     """Access settings: DASHBOARD_TOKEN, ALLOW_ANONYMOUS, ALLOWED_ORIGINS."""
     env = _env(env)

@@ -10,7 +10,8 @@ from dev.fake_openai import FakeOpenAI
 from lib.limits import MemoryCounter
 from tests.helpers import CANARY_KEY, LoopbackServer, load_handler
 
-SETTINGS = re.compile(r"^(OPENAI_|CHAT_|REALTIME_|DASHBOARD_TOKEN|ALLOW_ANONYMOUS|ALLOWED_ORIGINS|SUPABASE_|HISTORY_)")
+SETTINGS = re.compile(r"^(OPENAI_|CHAT_|REALTIME_|DASHBOARD_TOKEN|ALLOW_ANONYMOUS|ALLOWED_ORIGINS|SUPABASE_|HISTORY_"
+                      r"|GROUPCHAT_URL|VERCEL$)")
 
 
 @pytest.fixture(autouse=True)
@@ -68,6 +69,14 @@ def log_records():
     logger.addHandler(collector)
     yield records
     logger.removeHandler(collector)
+
+
+@pytest.fixture(scope="session")
+def config_server():
+    """api/config.py's handler on a loopback server."""
+    server = LoopbackServer(load_handler("config.py"))
+    yield server
+    server.shutdown()
 
 
 @pytest.fixture(scope="session")

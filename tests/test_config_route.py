@@ -1,0 +1,55 @@
+"""GET /api/config: what the dashboard is told, with no credentials and no secrets."""
+
+import pytest
+
+from tests.helpers import CANARY_KEY, call
+
+
+@pytest.fixture
+def config(config_server):
+    return config_server.port
+
+
+def test_defaults(config):
+    reply = call(config, "GET", "/api/config")
+    assert reply.status == 200
+    assert reply.json() == {
+        "groupchatUrl": None, "realtimeCallsUrl": "https://api.openai.com/v1/realtime/calls",
+        "auth": {"supabase": None, "token": False, "anonymous": True}, "history": False, "clientSystemPrompt": True,
+    }
+
+
+def test_it_needs_no_credentials_even_when_the_api_is_closed(config, env):
+    env.delenv("ALLOW_ANONYMOUS")
+    env.setenv("DASHBOARD_TOKEN", "secret-dashboard-token")
+    reply = call(config, "GET", "/api/config")
+    assert reply.status == 200 and reply.json()["auth"]["token"] is True
+    assert "secret-dashboard-token" not in reply.text
+
+
+def test_it_tells_the_group_link_supabase_sign_in_and_history(config, env, tmp_path):
+    env.setenv("GROUPCHAT_URL", "https://chatgpt.com/gg/abc123")
+    env.setenv("SUPABASE_URL", "https://ref.supabase.co")
+    env.setenv("SUPABASE_ANON_KEY", "anon-public-key")
+    env.setenv("SUPABASE_SERVICE_ROLE_KEY", "service-role-canary")
+    env.setenv("SUPABASE_JWT_SECRET", "jwt-secret-canary")
+    env.setenv("CHAT_ALLOW_CLIENT_SYSTEM_PROMPT", "0")
+    reply = call(config, "GET", "/api/config")
+    body = reply.json()
+    assert body["groupchatUrl"] == "https://chatgpt.com/gg/abc123"
+    assert body["auth"]["supabase"] == {"url": "https://ref.supabase.co", "anonKey": "anon-public-key"}
+    assert body["history"] is True and body["clientSystemPrompt"] is False
+    for secret in ("service-role-canary", "jwt-secret-canary", CANARY_KEY):
+        assert secret not in reply.text
+
+
+@pytest.mark.parametrize("link", ["http://chatgpt.com/gg/x", "https://evil.com/gg/x", "https://chatgpt.com.evil.com/x",
+                                  "https://chatgpt.com/", "javascript:alert(1)", "https://user@chatgpt.com/gg/x"])
+def test_a_group_link_that_is_not_chatgpt_is_a_config_error(config, env, link):
+    env.setenv("GROUPCHAT_URL", link)
+    reply = call(config, "GET", "/api/config")
+    assert (reply.status, reply.json()["error"]["setting"]) == (500, "GROUPCHAT_URL")
+
+
+def test_only_get(config):
+    assert call(config, "POST", "/api/config", {}).status == 405
