@@ -6,6 +6,7 @@ import argparse
 import json
 import re
 import secrets
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,8 +45,23 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet: tests read the recorded requests instead
         pass
 
+    def do_OPTIONS(self):
+        """CORS preflight: the browser posts its SDP offer here directly, as it does to OpenAI."""
+        self.send_response(204)
+        self._cors()
+        self.send_header("Access-Control-Allow-Methods", "POST, OPTIONS")
+        self.send_header("Access-Control-Allow-Headers", "Authorization, Content-Type")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _cors(self):
+        self.send_header("Access-Control-Allow-Origin", self.headers.get("Origin") or "*")
+        self.send_header("Vary", "Origin")
+
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
+        if self.path == "/v1/realtime/calls":
+            return self._call(self.rfile.read(length).decode())
         body = json.loads(self.rfile.read(length) or b"{}")
         self.server.record(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         if not self.headers.get("Authorization", "").startswith("Bearer "):
@@ -127,14 +143,34 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
         session = dict(body.get("session") or {})
         ttl = (body.get("expires_after") or {}).get("seconds", 600)
         session.setdefault("id", "sess_fake")
-        return self._json(200, {"value": "ek_" + secrets.token_hex(12), "expires_at": int(time.time()) + ttl,
-                                "session": session})
+        value = "ek_" + secrets.token_hex(12)
+        self.server.minted.add(value)
+        return self._json(200, {"value": value, "expires_at": int(time.time()) + ttl, "session": session})
 
-    def _json(self, status: int, payload: dict, headers: dict | None = None):
-        self._raw(status, "application/json", json.dumps(payload).encode(), headers)
+    def _call(self, offer: str):
+        """POST /v1/realtime/calls: an SDP offer in, the SDP answer out, for a key this stand-in minted."""
+        self.server.record(self.path, {k.lower(): v for k, v in self.headers.items()}, {"sdp": offer})
+        key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not key.startswith("ek_"):
+            return self._json(401, {"error": {"message": "Using the WebRTC connection requires an ephemeral client "
+                                                         "key", "type": "invalid_request_error"}}, cors=True)
+        if key not in self.server.minted:
+            return self._json(401, {"error": {"message": "Invalid ephemeral key", "type": "invalid_request_error"}},
+                              cors=True)
+        try:
+            answer = self.server.realtime().answer(offer)
+        except ImportError:
+            return self._json(501, {"error": {"message": "the voice stand-in needs aiortc "
+                                                         "(pip install -r requirements-dev.txt)"}}, cors=True)
+        self._raw(201, "application/sdp", answer.encode(), cors=True)
 
-    def _raw(self, status: int, content_type: str, data: bytes, headers: dict | None = None):
+    def _json(self, status: int, payload: dict, headers: dict | None = None, cors: bool = False):
+        self._raw(status, "application/json", json.dumps(payload).encode(), headers, cors)
+
+    def _raw(self, status: int, content_type: str, data: bytes, headers: dict | None = None, cors: bool = False):
         self.send_response(status)
+        if cors:
+            self._cors()
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("x-request-id", "req_fake")
@@ -157,10 +193,22 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.faults: list[str] = []
         self.gate: threading.Event | None = None
         self.stream_aborted = threading.Event()
+        self.minted: set[str] = set()
+        self._realtime = None
         self._lock = threading.Lock()
 
+    def realtime(self):
+        """The WebRTC stand-in, started on first use (it needs aiortc, a development dependency)."""
+        with self._lock:
+            if self._realtime is None:
+                from dev.fake_realtime import RealtimeStandIn
+
+                self._realtime = RealtimeStandIn()
+            return self._realtime
+
     def handle_error(self, request, client_address):
-        pass  # callers hanging up on a hung or cut stream is the point of those faults
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # hang-ups are what the hang and cut faults cause
+            super().handle_error(request, client_address)
 
     @property
     def base_url(self) -> str:

@@ -181,6 +181,7 @@ def start_offline_openai():
     fake = FakeOpenAI(chunk_delay=0.03).start()
     os.environ["OPENAI_API_KEY"] = "sk-offline-standin"
     os.environ["OPENAI_BASE_URL"] = fake.base_url
+    os.environ.setdefault("REALTIME_CALLS_URL", fake.base_url + "/realtime/calls")
     return fake
 
 

@@ -61,6 +61,7 @@ def test_dotenv_fills_only_unset_settings(tmp_path, env):
 
 def test_the_dev_server_starts_offline_with_no_openai_key(tmp_path):
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("OPENAI_", "ALLOW_"))}
+    environment["HISTORY_DB"] = str(tmp_path / "history.sqlite3")  # not the repo's data/
     process = subprocess.Popen([sys.executable, "-m", "dev.server", "--port", "0"], cwd=ROOT, env=environment,
                                stdout=subprocess.PIPE, text=True)
     try:
