@@ -35,6 +35,8 @@ class RealtimeStandIn:
         self.events_sent: list[str] = []
         self.calls = 0
         self.track_ended = None
+        self.speak: threading.Event | None = None  # when set by a test, the model speaks only once it is released
+        self.finish: threading.Event | None = None  # likewise for the end of its reply
 
     def answer(self, offer_sdp: str, timeout: float = 15) -> str:
         """The SDP answer to a browser's offer (blocking; called from an HTTP handler thread)."""
@@ -89,14 +91,22 @@ class RealtimeStandIn:
             send({"type": "error", "error": {"type": "invalid_request_error", "message": "no audio received"}})
             return
         send({"type": "input_audio_buffer.speech_started"})
+        await self._released(self.speak)
         send({"type": "conversation.item.input_audio_transcription.completed", "transcript": USER_SAID})
         send({"type": "output_audio_buffer.started"})
         for part in TRANSCRIPT:
             send({"type": "response.output_audio_transcript.delta", "delta": part})
             await asyncio.sleep(0.2)
         send({"type": "response.output_audio_transcript.done", "transcript": "".join(TRANSCRIPT)})
-        await asyncio.sleep(1.5)
+        await self._released(self.finish, default_wait=1.5)
         send({"type": "output_audio_buffer.stopped"})
+
+    async def _released(self, gate: threading.Event | None, default_wait: float = 0.0):
+        """Wait for a test's go-ahead when it holds one, else a moment."""
+        if gate is None:
+            await asyncio.sleep(default_wait)
+        else:
+            await asyncio.get_running_loop().run_in_executor(None, gate.wait, 20)
 
     def close(self):
         async def close_all():

@@ -6,6 +6,7 @@ import http.client
 import importlib.util
 import json
 import threading
+import time
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -95,3 +96,10 @@ def read_event(response) -> dict:
             data = json.loads(line[len("data: "):])
         elif line == "\n" and data is not None:
             return data
+
+
+def clear_of_minute_boundary(margin: float = 8.0) -> None:
+    """Wait out the end of the current minute, so requests counted per minute fall in one fixed window."""
+    into = time.time() % 60
+    if into > 60 - margin:
+        time.sleep(60 - into + 0.05)
