@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from typing import Iterator
-from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError
 
 from lib import upstream
-from lib.errors import ApiError, UpstreamBadResponse, UpstreamStreamInterrupted, ValidationFailed, validation_failed
+from lib.errors import (
+    ApiError, UpstreamBadResponse, UpstreamStreamInterrupted, ValidationFailed, canonical_uuid, validation_failed,
+)
 from lib.settings import SYSTEM_PROMPT_MAX_CHARS, ChatSettings, OpenAISettings
 from lib.turns import Turn
 
@@ -20,7 +21,7 @@ class ChatRequest(BaseModel):
 
     message: StrictStr
     systemPrompt: StrictStr | None = None
-    conversationId: UUID | None = None
+    conversationId: StrictStr | None = None
     model: StrictStr | None = None
     stream: StrictBool = False
 
@@ -31,6 +32,8 @@ def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
         request = ChatRequest.model_validate(data)
     except ValidationError as exc:
         raise validation_failed(exc) from None
+    if request.conversationId is not None:
+        request.conversationId = canonical_uuid(request.conversationId, "conversationId")
     if not request.message.strip():
         raise ValidationFailed("message", "must not be blank")
     if len(request.message) > cfg.max_message_chars:

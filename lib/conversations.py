@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-
 from lib import history, log
-from lib.errors import ConversationNotFound, HistoryDisabled, HistoryUnavailable, ValidationFailed
+from lib.errors import (
+    ConversationNotFound, HistoryDisabled, HistoryUnavailable, ValidationFailed, canonical_uuid,
+)
 from lib.settings import HistorySettings
 
 
@@ -16,10 +16,7 @@ def conversation_id_from(query: dict[str, str], required: bool = False) -> str |
         if required:
             raise ValidationFailed("conversationId", "is required")
         return None
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise ValidationFailed("conversationId", "must be a UUID") from None
+    return canonical_uuid(raw, "conversationId")
 
 
 def list_all(user_id: str, cfg: HistorySettings) -> dict:

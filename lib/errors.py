@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 
 class ApiError(Exception):
@@ -71,6 +72,16 @@ class ValidationFailed(ApiError):
 
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}", field=field)
+
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def canonical_uuid(value: str, field: str) -> str:
+    """A UUID in its one canonical written form (lower case, hyphenated); 422 naming the field otherwise."""
+    if not isinstance(value, str) or not _UUID.match(value):
+        raise ValidationFailed(field, "must be a UUID like 123e4567-e89b-12d3-a456-426614174000")
+    return value.lower()
 
 
 def validation_failed(exc) -> ValidationFailed:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from uuid import UUID
 
 from lib import history, limits, log
 from lib.access import Caller
@@ -47,7 +46,7 @@ class Turn:
         return {"saved": False, "warning": {"code": warning.code, "message": warning.message}}
 
 
-def begin(caller: Caller, client_ip: str, message: str, conversation_id: UUID | None, cfg: HistorySettings,
+def begin(caller: Caller, client_ip: str, message: str, conversation_id: str | None, cfg: HistorySettings,
           spending: Limits) -> Turn:
     """A counted turn with its conversation's recent context; 429 over a limit, 404 for a conversation not the
     caller's, both before any OpenAI call."""

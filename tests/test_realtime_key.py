@@ -91,7 +91,7 @@ def test_client_instructions_are_capped(key, openai_mock, env):
     assert not openai_mock.calls
 
 
-@pytest.mark.parametrize("raw", [b"{oops", b"[]", b"null"])
+@pytest.mark.parametrize("raw", [b"{oops", b"[]", b"null", b"\x0b", b"\x0c"])
 def test_a_body_that_is_not_a_json_object_is_400(key, openai_mock, raw):
     assert call(key, "POST", KEY, raw=raw).status == 400
 
