@@ -84,7 +84,7 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
         usage = {"prompt_tokens": sum(len(str(m.get("content", "")).split()) for m in body.get("messages", [])),
                  "completion_tokens": len(text.split())}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        if fault == "malformed":
+        if fault == "malformed" and not body.get("stream"):
             return self._raw(200, "application/json", b'{"id": "chatcmpl-x", "choices": [')
         if not body.get("stream"):
             return self._json(200, {
@@ -115,6 +115,10 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 self.close_connection = True
                 self.connection.shutdown(2)  # no final chunk: a dropped stream
+                return
+            if fault == "malformed" and index == 1:
+                self._chunk_raw(b"data: {not json\n\n")
+                self._chunk_raw(b"")
                 return
             if fault == "stream_error" and index == 1:
                 self._chunk({"error": {"message": "The server had an error while processing", "type": "server_error"}})
