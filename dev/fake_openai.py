@@ -188,6 +188,7 @@ class FakeOpenAI(ThreadingHTTPServer):
     """The stand-in server: records every request; faults come queued or inline as `#fault=NAME`."""
 
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 drops bursts of connections (SYN retried after 1 s)
 
     def __init__(self, address=("127.0.0.1", 0), chunk_delay: float = 0.005, hang_seconds: float = 30):
         super().__init__(address, FakeOpenAIHandler)

@@ -139,6 +139,7 @@ class DevServer(ThreadingHTTPServer):
     """Reads each request line, then lets the matching handler class serve the connection itself."""
 
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 drops bursts of connections (SYN retried after 1 s)
 
     def __init__(self, address, functions: Functions | None = None):
         super().__init__(address, StaticHandler)

@@ -28,6 +28,7 @@ class LoopbackServer(ThreadingHTTPServer):
     """A real handler class served on 127.0.0.1 from a background thread."""
 
     daemon_threads = True
+    request_queue_size = 128
 
     def __init__(self, handler_class):
         super().__init__(("127.0.0.1", 0), handler_class)

@@ -55,6 +55,7 @@ async function main() {
   setupVoice(config);
   await chat.reload();
   document.body.dataset.ready = "true";
+  performance.mark("dashboard-ready");
 }
 
 main();

@@ -1,0 +1,119 @@
+"""A fresh process serving exactly one request, as a new serverless instance does (the cold-start benchmark's child).
+
+    python -m bench.serve_once function api/groupchat/chat.py
+    python -m bench.serve_once floor-urllib chat|key
+    python -m bench.serve_once floor-sdk chat|key
+
+Prints the port it listens on, serves one request, then reports (on stderr, as JSON) which top-level modules the
+process imported.
+"""
+
+import sys
+
+
+def function_handler(relative: str):
+    """Load api/<file>.py by path, as Vercel's runtime does."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root))
+    spec = importlib.util.spec_from_file_location("vc__handler__python", root / relative)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.handler
+
+
+def floor_urllib(route: str):
+    """The least a function can do: stdlib only, the same upstream POST with urllib."""
+    import json
+    import os
+    import urllib.request
+    from http.server import BaseHTTPRequestHandler
+
+    class handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            url, payload = _upstream(route, body)
+            request = urllib.request.Request(os.environ["OPENAI_BASE_URL"] + url, data=json.dumps(payload).encode(),
+                                             headers={"Authorization": "Bearer " + os.environ["OPENAI_API_KEY"],
+                                                      "Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=20) as response:
+                data = response.read()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return handler
+
+
+def floor_sdk(route: str):
+    """The same, with the SDKs the functions use (openai over our httpx client, pydantic) and nothing else."""
+    import json
+    import os
+    from http.server import BaseHTTPRequestHandler
+
+    import httpx
+    import openai
+    import pydantic  # noqa: F401 - imported by the functions too
+
+    client = openai.OpenAI(api_key=os.environ["OPENAI_API_KEY"], base_url=os.environ["OPENAI_BASE_URL"],
+                           http_client=httpx.Client(timeout=20), max_retries=0)
+
+    class handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            if route == "chat":
+                answer = client.chat.completions.create(model="gpt-4o",
+                                                        messages=[{"role": "user", "content": body["message"]}])
+                data = json.dumps({"message": answer.choices[0].message.content}).encode()
+            else:
+                secret = client.realtime.client_secrets.create(
+                    session={"type": "realtime", "model": "gpt-realtime", "audio": {"output": {"voice": "marin"}}},
+                    expires_after={"anchor": "created_at", "seconds": 600})
+                data = json.dumps({"value": secret.value, "expires_at": secret.expires_at}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return handler
+
+
+def _upstream(route: str, body: dict) -> tuple[str, dict]:
+    if route == "chat":
+        return "/chat/completions", {"model": "gpt-4o", "messages": [{"role": "user", "content": body["message"]}]}
+    return "/realtime/client_secrets", {
+        "session": {"type": "realtime", "model": "gpt-realtime", "audio": {"output": {"voice": "marin"}}},
+        "expires_after": {"anchor": "created_at", "seconds": 600}}
+
+
+def main():
+    import json
+    from http.server import HTTPServer
+
+    kind, target = sys.argv[1], sys.argv[2]
+    before = set(sys.modules)
+    handler = {"function": function_handler, "floor-urllib": floor_urllib, "floor-sdk": floor_sdk}[kind](target)
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    print(server.server_port, flush=True)
+    server.handle_request()
+    imported = sorted({name.split(".")[0] for name in set(sys.modules) - before})
+    print(json.dumps({"modules": imported}), file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()
