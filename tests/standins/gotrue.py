@@ -59,6 +59,7 @@ class GotrueStandIn(ThreadingHTTPServer):
     """One user, `email`/`password`; access tokens signed with `secret` and naming this server as issuer."""
 
     daemon_threads = True
+    request_queue_size = 128  # bursts of connections: socketserver's 5 drops them
 
     def __init__(self, secret: str, email: str = "analyste@example.com", password: str = "correct horse"):
         super().__init__(("127.0.0.1", 0), GotrueHandler)

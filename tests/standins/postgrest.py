@@ -137,6 +137,7 @@ class PostgrestStandIn(ThreadingHTTPServer):
     """Serves /rest/v1/... for one database, with a service role key and an anon key."""
 
     daemon_threads = True
+    request_queue_size = 128  # bursts of connections: socketserver's 5 drops them
     SERVICE_KEY = "service-role-key-canary-8d1e"
     ANON_KEY = "anon-key-canary-2f7a"
 
