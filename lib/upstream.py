@@ -64,8 +64,8 @@ def call(fn: Callable[[], T], *, model: str | None = None, auth_message: str | N
 def _request_id_of(result) -> str | None:
     """OpenAI's x-request-id for a parsed answer or an open stream."""
     request_id = getattr(result, "_request_id", None)
-    if request_id is None and getattr(result, "response", None) is not None:
-        request_id = result.response.headers.get("x-request-id")
+    if request_id is None and getattr(result, "headers", None) is not None:
+        request_id = result.headers.get("x-request-id")
     return request_id if isinstance(request_id, str) else None
 
 
