@@ -44,12 +44,7 @@ def floor_urllib(route: str):
                                              headers={"Authorization": "Bearer " + os.environ["OPENAI_API_KEY"],
                                                       "Content-Type": "application/json"})
             with urllib.request.urlopen(request, timeout=20) as response:
-                data = response.read()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+                _answer(self, response.read())
 
     return handler
 
@@ -84,13 +79,17 @@ def floor_sdk(route: str):
                     session={"type": "realtime", "model": "gpt-realtime", "audio": {"output": {"voice": "marin"}}},
                     expires_after={"anchor": "created_at", "seconds": 600})
                 data = json.dumps({"value": secret.value, "expires_at": secret.expires_at}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            _answer(self, data)
 
     return handler
+
+
+def _answer(handler, data: bytes) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 def _upstream(route: str, body: dict) -> tuple[str, dict]:

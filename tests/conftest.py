@@ -32,6 +32,15 @@ def env(monkeypatch):
 
 
 @pytest.fixture
+def openai_mock():
+    """respx on the SDK's HTTP (our httpx client) at OpenAI's own base URL; test files add their routes."""
+    import respx
+
+    with respx.mock(base_url="https://api.openai.com/v1", assert_all_called=False) as mock:
+        yield mock
+
+
+@pytest.fixture
 def fake_openai(env):
     """The loopback OpenAI stand-in, with OPENAI_BASE_URL pointing at it."""
     server = FakeOpenAI(chunk_delay=0.001, hang_seconds=3).start()
@@ -43,12 +52,16 @@ def fake_openai(env):
     server.server_close()
 
 
-@pytest.fixture(scope="session")
-def chat_server():
-    """api/groupchat/chat.py's handler on a loopback server."""
-    server = LoopbackServer(load_handler("groupchat/chat.py"))
+def hosted(relative: str):
+    """A function's real handler class on a loopback server, for as long as the fixture lives."""
+    server = LoopbackServer(load_handler(relative))
     yield server
     server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def chat_server():
+    yield from hosted("groupchat/chat.py")
 
 
 @pytest.fixture
@@ -73,18 +86,12 @@ def log_records():
 
 @pytest.fixture(scope="session")
 def config_server():
-    """api/config.py's handler on a loopback server."""
-    server = LoopbackServer(load_handler("config.py"))
-    yield server
-    server.shutdown()
+    yield from hosted("config.py")
 
 
 @pytest.fixture(scope="session")
 def key_server():
-    """api/realtime/key.py's handler on a loopback server."""
-    server = LoopbackServer(load_handler("realtime/key.py"))
-    yield server
-    server.shutdown()
+    yield from hosted("realtime/key.py")
 
 
 @pytest.fixture

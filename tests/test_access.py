@@ -1,7 +1,6 @@
 """Who may call the API: closed by default, bearer token, anonymous for local use, CORS by exact origin."""
 
 import pytest
-import respx
 
 from tests.helpers import call
 from tests.openai_responses import completion
@@ -11,10 +10,9 @@ TOKEN = "dashboard-token-canary-5b7c"
 
 
 @pytest.fixture(autouse=True)
-def openai_mock():
-    with respx.mock(base_url="https://api.openai.com/v1", assert_all_called=False) as mock:
-        mock.post("/chat/completions").mock(return_value=completion())
-        yield mock
+def openai_mock(openai_mock):
+    openai_mock.post("/chat/completions").mock(return_value=completion())
+    return openai_mock
 
 
 def test_with_no_access_configured_the_api_is_closed(chat, env, openai_mock):

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-import respx
 
 from tests.helpers import call
 from tests.openai_responses import completion
@@ -12,10 +11,9 @@ CHAT = "/api/groupchat/chat"
 
 
 @pytest.fixture
-def openai_mock():
-    with respx.mock(base_url="https://api.openai.com/v1", assert_all_called=False) as mock:
-        mock.post("/chat/completions").mock(return_value=completion())
-        yield mock
+def openai_mock(openai_mock):
+    openai_mock.post("/chat/completions").mock(return_value=completion())
+    return openai_mock
 
 
 def sent(openai_mock) -> dict:

@@ -2,18 +2,11 @@
 
 import httpx
 import pytest
-import respx
 
 from tests.helpers import call
 from tests.openai_responses import completion, error
 
 CHAT = "/api/groupchat/chat"
-
-
-@pytest.fixture
-def openai_mock():
-    with respx.mock(base_url="https://api.openai.com/v1", assert_all_called=False) as mock:
-        yield mock
 
 
 def answer_with(openai_mock, *responses):

@@ -1,6 +1,5 @@
 """Spending limits: per user, shared by every instance through the store, exact under concurrency."""
 
-import json
 import os
 import subprocess
 import sys

@@ -4,7 +4,6 @@ import json
 
 import httpx
 import pytest
-import respx
 
 from tests.helpers import call
 from tests.openai_responses import client_secret, error
@@ -13,10 +12,9 @@ KEY = "/api/realtime/key"
 
 
 @pytest.fixture
-def openai_mock():
-    with respx.mock(base_url="https://api.openai.com/v1", assert_all_called=False) as mock:
-        mock.post("/realtime/client_secrets").mock(return_value=client_secret())
-        yield mock
+def openai_mock(openai_mock):
+    openai_mock.post("/realtime/client_secrets").mock(return_value=client_secret())
+    return openai_mock
 
 
 def sent(openai_mock) -> dict:
@@ -27,6 +25,10 @@ def answer_with(openai_mock, *responses):
     route = openai_mock.post("/realtime/client_secrets")
     route.side_effect = list(responses)
     return route
+
+
+def test_no_body_at_all_is_an_empty_request(key, openai_mock):
+    assert call(key, "POST", KEY, raw=b"").status == 200
 
 
 def test_a_key_is_minted_with_the_ga_request(key, openai_mock):
@@ -91,7 +93,7 @@ def test_client_instructions_are_capped(key, openai_mock, env):
     assert not openai_mock.calls
 
 
-@pytest.mark.parametrize("raw", [b"{oops", b"[]", b"null", b"\x0b", b"\x0c"])
+@pytest.mark.parametrize("raw", [b"{oops", b"[]", b"null", b"\x0b", b" \t\r\n"])
 def test_a_body_that_is_not_a_json_object_is_400(key, openai_mock, raw):
     assert call(key, "POST", KEY, raw=raw).status == 400
 

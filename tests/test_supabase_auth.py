@@ -8,7 +8,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
-import respx
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from lib import settings, tokens
@@ -31,11 +30,10 @@ def hs256(secret: str = SECRET, **overrides) -> str:
 
 
 @pytest.fixture(autouse=True)
-def openai_mock(env):
+def openai_mock(openai_mock, env):
     env.delenv("ALLOW_ANONYMOUS")
-    with respx.mock(base_url="https://api.openai.com/v1", assert_all_called=False) as mock:
-        mock.post("/realtime/client_secrets").mock(return_value=client_secret())
-        yield mock
+    openai_mock.post("/realtime/client_secrets").mock(return_value=client_secret())
+    return openai_mock
 
 
 def status_with(port: int, token: str) -> int:
