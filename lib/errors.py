@@ -43,11 +43,6 @@ class OriginNotAllowed(ApiError):
     default_message = "This origin is not allowed to call the API (see ALLOWED_ORIGINS)."
 
 
-class NotFound(ApiError):
-    status, code = 404, "not_found"
-    default_message = "Not found."
-
-
 class ConversationNotFound(ApiError):
     status, code = 404, "conversation_not_found"
     default_message = "No conversation with this id."

@@ -183,7 +183,7 @@ class ApiHandler(BaseHTTPRequestHandler):
                 self.wfile.write(sse_frame(event))
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
-            self.client_gone = True
+            pass  # the caller hung up: closing the events (below) stops the upstream and stores what was sent
         finally:
             close = getattr(events, "close", None)
             if close:
