@@ -281,6 +281,25 @@ def test_supabase_sign_in_with_a_password(page, site_with):
         gotrue.shutdown()
 
 
+def test_supabase_sign_in_with_a_magic_link(page, site_with):
+    from tests.standins.gotrue import GotrueStandIn
+
+    secret = "gotrue-jwt-secret-for-the-browser-test-0123"
+    gotrue = GotrueStandIn(secret)
+    try:
+        site = site_with(ALLOW_ANONYMOUS="0", SUPABASE_URL=gotrue.url, SUPABASE_ANON_KEY="anon-key",
+                         SUPABASE_JWT_SECRET=secret)
+        open_dashboard(page, site)
+        page.get_by_role("button", name="Se connecter").click()
+        page.get_by_label("Adresse e-mail").fill(gotrue.email)
+        page.get_by_role("button", name="Recevoir un lien de connexion").click()
+        expect(page.locator("#auth-message")).to_have_text("Lien envoyé : ouvrez l'e-mail pour vous connecter.")
+        otp = [body for path, _, body in gotrue.requests if path == "/auth/v1/otp"]
+        assert otp and otp[-1]["email"] == gotrue.email
+    finally:
+        gotrue.shutdown()
+
+
 # --- the voice assistant ---------------------------------------------------------------------------------
 
 def test_a_voice_session_end_to_end(context, page, site, fake_openai):
@@ -324,6 +343,16 @@ def test_a_refused_key_is_explained(context, page, site, fake_openai):
     page.get_by_role("button", name="Démarrer l'assistant vocal").click()
     expect(page.locator("#voice-status")).to_have_text(re.compile("^Session vocale refusée"))
     expect(page.locator("#voice-status")).to_have_attribute("data-state", "error")
+
+
+def test_an_unreachable_realtime_endpoint_is_a_network_error(context, page, site_with):
+    site = site_with(REALTIME_CALLS_URL="http://127.0.0.1:9/v1/realtime/calls")
+    context.grant_permissions(["microphone"], origin=site.url.rstrip("/"))
+    open_dashboard(page, site)
+    page.get_by_role("button", name="Démarrer l'assistant vocal").click()
+    expect(page.locator("#voice-status")).to_have_text("Connexion vocale impossible : vérifiez votre réseau.",
+                                                       timeout=15_000)
+    expect(page.get_by_role("button", name="Démarrer l'assistant vocal")).to_have_attribute("aria-pressed", "false")
 
 
 # --- how it looks and how it is used ---------------------------------------------------------------------
