@@ -256,48 +256,45 @@ def test_with_a_dashboard_token_the_page_asks_for_it(page, site_with):
     expect(last_reply(page).locator(".body")).to_have_text("Echo: avec jeton")
 
 
-def test_supabase_sign_in_with_a_password(page, site_with):
+@pytest.fixture
+def gotrue(site_with):
+    """A GoTrue stand-in, and the site set up for Supabase sign-in against it (no anonymous access)."""
     from tests.standins.gotrue import GotrueStandIn
 
     secret = "gotrue-jwt-secret-for-the-browser-test-0123"
-    gotrue = GotrueStandIn(secret)
-    try:
-        site = site_with(ALLOW_ANONYMOUS="0", SUPABASE_URL=gotrue.url, SUPABASE_ANON_KEY="anon-key",
-                         SUPABASE_JWT_SECRET=secret)
-        open_dashboard(page, site)
-        page.get_by_role("button", name="Se connecter").click()
-        page.get_by_label("Adresse e-mail").fill(gotrue.email)
-        page.get_by_label("Mot de passe").fill("wrong")
-        page.get_by_role("button", name="Connexion", exact=True).click()
-        expect(page.locator("#auth-message")).to_have_text(re.compile("^Connexion refusée"))
-        page.get_by_label("Mot de passe").fill(gotrue.password)
-        page.get_by_role("button", name="Connexion", exact=True).click()
-        expect(page.locator("#auth-area")).to_contain_text(f"Connecté : {gotrue.email}")
-        chat_tab(page)
-        send(page, "Je suis connecté")
-        expect(last_reply(page).locator(".body")).to_have_text("Echo: Je suis connecté")
-        assert page.evaluate("[...document.scripts].every(s => !s.src || s.src.startsWith(location.origin))")
-    finally:
-        gotrue.shutdown()
+    server = GotrueStandIn(secret)
+    server.site = site_with(ALLOW_ANONYMOUS="0", SUPABASE_URL=server.url, SUPABASE_ANON_KEY="anon-key",
+                            SUPABASE_JWT_SECRET=secret)
+    yield server
+    server.shutdown()
 
 
-def test_supabase_sign_in_with_a_magic_link(page, site_with):
-    from tests.standins.gotrue import GotrueStandIn
+def open_sign_in(page, gotrue):
+    open_dashboard(page, gotrue.site)
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_label("Adresse e-mail").fill(gotrue.email)
 
-    secret = "gotrue-jwt-secret-for-the-browser-test-0123"
-    gotrue = GotrueStandIn(secret)
-    try:
-        site = site_with(ALLOW_ANONYMOUS="0", SUPABASE_URL=gotrue.url, SUPABASE_ANON_KEY="anon-key",
-                         SUPABASE_JWT_SECRET=secret)
-        open_dashboard(page, site)
-        page.get_by_role("button", name="Se connecter").click()
-        page.get_by_label("Adresse e-mail").fill(gotrue.email)
-        page.get_by_role("button", name="Recevoir un lien de connexion").click()
-        expect(page.locator("#auth-message")).to_have_text("Lien envoyé : ouvrez l'e-mail pour vous connecter.")
-        otp = [body for path, _, body in gotrue.requests if path == "/auth/v1/otp"]
-        assert otp and otp[-1]["email"] == gotrue.email
-    finally:
-        gotrue.shutdown()
+
+def test_supabase_sign_in_with_a_password(page, gotrue):
+    open_sign_in(page, gotrue)
+    page.get_by_label("Mot de passe").fill("wrong")
+    page.get_by_role("button", name="Connexion", exact=True).click()
+    expect(page.locator("#auth-message")).to_have_text(re.compile("^Connexion refusée"))
+    page.get_by_label("Mot de passe").fill(gotrue.password)
+    page.get_by_role("button", name="Connexion", exact=True).click()
+    expect(page.locator("#auth-area")).to_contain_text(f"Connecté : {gotrue.email}")
+    chat_tab(page)
+    send(page, "Je suis connecté")
+    expect(last_reply(page).locator(".body")).to_have_text("Echo: Je suis connecté")
+    assert page.evaluate("[...document.scripts].every(s => !s.src || s.src.startsWith(location.origin))")
+
+
+def test_supabase_sign_in_with_a_magic_link(page, gotrue):
+    open_sign_in(page, gotrue)
+    page.get_by_role("button", name="Recevoir un lien de connexion").click()
+    expect(page.locator("#auth-message")).to_have_text("Lien envoyé : ouvrez l'e-mail pour vous connecter.")
+    otp = [body for path, _, body in gotrue.requests if path == "/auth/v1/otp"]
+    assert otp and otp[-1]["email"] == gotrue.email
 
 
 # --- the voice assistant ---------------------------------------------------------------------------------
