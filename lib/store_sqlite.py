@@ -56,6 +56,10 @@ class SqliteStore:
         self.path = path
         with _ready_lock:
             if path not in _ready:
+                try:
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreUnavailable(f"SQLite: {type(exc).__name__}") from exc
                 with self._connection() as db:
                     db.execute("pragma journal_mode = wal")
                     db.executescript(SCHEMA)
@@ -64,7 +68,6 @@ class SqliteStore:
     @contextmanager
     def _connection(self):
         try:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as db:
                 db.row_factory = sqlite3.Row
                 db.execute("pragma foreign_keys = on")
