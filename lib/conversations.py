@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lib import history, log
+from lib import log, stores
 from lib.errors import (
     ConversationNotFound, HistoryDisabled, HistoryUnavailable, ValidationFailed, canonical_uuid,
 )
@@ -51,10 +51,10 @@ def delete(user_id: str, conversation_id: str, cfg: HistorySettings) -> dict:
 
 def _call(cfg: HistorySettings, operation):
     try:
-        store = history.open_store(cfg)
+        store = stores.open_store(cfg)
         if store is None:
             raise HistoryDisabled()
         return operation(store)
-    except history.StoreUnavailable as exc:
+    except stores.StoreUnavailable as exc:
         log.error(event="history_unavailable", error=type(exc).__name__)
         raise HistoryUnavailable() from None

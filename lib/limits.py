@@ -7,35 +7,15 @@ import math
 import os
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from lib import history, log
+from lib import log, stores
 from lib.access import Caller
 from lib.errors import RateLimited
 from lib.settings import HistorySettings, Limits
+from lib.stores import Bucket, Usage
 
 MINUTE, DAY = 60, 86400
-
-
-@dataclass(frozen=True)
-class Bucket:
-    """One counter: its name, window length, limit and what this request costs."""
-
-    name: str
-    window: int
-    limit: int
-    cost: int = 1
-
-
-@dataclass(frozen=True)
-class Usage:
-    """A bucket after this request: whether it fit, how much is used, when the window resets (epoch seconds)."""
-
-    bucket: str
-    allowed: bool
-    used: int
-    reset_at: float
 
 
 def chat_buckets(limits: Limits) -> list[Bucket]:
@@ -83,10 +63,10 @@ def record_tokens(subject: str, tokens: int, limits: Limits, cfg: HistorySetting
 def consume(subject: str, buckets: list[Bucket], cfg: HistorySettings) -> list[Usage]:
     """Count in the shared store; if there is none, or it fails, in this instance's memory."""
     try:
-        store = history.open_store(cfg)
+        store = stores.open_store(cfg)
         if store is not None:
             return store.consume_limits(subject, buckets)
-    except history.StoreUnavailable as exc:
+    except stores.StoreUnavailable as exc:
         log.error(event="limits_store_unavailable", error=type(exc).__name__)
     return _memory.consume(subject, buckets)
 

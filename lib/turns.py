@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from lib import history, limits, log
+from lib import history, limits, log, stores
 from lib.access import Caller
 from lib.errors import ConversationNotFound, HistoryDisabled, HistoryUnavailable
 from lib.settings import HistorySettings, Limits
@@ -22,7 +22,7 @@ class Turn:
     limits: Limits | None = None
     history_settings: HistorySettings | None = None
     context: list[dict] = field(default_factory=list)
-    store: history.Store | None = None
+    store: stores.Store | None = None
     unsaved: type[HistoryDisabled] | type[HistoryUnavailable] | None = None
 
     def finish(self, reply: str, usage: dict | None, status: str = "complete") -> dict:
@@ -38,7 +38,7 @@ class Turn:
                 self.store.record_turn(self.user_id, self.conversation_id, history.title_for(self.message),
                                        self.message, reply, status)
                 return {"saved": True}
-            except (history.StoreUnavailable, history.ConversationNotFound) as exc:
+            except (stores.StoreUnavailable, stores.ConversationNotFound) as exc:
                 log.error(event="history_write_failed", conversationId=self.conversation_id,
                           error=type(exc).__name__)
                 self.unsaved = HistoryUnavailable
@@ -55,7 +55,7 @@ def begin(caller: Caller, client_ip: str, message: str, conversation_id: str | N
     turn = Turn(caller.user_id, str(conversation_id or uuid.uuid4()), message, subject, spending, cfg)
     user_id = caller.user_id
     try:
-        turn.store = history.open_store(cfg)
+        turn.store = stores.open_store(cfg)
         if turn.store is None:
             turn.unsaved = HistoryDisabled
             return turn
@@ -64,7 +64,7 @@ def begin(caller: Caller, client_ip: str, message: str, conversation_id: str | N
                 raise ConversationNotFound()
             recent = turn.store.messages(user_id, turn.conversation_id, newest=history.CONTEXT_MESSAGES)
             turn.context = history.fit_to_budget(recent, cfg.max_chars)
-    except history.StoreUnavailable as exc:
+    except stores.StoreUnavailable as exc:
         log.error(event="history_read_failed", error=type(exc).__name__)
         turn.store, turn.unsaved = None, HistoryUnavailable
     return turn

@@ -124,10 +124,10 @@ def postgrest(postgres):
 def store(request, tmp_path):
     """Each history store, behind the same interface."""
     if request.param == "sqlite":
-        from lib.store_sqlite import SqliteStore
+        from lib.stores.sqlite import SqliteStore
 
         return SqliteStore(str(tmp_path / "history.sqlite3"))
-    from lib.store_supabase import SupabaseStore
+    from lib.stores.supabase import SupabaseStore
 
     postgrest = request.getfixturevalue("postgrest")
     postgrest.faults.clear()

@@ -7,7 +7,7 @@ import uuid
 import jwt
 import pytest
 
-from lib.history import StoreUnavailable
+from lib.stores import StoreUnavailable
 
 from tests.helpers import call, open_stream, read_event
 
@@ -202,7 +202,7 @@ def test_when_the_store_fails_at_the_save_the_reply_still_arrives(chat, history)
             def refuse(*args, **kwargs):
                 raise StoreUnavailable("disk full")
 
-            patch.setattr("lib.store_sqlite.SqliteStore.record_turn", refuse)
+            patch.setattr("lib.stores.sqlite.SqliteStore.record_turn", refuse)
         else:
             original = history.take_fault
             patch.setattr(history, "take_fault", lambda: 503 if history.requests[-1]["path"].startswith(

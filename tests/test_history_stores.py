@@ -5,7 +5,8 @@ import uuid
 
 import pytest
 
-from lib.history import ConversationNotFound, StoreUnavailable, fit_to_budget, title_for
+from lib.history import fit_to_budget, title_for
+from lib.stores import ConversationNotFound, StoreUnavailable
 
 
 def new_id() -> str:
@@ -107,7 +108,7 @@ def test_history_is_trimmed_from_the_oldest_to_the_budget():
 
 
 def test_a_broken_sqlite_path_is_store_unavailable(tmp_path):
-    from lib.store_sqlite import SqliteStore
+    from lib.stores.sqlite import SqliteStore
 
     (tmp_path / "file").write_text("x")
     with pytest.raises(StoreUnavailable):
@@ -115,7 +116,7 @@ def test_a_broken_sqlite_path_is_store_unavailable(tmp_path):
 
 
 def test_postgrest_errors_are_store_unavailable(postgrest):
-    from lib.store_supabase import SupabaseStore
+    from lib.stores.supabase import SupabaseStore
 
     store = SupabaseStore(postgrest.url, postgrest.SERVICE_KEY, 5.0)
     postgrest.fail_next(503)
@@ -124,7 +125,7 @@ def test_postgrest_errors_are_store_unavailable(postgrest):
 
 
 def test_an_unreachable_supabase_is_store_unavailable():
-    from lib.store_supabase import SupabaseStore
+    from lib.stores.supabase import SupabaseStore
 
     with pytest.raises(StoreUnavailable):
         SupabaseStore("http://127.0.0.1:9", "key", 1.0).conversations(new_id())

@@ -53,7 +53,7 @@ def test_50_users_by_20_turns_through_the_chat_endpoint_on_sqlite(chat, env, fak
 
 
 def test_the_same_concurrent_turns_into_the_supabase_schema(postgres, postgrest):
-    from lib.store_supabase import SupabaseStore
+    from lib.stores.supabase import SupabaseStore
 
     store = SupabaseStore(postgrest.url, postgrest.SERVICE_KEY, 10.0)
     users = [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(USERS)]
@@ -80,7 +80,7 @@ def test_the_same_concurrent_turns_into_the_supabase_schema(postgres, postgrest)
 
 @pytest.mark.parametrize("writers", [20])
 def test_concurrent_turns_on_one_conversation_stay_paired_in_postgres(postgres, postgrest, writers):
-    from lib.store_supabase import SupabaseStore
+    from lib.stores.supabase import SupabaseStore
 
     store = SupabaseStore(postgrest.url, postgrest.SERVICE_KEY, 10.0)
     user_id, conversation = str(uuid.uuid4()), str(uuid.uuid4())

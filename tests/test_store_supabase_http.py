@@ -6,8 +6,8 @@ import httpx
 import pytest
 import respx
 
-from lib.history import ConversationNotFound, StoreUnavailable
-from lib.store_supabase import SupabaseStore
+from lib.stores import ConversationNotFound, StoreUnavailable
+from lib.stores.supabase import SupabaseStore
 
 URL = "https://project-ref.supabase.co"
 KEY = "service-role-canary"

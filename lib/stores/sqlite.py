@@ -9,7 +9,7 @@ from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lib.history import ConversationNotFound, StoreUnavailable
+from lib.stores import ConversationNotFound, StoreUnavailable, Usage
 
 SCHEMA = """
 create table if not exists conversations (
@@ -118,8 +118,6 @@ class SqliteStore:
                 raise
 
     def consume_limits(self, subject, buckets):
-        from lib.limits import Usage
-
         now = time.time()
         results = []
         with self._connection() as db:

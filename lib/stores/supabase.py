@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from lib.history import ConversationNotFound, StoreUnavailable
+from lib.stores import ConversationNotFound, StoreUnavailable, Usage
 
 CONVERSATION_COLUMNS = "id,title,created_at,updated_at"
 MESSAGE_COLUMNS = "id,role,content,status,created_at"
@@ -65,8 +65,6 @@ class SupabaseStore:
 
     def consume_limits(self, subject, buckets):
         from datetime import datetime
-
-        from lib.limits import Usage
 
         rows = self._run(self.client.rpc("consume_rate_limits", {
             "p_subject": subject, "p_buckets": [b.name for b in buckets],
