@@ -9,7 +9,7 @@ from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lib.stores import ConversationNotFound, StoreUnavailable, Usage
+from lib.stores.base import ConversationNotFound, StoreUnavailable, Usage
 
 SCHEMA = """
 create table if not exists conversations (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from lib.stores import ConversationNotFound, StoreUnavailable, Usage
+from lib.stores.base import ConversationNotFound, StoreUnavailable, Usage
 
 CONVERSATION_COLUMNS = "id,title,created_at,updated_at"
 MESSAGE_COLUMNS = "id,role,content,status,created_at"
