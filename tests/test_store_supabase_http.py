@@ -61,7 +61,7 @@ def test_recent_messages_are_the_newest_n_returned_oldest_first(supabase, store)
     assert [m["id"] for m in store.messages(USER, CONVERSATION, newest=200)] == [7, 8]
     assert query_of(route.calls.last.request) == [
         ("conversation_id", f"eq.{CONVERSATION}"), ("limit", "200"), ("order", "id.desc"),
-        ("select", "id,role,content,status,created_at"), ("user_id", f"eq.{USER}")]
+        ("select", "id,role,content,status,created_at,author_id,author_name"), ("user_id", f"eq.{USER}")]
 
 
 def test_a_turn_is_one_rpc_call(supabase, store):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 class StoreUnavailable(Exception):
@@ -34,6 +34,15 @@ class Usage:
     reset_at: float
 
 
+class RoomAccess(NamedTuple):
+    """Whose conversation it is and the caller's place in it; `is_room` once its owner has invited anyone."""
+
+    owner_id: str
+    role: str  # "owner" | "member"
+    is_room: bool = False
+    assistant_replies: str = "mentions"  # "mentions" | "all": when the assistant answers in a room
+
+
 class Store(Protocol):
     """What the chat needs of a history store; every method is scoped to one user."""
 
@@ -43,8 +52,10 @@ class Store(Protocol):
     def conversations(self, user_id: str, limit: int = 100) -> list[dict]:
         """The user's conversations, most recently updated first."""
 
-    def messages(self, user_id: str, conversation_id: str, newest: int | None = None) -> list[dict]:
-        """{"id", "role", "content", "status", "createdAt"}, oldest first; only the last `newest` if given."""
+    def messages(self, user_id: str, conversation_id: str, newest: int | None = None,
+                 after: int | None = None) -> list[dict]:
+        """{"id", "role", "content", "status", "createdAt", "authorId", "authorName"}, oldest first; only the last
+        `newest`, or only those after message id `after`, if given."""
 
     def record_turn(self, user_id: str, conversation_id: str, title: str, user_text: str,
                     assistant_text: str, status: str = "complete") -> None:
@@ -55,3 +66,35 @@ class Store(Protocol):
 
     def consume_limits(self, subject: str, buckets: list[Bucket]) -> list[Usage]:
         """Add each bucket's cost to its current window atomically; a Usage per bucket."""
+
+    # Rooms: `user_id` is always the caller; the store checks ownership or membership itself.
+
+    def room_access(self, user_id: str, conversation_id: str) -> RoomAccess | None:
+        """The owner and the caller's role if the caller owns the conversation or is a member of its room."""
+
+    def rooms(self, user_id: str) -> list[dict]:
+        """The rooms the user is in: conversation fields, "role" and "members" ([{"userId", "name", "role"}])."""
+
+    def members(self, owner_id: str, conversation_id: str) -> list[dict]:
+        """[{"userId", "name", "role"}] of a room, the owner first."""
+
+    def create_invite(self, owner_id: str, conversation_id: str, owner_name: str, token_hash: str,
+                      expires_at: str) -> None:
+        """Store an invitation (by its token's hash) and make the owner the room's first member."""
+
+    def accept_invite(self, token_hash: str, user_id: str, name: str) -> tuple[str, str] | None:
+        """Join the room of a live invitation: (conversation id, role), or None if expired, revoked or unknown."""
+
+    def revoke_invite(self, owner_id: str, token_hash: str) -> bool:
+        """Revoke a live invitation to one of the owner's conversations; False if there is none."""
+
+    def remove_member(self, conversation_id: str, user_id: str) -> bool:
+        """Take a member out of a room (never its owner); False if they were not in it."""
+
+    def set_assistant_replies(self, owner_id: str, conversation_id: str, mode: str) -> bool:
+        """Whether the assistant answers every message ("all") or only when addressed ("mentions")."""
+
+    def record_room_turn(self, owner_id: str, conversation_id: str, author_id: str, author_name: str,
+                         user_text: str, assistant_text: str | None, status: str = "complete") -> None:
+        """Store an author's message and the reply (if any) atomically; ConversationNotFound if the author is
+        no longer the owner or a member at that moment."""

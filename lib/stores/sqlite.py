@@ -9,7 +9,7 @@ from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lib.stores.base import ConversationNotFound, StoreUnavailable, Usage
+from lib.stores.base import ConversationNotFound, RoomAccess, StoreUnavailable, Usage
 
 SCHEMA = """
 create table if not exists conversations (
@@ -41,6 +41,30 @@ create table if not exists rate_limits (
   primary key (subject, bucket, window_start)
 );
 """
+# Rooms (the same tables as supabase/migrations/20261130040000_rooms.sql), added to older files in place.
+ROOMS_SCHEMA = """
+create table if not exists conversation_members (
+  conversation_id text not null references conversations (id) on delete cascade,
+  user_id text not null,
+  role text not null check (role in ('owner', 'member')),
+  name text not null default '',
+  joined_at text not null,
+  primary key (conversation_id, user_id)
+);
+create index if not exists conversation_members_user_id_idx on conversation_members (user_id);
+create table if not exists room_invitations (
+  token_hash text primary key,
+  conversation_id text not null references conversations (id) on delete cascade,
+  created_at text not null,
+  expires_at text not null,
+  revoked_at text
+);
+"""
+ROOM_COLUMNS = {
+    "messages": {"author_id": "text", "author_name": "text"},
+    "conversations": {"assistant_replies": "text not null default 'mentions' "
+                                           "check (assistant_replies in ('mentions', 'all'))"},
+}
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
 
@@ -63,6 +87,7 @@ class SqliteStore:
                 with self._connection() as db:
                     db.execute("pragma journal_mode = wal")
                     db.executescript(SCHEMA)
+                    _add_room_tables(db)
                 _ready.add(path)
 
     @contextmanager
@@ -89,11 +114,12 @@ class SqliteStore:
                               "order by updated_at desc limit ?", (user_id, limit)).fetchall()
         return [_conversation(row) for row in rows]
 
-    def messages(self, user_id, conversation_id, newest=None):
+    def messages(self, user_id, conversation_id, newest=None, after=None):
         with self._connection() as db:
-            rows = db.execute("select id, role, content, status, created_at from messages "
-                              "where conversation_id = ? and user_id = ? order by id desc limit ?",
-                              (conversation_id, user_id, -1 if newest is None else newest)).fetchall()
+            rows = db.execute("select id, role, content, status, created_at, author_id, author_name from messages "
+                              "where conversation_id = ? and user_id = ? and id > ? order by id desc limit ?",
+                              (conversation_id, user_id, -1 if after is None else after,
+                               -1 if newest is None else newest)).fetchall()
         return [_message(row) for row in reversed(rows)]
 
     def record_turn(self, user_id, conversation_id, title, user_text, assistant_text, status="complete"):
@@ -144,10 +170,123 @@ class SqliteStore:
         return deleted > 0
 
 
+    def room_access(self, user_id, conversation_id):
+        with self._connection() as db:
+            row = db.execute(
+                "select c.user_id, case when c.user_id = ? then 'owner' else m.role end, "
+                "exists (select 1 from conversation_members o where o.conversation_id = c.id), c.assistant_replies "
+                "from conversations c left join conversation_members m on m.conversation_id = c.id and m.user_id = ? "
+                "where c.id = ? and (c.user_id = ? or m.user_id is not null)",
+                (user_id, user_id, conversation_id, user_id)).fetchone()
+        return RoomAccess(row[0], row[1], bool(row[2]), row[3]) if row else None
+
+    def rooms(self, user_id):
+        with self._connection() as db:
+            rows = db.execute("select c.id, c.title, c.created_at, c.updated_at, me.role from conversation_members me "
+                              "join conversations c on c.id = me.conversation_id where me.user_id = ?",
+                              (user_id,)).fetchall()
+            return [{**_conversation(row), "role": row["role"], "members": self._members(db, row["id"])}
+                    for row in rows]
+
+    def members(self, owner_id, conversation_id):
+        with self._connection() as db:
+            return self._members(db, conversation_id)
+
+    @staticmethod
+    def _members(db, conversation_id):
+        rows = db.execute("select user_id, name, role from conversation_members where conversation_id = ? "
+                          "order by role desc, joined_at", (conversation_id,)).fetchall()
+        return [{"userId": row[0], "name": row[1], "role": row[2]} for row in rows]
+
+    def create_invite(self, owner_id, conversation_id, owner_name, token_hash, expires_at):
+        with self._transaction() as db:
+            if db.execute("select 1 from conversations where id = ? and user_id = ?",
+                          (conversation_id, owner_id)).fetchone() is None:
+                raise ConversationNotFound(conversation_id)
+            now = _now()
+            db.execute("insert into conversation_members (conversation_id, user_id, role, name, joined_at) "
+                       "values (?, ?, 'owner', ?, ?) on conflict (conversation_id, user_id) "
+                       "do update set name = excluded.name", (conversation_id, owner_id, owner_name[:100], now))
+            db.execute("insert into room_invitations (token_hash, conversation_id, created_at, expires_at) "
+                       "values (?, ?, ?, ?)", (token_hash, conversation_id, now, expires_at))
+
+    def accept_invite(self, token_hash, user_id, name):
+        with self._transaction() as db:
+            row = db.execute("select conversation_id from room_invitations where token_hash = ? "
+                             "and revoked_at is null and expires_at > ?", (token_hash, _now())).fetchone()
+            if row is None:
+                return None
+            db.execute("insert into conversation_members (conversation_id, user_id, role, name, joined_at) "
+                       "values (?, ?, 'member', ?, ?) on conflict (conversation_id, user_id) "
+                       "do update set name = excluded.name", (row[0], user_id, name[:100], _now()))
+            role = db.execute("select role from conversation_members where conversation_id = ? and user_id = ?",
+                              (row[0], user_id)).fetchone()[0]
+            return row[0], role
+
+    def revoke_invite(self, owner_id, token_hash):
+        with self._connection() as db:
+            changed = db.execute(
+                "update room_invitations set revoked_at = ? where token_hash = ? and revoked_at is null and "
+                "conversation_id in (select id from conversations where user_id = ?)",
+                (_now(), token_hash, owner_id)).rowcount
+        return changed > 0
+
+    def remove_member(self, conversation_id, user_id):
+        with self._connection() as db:
+            removed = db.execute("delete from conversation_members where conversation_id = ? and user_id = ? "
+                                 "and role = 'member'", (conversation_id, user_id)).rowcount
+        return removed > 0
+
+    def set_assistant_replies(self, owner_id, conversation_id, mode):
+        with self._connection() as db:
+            changed = db.execute("update conversations set assistant_replies = ? where id = ? and user_id = ?",
+                                 (mode, conversation_id, owner_id)).rowcount
+        return changed > 0
+
+    def record_room_turn(self, owner_id, conversation_id, author_id, author_name, user_text, assistant_text,
+                         status="complete"):
+        with self._transaction() as db:
+            allowed = db.execute(
+                "select 1 from conversations c where c.id = ? and c.user_id = ? and (? = c.user_id or exists ("
+                "select 1 from conversation_members m where m.conversation_id = c.id and m.user_id = ?))",
+                (conversation_id, owner_id, author_id, author_id)).fetchone()
+            if allowed is None:
+                raise ConversationNotFound(conversation_id)
+            now = _now()
+            db.execute("insert into messages (conversation_id, user_id, role, content, status, created_at, author_id, "
+                       "author_name) values (?, ?, 'user', ?, 'complete', ?, ?, ?)",
+                       (conversation_id, owner_id, user_text, now, author_id, author_name[:100]))
+            if assistant_text is not None:
+                db.execute("insert into messages (conversation_id, user_id, role, content, status, created_at) "
+                           "values (?, ?, 'assistant', ?, ?, ?)", (conversation_id, owner_id, assistant_text, status, now))
+            db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
+
+    @contextmanager
+    def _transaction(self):
+        """One write transaction, taken at once (so concurrent writers queue rather than interleave)."""
+        with self._connection() as db:
+            db.execute("begin immediate")
+            try:
+                yield db
+                db.execute("commit")
+            except BaseException:
+                db.execute("rollback")
+                raise
+
+
+def _add_room_tables(db) -> None:
+    db.executescript(ROOMS_SCHEMA)
+    for table, columns in ROOM_COLUMNS.items():
+        present = {row[1] for row in db.execute(f"pragma table_info({table})")}
+        for name, kind in columns.items():
+            if name not in present:
+                db.execute(f"alter table {table} add column {name} {kind}")
+
+
 def _conversation(row) -> dict:
     return {"id": row["id"], "title": row["title"], "createdAt": row["created_at"], "updatedAt": row["updated_at"]}
 
 
 def _message(row) -> dict:
     return {"id": row["id"], "role": row["role"], "content": row["content"], "status": row["status"],
-            "createdAt": row["created_at"]}
+            "createdAt": row["created_at"], "authorId": row["author_id"], "authorName": row["author_name"]}

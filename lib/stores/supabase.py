@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 
-from lib.stores.base import ConversationNotFound, StoreUnavailable, Usage
+from lib.stores.base import ConversationNotFound, RoomAccess, StoreUnavailable, Usage
 
 CONVERSATION_COLUMNS = "id,title,created_at,updated_at"
-MESSAGE_COLUMNS = "id,role,content,status,created_at"
+MESSAGE_COLUMNS = "id,role,content,status,created_at,author_id,author_name"
 
 
 @functools.lru_cache(maxsize=4)
@@ -49,7 +49,10 @@ class SupabaseStore:
                          .eq("user_id", user_id).order("updated_at", desc=True).limit(limit)).data
         return [_conversation(row) for row in rows]
 
-    def messages(self, user_id, conversation_id, newest=None):
+    def messages(self, user_id, conversation_id, newest=None, after=None):
+        if after is not None:  # the polling read: one indexed range scan in the database
+            return [_message(row) for row in self._rpc("messages_after", p_user_id=user_id,
+                                                       p_conversation_id=conversation_id, p_after=after)]
         query = (self.client.table("messages").select(MESSAGE_COLUMNS)
                  .eq("conversation_id", conversation_id).eq("user_id", user_id).order("id", desc=True))
         if newest is not None:
@@ -80,10 +83,54 @@ class SupabaseStore:
         return bool(rows)
 
 
+    def _rpc(self, name: str, **params):
+        return self._run(self.client.rpc(name, params)).data
+
+    def room_access(self, user_id, conversation_id):
+        rows = self._rpc("room_access", p_user_id=user_id, p_conversation_id=conversation_id)
+        return RoomAccess(*(rows[0][k] for k in ("owner_id", "role", "is_room", "assistant_replies"))) if rows else None
+
+    def rooms(self, user_id):
+        return [{**_conversation(row), "role": row["role"], "members": row["members"] or []}
+                for row in self._rpc("rooms_for", p_user_id=user_id)]
+
+    def members(self, owner_id, conversation_id):
+        rows = self._run(self.client.table("conversation_members").select("user_id,name,role")
+                         .eq("conversation_id", conversation_id).order("joined_at")).data
+        rows.sort(key=lambda row: row["role"] != "owner")
+        return [{"userId": row["user_id"], "name": row["name"], "role": row["role"]} for row in rows]
+
+    def create_invite(self, owner_id, conversation_id, owner_name, token_hash, expires_at):
+        self._rpc("create_room_invite", p_owner_id=owner_id, p_conversation_id=conversation_id,
+                  p_owner_name=owner_name[:100], p_token_hash=token_hash, p_expires_at=expires_at)
+
+    def accept_invite(self, token_hash, user_id, name):
+        rows = self._rpc("accept_room_invite", p_token_hash=token_hash, p_user_id=user_id, p_name=name[:100])
+        return (rows[0]["conversation_id"], rows[0]["role"]) if rows else None
+
+    def revoke_invite(self, owner_id, token_hash):
+        return bool(self._rpc("revoke_room_invite", p_owner_id=owner_id, p_token_hash=token_hash))
+
+    def remove_member(self, conversation_id, user_id):
+        rows = self._run(self.client.table("conversation_members").delete().eq("conversation_id", conversation_id)
+                         .eq("user_id", user_id).eq("role", "member")).data
+        return bool(rows)
+
+    def set_assistant_replies(self, owner_id, conversation_id, mode):
+        return bool(self._rpc("set_room_assistant", p_owner_id=owner_id, p_conversation_id=conversation_id,
+                              p_mode=mode))
+
+    def record_room_turn(self, owner_id, conversation_id, author_id, author_name, user_text, assistant_text,
+                         status="complete"):
+        self._rpc("record_room_turn", p_owner_id=owner_id, p_conversation_id=conversation_id, p_author_id=author_id,
+                  p_author_name=author_name[:100], p_user_content=user_text, p_assistant_content=assistant_text,
+                  p_status=status)
+
+
 def _conversation(row: dict) -> dict:
     return {"id": row["id"], "title": row["title"], "createdAt": row["created_at"], "updatedAt": row["updated_at"]}
 
 
 def _message(row: dict) -> dict:
     return {"id": row["id"], "role": row["role"], "content": row["content"], "status": row["status"],
-            "createdAt": row["created_at"]}
+            "createdAt": row["created_at"], "authorId": row.get("author_id"), "authorName": row.get("author_name")}
