@@ -13,16 +13,18 @@ from lib.settings import Access
 
 _NAMESPACE = uuid.UUID("6f1c7d4e-1b0a-4f53-9a52-2f7f3b8c9d10")
 TOKEN_USER_ID = str(uuid.uuid5(_NAMESPACE, "dashboard-token"))
+TOKEN_NAME = "Dashboard"  # the display name of the single DASHBOARD_TOKEN
 ANONYMOUS_USER_ID = str(uuid.uuid5(_NAMESPACE, "anonymous"))
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Accept"
 
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated caller: how they got in and the user id their data lives under."""
+    """An authenticated caller: how they got in, the user id their data lives under, the name others see."""
 
     kind: str  # "token" | "anonymous" | "user"
     user_id: str
+    name: str = ""
 
 
 def authenticate(authorization: str | None, access: Access) -> Caller:
@@ -39,9 +41,9 @@ def authenticate(authorization: str | None, access: Access) -> Caller:
             return Caller("anonymous", ANONYMOUS_USER_ID)
         raise Unauthorized()
     if access.dashboard_token and hmac.compare_digest(token.encode(), access.dashboard_token.encode()):
-        return Caller("token", TOKEN_USER_ID)
+        return Caller("token", TOKEN_USER_ID, TOKEN_NAME)
     if access.supabase_auth and tokens.looks_like_jwt(token):
-        return Caller("user", tokens.user_id_from(token, access))
+        return Caller("user", *tokens.identity_from(token, access))
     raise Unauthorized("The bearer token is not valid.")
 
 

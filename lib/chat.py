@@ -25,6 +25,7 @@ class ChatRequest(BaseModel):
     conversationId: StrictStr | None = None
     model: StrictStr | None = None
     stream: StrictBool = False
+    askAssistant: StrictBool = False  # in a room: answer this message even without @assistant / @IA
 
 
 def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
@@ -112,7 +113,10 @@ def _relay(response, turn: Turn, model: str) -> Iterator[dict]:
                     yield {"type": "delta", "text": text}
                 finish_reason = choice.get("finish_reason") or finish_reason
     except GeneratorExit:
-        turn.finish("".join(parts), usage, status="interrupted")
+        try:
+            turn.finish("".join(parts), usage, status="interrupted")
+        except ApiError:
+            pass  # the caller left a room mid-reply: nothing is stored, and no one is listening
         raise
     except Exception as exc:  # noqa: BLE001 - any upstream failure closes the stream with an error event
         yield error_event(upstream.translate(exc, model=model, mid_stream=True))
@@ -123,8 +127,13 @@ def _relay(response, turn: Turn, model: str) -> Iterator[dict]:
         yield error_event(UpstreamStreamInterrupted())
         return
     text = "".join(parts)
+    try:
+        saved = turn.finish(text, usage)
+    except ApiError as error:  # e.g. the asker was removed from the room while the reply was made
+        yield error_event(error)
+        return
     yield {"type": "done", "message": text, "conversationId": turn.conversation_id, "usage": usage,
-           "finishReason": finish_reason, **turn.finish(text, usage)}
+           "finishReason": finish_reason, **saved}
 
 
 def _chunks(response) -> Iterator[dict]:

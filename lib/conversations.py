@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from lib import log, stores
+from lib import log, rooms, stores
 from lib.errors import (
-    ConversationNotFound, HistoryDisabled, HistoryUnavailable, ValidationFailed, canonical_uuid,
+    ConversationNotFound, HistoryDisabled, HistoryUnavailable, OwnerOnly, ValidationFailed, canonical_uuid,
 )
 from lib.settings import HistorySettings
 
@@ -19,30 +19,62 @@ def conversation_id_from(query: dict[str, str], required: bool = False) -> str |
     return canonical_uuid(raw, "conversationId")
 
 
+def after_from(query: dict[str, str]) -> int | None:
+    """The `after` query parameter (a message id: only newer messages are read), or None; 422 if not one."""
+    raw = query.get("after")
+    if raw is None:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise ValidationFailed("after", "must be a message id (a whole number)")
+    if "conversationId" not in query:
+        raise ValidationFailed("conversationId", "is required with after")
+    return int(raw)
+
+
 def list_all(user_id: str, cfg: HistorySettings) -> dict:
-    """The user's conversations, most recently updated first."""
-    return {"conversations": _call(cfg, lambda store: store.conversations(user_id))}
-
-
-def read(user_id: str, conversation_id: str, cfg: HistorySettings) -> dict:
-    """One conversation and its messages, oldest first; 404 if it is not the user's."""
+    """The user's conversations and the rooms they are in, most recently updated first; each says whether it is
+    a room, the user's role there and who is in it (`room`: null for a conversation not shared)."""
 
     def load(store):
-        conversation = store.conversation(user_id, conversation_id)
-        if conversation is None:
+        joined = {room["id"]: room for room in store.rooms(user_id)}
+        listed = [{**c, "room": None} for c in store.conversations(user_id) if c["id"] not in joined]
+        listed += [{**{k: v for k, v in room.items() if k not in ("role", "members")},
+                    "room": {"role": room["role"], "members": room["members"]}} for room in joined.values()]
+        return sorted(listed, key=lambda c: c["updatedAt"], reverse=True)
+
+    return {"conversations": _call(cfg, load)}
+
+
+def read(user_id: str, conversation_id: str, cfg: HistorySettings, after: int | None = None,
+         name: str = "") -> dict:
+    """One conversation (its owner's, or a room the user is in) and its messages, oldest first, each with its
+    author; only those after message id `after` if given. 404 if the user may not read it."""
+
+    def load(store):
+        access = store.room_access(user_id, conversation_id)
+        conversation = access and store.conversation(access.owner_id, conversation_id)
+        if not conversation:
             raise ConversationNotFound()
+        messages = store.messages(access.owner_id, conversation_id, after=after)
+        names = {access.owner_id: name} if access.role == "owner" else {}
+        if access.is_room and any(m["role"] == "user" and not m.get("authorName") for m in messages):
+            names = {m["userId"]: m["name"] for m in store.members(access.owner_id, conversation_id)}
+        room = {"role": access.role, "assistantReplies": access.assistant_replies} if access.is_room else None
         return {"conversationId": conversation["id"], "title": conversation["title"],
-                "createdAt": conversation["createdAt"], "updatedAt": conversation["updatedAt"],
-                "messages": store.messages(user_id, conversation_id)}
+                "createdAt": conversation["createdAt"], "updatedAt": conversation["updatedAt"], "room": room,
+                "messages": rooms.label(messages, access.owner_id, names)}
 
     return _call(cfg, load)
 
 
 def delete(user_id: str, conversation_id: str, cfg: HistorySettings) -> dict:
-    """Delete one conversation and its messages; 404 if it is not the user's."""
+    """Delete one conversation and its messages; 404 if it is not the user's, 403 for a room's member (who
+    leaves it instead)."""
 
     def remove(store):
         if not store.delete_conversation(user_id, conversation_id):
+            if store.room_access(user_id, conversation_id) is not None:
+                raise OwnerOnly("Only the owner can delete a room; leave it instead (DELETE /api/groupchat/members).")
             raise ConversationNotFound()
         return {"deleted": True, "conversationId": conversation_id}
 

@@ -48,6 +48,26 @@ class ConversationNotFound(ApiError):
     default_message = "No conversation with this id."
 
 
+class InviteNotFound(ApiError):
+    status, code = 404, "invite_not_found"
+    default_message = "This invitation does not exist, has expired or was revoked; ask for a new link."
+
+
+class MemberNotFound(ApiError):
+    status, code = 404, "member_not_found"
+    default_message = "This person is not a member of the room."
+
+
+class SignInRequired(ApiError):
+    status, code = 403, "sign_in_required"
+    default_message = "Rooms are for signed-in people: sign in (or use the dashboard token) to create or join one."
+
+
+class OwnerOnly(ApiError):
+    status, code = 403, "owner_only"
+    default_message = "Only the room's owner can do this."
+
+
 class MethodNotAllowed(ApiError):
     status, code = 405, "method_not_allowed"
 

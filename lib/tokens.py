@@ -18,6 +18,12 @@ def looks_like_jwt(token: str) -> bool:
 
 def user_id_from(token: str, access: Access) -> str:
     """The verified token's `sub` (a Supabase user id); 401 for any token that is not valid now."""
+    return identity_from(token, access)[0]
+
+
+def identity_from(token: str, access: Access) -> tuple[str, str]:
+    """The verified token's user id and display name (user_metadata full_name or name, else the e-mail); 401 as
+    user_id_from."""
     import jwt
 
     try:
@@ -34,9 +40,19 @@ def user_id_from(token: str, access: Access) -> str:
     except jwt.PyJWTError:
         raise Unauthorized("The access token is not valid.") from None
     try:
-        return str(uuid.UUID(str(claims["sub"])))
+        user_id = str(uuid.UUID(str(claims["sub"])))
     except ValueError:
         raise Unauthorized("The access token names no user.") from None
+    return user_id, display_name(claims)
+
+
+def display_name(claims: dict) -> str:
+    """How a Supabase user is shown to others: their name from sign-up, else their e-mail, else ''."""
+    metadata = claims.get("user_metadata") if isinstance(claims.get("user_metadata"), dict) else {}
+    for value in (metadata.get("full_name"), metadata.get("name"), claims.get("email")):
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:100]
+    return ""
 
 
 def _key_for(token: str, algorithm: str | None, access: Access):

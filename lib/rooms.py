@@ -1,0 +1,192 @@
+"""Rooms: a conversation shared by invitation; who may enter it, its members, and when the assistant answers."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from lib import log, stores
+from lib.access import Caller
+from lib.errors import (
+    ConversationNotFound, HistoryDisabled, HistoryUnavailable, InviteNotFound, MemberNotFound, OwnerOnly,
+    SignInRequired, ValidationFailed, canonical_uuid,
+)
+from lib.settings import HistorySettings
+
+INVITE_DAYS, MAX_INVITE_DAYS = 7, 30
+ASSISTANT_NAME = "Assistant"
+ASSISTANT_MODES = ("mentions", "all")
+_MENTION = re.compile(r"(?<![\w@])@(assistant|ia)(?!\w)", re.IGNORECASE)
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+
+
+def addresses_assistant(message: str) -> bool:
+    """Whether a message calls the assistant by name: @assistant or @IA (any case)."""
+    return bool(_MENTION.search(message))
+
+
+def enter(store: stores.Store, caller: Caller, conversation_id: str) -> stores.RoomAccess:
+    """The caller's access to a conversation they own or are a member of; 404 otherwise, as for no conversation."""
+    access = store.room_access(caller.user_id, conversation_id)
+    if access is None:
+        raise ConversationNotFound()
+    return access
+
+
+def label(messages: list[dict], owner_id: str, names: dict[str, str]) -> list[dict]:
+    """The API's messages: each with `author` {"userId", "name"}; the store's author columns folded in."""
+    labelled = []
+    for message in messages:
+        author_id, author_name = message.pop("authorId", None), message.pop("authorName", None)
+        if message["role"] == "assistant":
+            author = {"userId": None, "name": ASSISTANT_NAME}
+        else:
+            user = author_id or owner_id
+            author = {"userId": user, "name": author_name or names.get(user, "")}
+        labelled.append({**message, "author": author})
+    return labelled
+
+
+def in_context(messages: list[dict]) -> list[dict]:
+    """A room's messages as the assistant reads them: each person's words under their name."""
+    return [{**message, "content": f"{message['authorName']}: {message['content']}"}
+            if message["role"] == "user" and message.get("authorName") else message for message in messages]
+
+
+def post(caller: Caller, body: dict, base_url: str, cfg: HistorySettings) -> tuple[dict, int]:
+    """Create an invitation (the owner, {"conversationId"}) or accept one ({"invite"}); (body, status)."""
+    if caller.kind == "anonymous":
+        raise SignInRequired()
+    unknown = set(body) - {"conversationId", "invite", "expiresInDays"}
+    if unknown:
+        raise ValidationFailed(sorted(unknown)[0], "extra inputs are not permitted")
+    if ("conversationId" in body) == ("invite" in body):
+        raise ValidationFailed("body", "send either conversationId (to invite) or invite (to join)")
+    if "invite" in body:
+        return _accept(caller, body["invite"], cfg), 200
+    conversation_id = canonical_uuid(body["conversationId"], "conversationId")
+    days = body.get("expiresInDays", INVITE_DAYS)
+    if type(days) is not int or not 1 <= days <= MAX_INVITE_DAYS:
+        raise ValidationFailed("expiresInDays", f"must be a whole number of days from 1 to {MAX_INVITE_DAYS}")
+    return _invite(caller, conversation_id, days, base_url, cfg), 201
+
+
+def _invite(caller: Caller, conversation_id: str, days: int, base_url: str, cfg: HistorySettings) -> dict:
+    token = secrets.token_urlsafe(32)
+    expires = datetime.now(timezone.utc) + timedelta(days=days)
+
+    def create(store):
+        if enter(store, caller, conversation_id).role != "owner":
+            raise OwnerOnly("Only the room's owner can invite people.")
+        store.create_invite(caller.user_id, conversation_id, caller.name, token_hash(token),
+                            expires.isoformat(timespec="microseconds"))
+        log.note(event="room_invite_created")
+        return {"invite": token, "url": f"{base_url}/?invite={token}",
+                "expiresAt": expires.isoformat(timespec="seconds").replace("+00:00", "Z")}
+
+    return call(cfg, create)
+
+
+def _accept(caller: Caller, invite, cfg: HistorySettings) -> dict:
+    if not isinstance(invite, str):
+        raise ValidationFailed("invite", "must be a string")
+    if not _TOKEN.match(invite):
+        raise InviteNotFound()
+
+    def accept(store):
+        joined = store.accept_invite(token_hash(invite), caller.user_id, caller.name)
+        if joined is None:
+            raise InviteNotFound()
+        return {"conversationId": joined[0], "role": joined[1]}
+
+    return call(cfg, accept)
+
+
+def members(caller: Caller, conversation_id: str, cfg: HistorySettings) -> dict:
+    """The room's members, the owner first; a conversation not yet shared has its owner alone."""
+
+    def load(store):
+        access = enter(store, caller, conversation_id)
+        if not access.is_room:
+            return {"members": [{"userId": caller.user_id, "name": caller.name, "role": "owner"}]}
+        return {"members": store.members(access.owner_id, conversation_id)}
+
+    return call(cfg, load)
+
+
+def remove(caller: Caller, conversation_id: str, user_id: str, cfg: HistorySettings) -> dict:
+    """The owner removes a member, or a member leaves; the owner cannot leave (they delete the conversation)."""
+
+    def take_out(store):
+        access = enter(store, caller, conversation_id)
+        if user_id == caller.user_id and access.role == "owner":
+            raise ValidationFailed("userId", "the owner cannot leave the room; delete the conversation instead")
+        if user_id != caller.user_id and access.role != "owner":
+            raise OwnerOnly("Only the room's owner can remove someone; you can remove yourself (leave).")
+        if not store.remove_member(conversation_id, user_id):
+            raise MemberNotFound()
+        log.note(event="room_member_removed")
+        return {"removed": True, "conversationId": conversation_id, "userId": user_id}
+
+    return call(cfg, take_out)
+
+
+def revoke(caller: Caller, invite: str, cfg: HistorySettings) -> dict:
+    """The owner revokes an invitation; 404 invite_not_found for any other caller, or one already dead."""
+    if not _TOKEN.match(invite):
+        raise InviteNotFound()
+
+    def cancel(store):
+        if not store.revoke_invite(caller.user_id, token_hash(invite)):
+            raise InviteNotFound()
+        return {"revoked": True}
+
+    return call(cfg, cancel)
+
+
+def configure(caller: Caller, body: dict, cfg: HistorySettings) -> dict:
+    """The owner sets when the assistant answers: "mentions" (when addressed) or "all" (every message)."""
+    unknown = set(body) - {"conversationId", "assistantReplies"}
+    if unknown:
+        raise ValidationFailed(sorted(unknown)[0], "extra inputs are not permitted")
+    conversation_id = canonical_uuid(body.get("conversationId"), "conversationId")
+    mode = body.get("assistantReplies")
+    if mode not in ASSISTANT_MODES:
+        raise ValidationFailed("assistantReplies", "must be one of: " + ", ".join(ASSISTANT_MODES))
+
+    def update(store):
+        if enter(store, caller, conversation_id).role != "owner":
+            raise OwnerOnly()
+        store.set_assistant_replies(caller.user_id, conversation_id, mode)
+        return {"conversationId": conversation_id, "assistantReplies": mode}
+
+    return call(cfg, update)
+
+
+def token_hash(token: str) -> str:
+    """What the store keeps of an invitation token: its SHA-256, so a read of the table admits no one."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def base_url(headers) -> str:
+    """The dashboard's address as the caller reached it (Vercel sets X-Forwarded-Proto)."""
+    scheme = (headers.get("X-Forwarded-Proto") or "http").split(",")[0].strip()
+    scheme = scheme if scheme in ("http", "https") else "https"
+    host = headers.get("X-Forwarded-Host") or headers.get("Host") or "localhost"
+    return f"{scheme}://{host.split(',')[0].strip()}"
+
+
+def call(cfg: HistorySettings, operation):
+    """Run an operation on the configured store: 503 when there is none or it cannot be reached."""
+    try:
+        store = stores.open_store(cfg)
+        if store is None:
+            raise HistoryDisabled()
+        return operation(store)
+    except stores.ConversationNotFound:
+        raise ConversationNotFound() from None
+    except stores.StoreUnavailable as exc:
+        log.error(event="history_unavailable", error=type(exc).__name__)
+        raise HistoryUnavailable() from None

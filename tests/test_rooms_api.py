@@ -1,0 +1,367 @@
+"""Rooms through the API, on each store: invitations, members, who reads and writes, when the assistant answers."""
+
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import jwt
+import pytest
+
+from lib.rooms import token_hash
+from tests.helpers import LoopbackServer, call, load_handler, open_stream, read_event
+
+CHAT, MEMBERS = "/api/groupchat/chat", "/api/groupchat/members"
+SECRET = "jwt-secret-for-room-tests-0123456789abcdef"
+PEOPLE = {  # who signs in, and what their Supabase access token says about them
+    "alice": {"user_metadata": {"full_name": "Alice Martin"}, "email": "alice@example.com"},
+    "bob": {"user_metadata": {"name": "Bob"}, "email": "bob@example.com"},
+    "carol": {"email": "carol@example.com"},
+    "eve": {"user_metadata": {"full_name": "Eve"}},
+}
+
+
+@pytest.fixture(scope="module")
+def members_server():
+    server = LoopbackServer(load_handler("groupchat/members.py"))
+    yield server
+    server.shutdown()
+
+
+class Room:
+    """The chat and members endpoints on one store, and people signed in to them."""
+
+    def __init__(self, chat: int, members: int, issuer: str | None, postgrest):
+        self.chat, self.members, self.postgrest = chat, members, postgrest
+        self.ids = {name: str(uuid.uuid4()) for name in PEOPLE}
+        self.headers = {}
+        for name, claims in PEOPLE.items():
+            token_claims = {"sub": self.ids[name], "aud": "authenticated", "exp": int(time.time()) + 600, **claims}
+            if issuer:
+                token_claims["iss"] = f"{issuer}/auth/v1"
+            self.headers[name] = {"Authorization": f"Bearer {jwt.encode(token_claims, SECRET, algorithm='HS256')}"}
+
+    def say(self, who: str, message: str, **fields):
+        return call(self.chat, "POST", CHAT, {"message": message, **fields}, self.headers[who])
+
+    def read(self, who: str, conversation: str, after: int | None = None):
+        suffix = "" if after is None else f"&after={after}"
+        return call(self.chat, "GET", f"{CHAT}?conversationId={conversation}{suffix}", headers=self.headers[who])
+
+    def invite(self, who: str, conversation: str, **fields):
+        return call(self.members, "POST", MEMBERS, {"conversationId": conversation, **fields}, self.headers[who])
+
+    def join(self, who: str, invite: str):
+        return call(self.members, "POST", MEMBERS, {"invite": invite}, self.headers[who])
+
+    def member_list(self, who: str, conversation: str):
+        return call(self.members, "GET", f"{MEMBERS}?conversationId={conversation}", headers=self.headers[who])
+
+    def remove(self, who: str, conversation: str, whom: str):
+        return call(self.members, "DELETE", f"{MEMBERS}?conversationId={conversation}&userId={self.ids[whom]}",
+                    headers=self.headers[who])
+
+    def open(self, *joiners: str) -> str:
+        """Alice's conversation with one turn, shared with each joiner."""
+        conversation = self.say("alice", "Bonjour").json()["conversationId"]
+        invite = self.invite("alice", conversation).json()["invite"]
+        for name in joiners:
+            assert self.join(name, invite).json() == {"conversationId": conversation, "role": "member"}
+        return conversation
+
+
+@pytest.fixture(params=["sqlite", "supabase"])
+def room(request, env, tmp_path, fake_openai, chat, members_server):
+    """History on in each store, callers signed in with Supabase tokens."""
+    env.delenv("ALLOW_ANONYMOUS")
+    env.setenv("SUPABASE_JWT_SECRET", SECRET)
+    postgrest = None
+    if request.param == "sqlite":
+        env.setenv("HISTORY_DB", str(tmp_path / "history.sqlite3"))
+    else:
+        postgrest = request.getfixturevalue("postgrest")
+        postgrest.faults.clear()
+        env.setenv("SUPABASE_URL", postgrest.url)
+        env.setenv("SUPABASE_SERVICE_ROLE_KEY", postgrest.SERVICE_KEY)
+    return Room(chat, members_server.port, postgrest.url if postgrest else None, postgrest)
+
+
+def store_of(env):
+    import os
+
+    from lib import settings, stores
+
+    return stores.open_store(settings.history(os.environ))
+
+
+def contents(reply) -> list[tuple[str, str, str]]:
+    assert reply.status == 200, reply.text
+    return [(m["role"], m["author"]["name"], m["content"]) for m in reply.json()["messages"]]
+
+
+def test_the_owner_invites_and_the_invitee_joins(room):
+    conversation = room.say("alice", "Bonjour").json()["conversationId"]
+    reply = room.invite("alice", conversation)
+    assert reply.status == 201
+    created = reply.json()
+    assert set(created) == {"invite", "url", "expiresAt"}
+    assert created["url"] == f"http://127.0.0.1:{room.members}/?invite={created['invite']}"
+    expires = datetime.fromisoformat(created["expiresAt"].replace("Z", "+00:00"))
+    assert timedelta(days=6, hours=23) < expires - datetime.now(timezone.utc) <= timedelta(days=7)
+    joined = room.join("bob", created["invite"])
+    assert (joined.status, joined.json()) == (200, {"conversationId": conversation, "role": "member"})
+    assert room.member_list("bob", conversation).json() == {"members": [
+        {"userId": room.ids["alice"], "name": "Alice Martin", "role": "owner"},
+        {"userId": room.ids["bob"], "name": "Bob", "role": "member"}]}
+
+
+def test_a_member_sees_the_whole_conversation_with_its_authors(room):
+    conversation = room.open("bob", "carol")
+    assert contents(room.read("carol", conversation)) == [
+        ("user", "Alice Martin", "Bonjour"), ("assistant", "Assistant", "Echo: Bonjour")]
+    room.say("carol", "Je suis là", conversationId=conversation)
+    [message] = room.read("bob", conversation).json()["messages"][-1:]
+    assert message["author"] == {"userId": room.ids["carol"], "name": "carol@example.com"}
+    assert room.read("bob", conversation).json()["room"] == {"role": "member", "assistantReplies": "mentions"}
+
+
+def test_a_message_not_addressed_to_the_assistant_is_stored_without_calling_openai(room, fake_openai):
+    conversation = room.open("bob")
+    before = len(fake_openai.requests)
+    reply = room.say("bob", "Qu'en penses-tu, Alice ?", conversationId=conversation)
+    assert (reply.status, reply.json()) == (200, {"conversationId": conversation, "message": None, "saved": True})
+    streamed = call(room.chat, "POST", CHAT, {"message": "Et toi ?", "conversationId": conversation, "stream": True},
+                    room.headers["alice"]).events()
+    assert streamed == [{"type": "done", "conversationId": conversation, "message": None, "saved": True}]
+    assert len(fake_openai.requests) == before
+    assert contents(room.read("alice", conversation))[2:] == [
+        ("user", "Bob", "Qu'en penses-tu, Alice ?"), ("user", "Alice Martin", "Et toi ?")]
+
+
+@pytest.mark.parametrize("message, fields", [("@IA un résumé ?", {}), ("Un avis, @assistant ?", {}),
+                                             ("Un résumé ?", {"askAssistant": True})])
+def test_the_assistant_answers_when_addressed(room, fake_openai, message, fields):
+    conversation = room.open("bob")
+    room.say("alice", "Le budget est de 10 k€.", conversationId=conversation)
+    reply = room.say("bob", message, conversationId=conversation, **fields)
+    assert reply.status == 200 and reply.json()["message"] == f"Echo: {message}" and reply.json()["saved"] is True
+    sent = fake_openai.requests[-1]["body"]["messages"]
+    assert {"role": "user", "content": "Alice Martin: Le budget est de 10 k€."} in sent  # who said what
+    assert sent[-1] == {"role": "user", "content": message}
+    assert contents(room.read("alice", conversation))[-2:] == [("user", "Bob", message),
+                                                               ("assistant", "Assistant", f"Echo: {message}")]
+
+
+def test_an_e_mail_address_is_not_a_mention(room, fake_openai):
+    conversation = room.open("bob")
+    before = len(fake_openai.requests)
+    assert room.say("bob", "écris à support@ia.example", conversationId=conversation).json()["message"] is None
+    assert len(fake_openai.requests) == before
+
+
+def test_the_owner_can_have_the_assistant_answer_every_message(room):
+    conversation = room.open("bob")
+    set_all = {"conversationId": conversation, "assistantReplies": "all"}
+    refused = call(room.members, "PATCH", MEMBERS, set_all, room.headers["bob"])
+    assert (refused.status, refused.error_code) == (403, "owner_only")
+    assert call(room.members, "PATCH", MEMBERS, set_all, room.headers["alice"]).json() == set_all
+    assert room.say("bob", "Bonjour à tous", conversationId=conversation).json()["message"] == "Echo: Bonjour à tous"
+
+
+def test_reading_after_a_message_returns_only_newer_ones(room):
+    conversation = room.open("bob")
+    last = room.read("bob", conversation).json()["messages"][-1]["id"]
+    assert room.read("bob", conversation, after=last).json()["messages"] == []
+    room.say("alice", "Nouveau", conversationId=conversation)
+    room.say("alice", "@IA encore", conversationId=conversation)
+    newer = room.read("bob", conversation, after=last).json()["messages"]
+    assert [m["content"] for m in newer] == ["Nouveau", "@IA encore", "Echo: @IA encore"]
+    assert [m["content"] for m in room.read("bob", conversation, after=newer[0]["id"]).json()["messages"]] == [
+        "@IA encore", "Echo: @IA encore"]
+
+
+@pytest.mark.parametrize("query, field", [("after=-1", "after"), ("after=abc", "after"), ("after=1", "conversationId")])
+def test_a_bad_after_is_422(room, query, field):
+    conversation = room.open()
+    path = f"{CHAT}?conversationId={conversation}&{query}" if field == "after" else f"{CHAT}?{query}"
+    reply = call(room.chat, "GET", path, headers=room.headers["alice"])
+    assert (reply.status, reply.json()["error"]["field"]) == (422, field)
+
+
+def test_the_list_marks_rooms_and_who_is_in_them(room):
+    conversation = room.open("bob")
+    alone = room.say("alice", "Privé").json()["conversationId"]
+    listed = {c["id"]: c["room"] for c in call(room.chat, "GET", CHAT, headers=room.headers["alice"]).json()[
+        "conversations"]}
+    assert listed[alone] is None
+    assert listed[conversation]["role"] == "owner"
+    assert [(m["name"], m["role"]) for m in listed[conversation]["members"]] == [("Alice Martin", "owner"),
+                                                                                  ("Bob", "member")]
+    [bobs] = call(room.chat, "GET", CHAT, headers=room.headers["bob"]).json()["conversations"]
+    assert (bobs["id"], bobs["title"], bobs["room"]["role"]) == (conversation, "Bonjour", "member")
+
+
+def test_a_non_member_gets_404_everywhere_exactly_as_for_no_conversation(room, fake_openai):
+    conversation = room.open("bob")
+    before = len(fake_openai.requests)
+    for target in (conversation, str(uuid.uuid4())):
+        replies = [room.read("eve", target), room.read("eve", target, after=0),
+                   room.say("eve", "@IA je lis ?", conversationId=target),
+                   call(room.chat, "DELETE", f"{CHAT}?conversationId={target}", headers=room.headers["eve"]),
+                   room.member_list("eve", target), room.invite("eve", target), room.remove("eve", target, "bob"),
+                   room.remove("eve", target, "eve"),
+                   call(room.members, "PATCH", MEMBERS, {"conversationId": target, "assistantReplies": "all"},
+                        room.headers["eve"])]
+        assert [(r.status, r.error_code) for r in replies] == [(404, "conversation_not_found")] * len(replies)
+        assert {r.json()["error"]["message"] for r in replies} == {"No conversation with this id."}
+    assert len(fake_openai.requests) == before
+
+
+def test_a_member_cannot_invite_or_delete_the_room(room):
+    conversation = room.open("bob")
+    for reply in (room.invite("bob", conversation),
+                  call(room.chat, "DELETE", f"{CHAT}?conversationId={conversation}", headers=room.headers["bob"])):
+        assert (reply.status, reply.error_code) == (403, "owner_only")
+    assert len(room.read("alice", conversation).json()["messages"]) == 2
+
+
+def test_the_owner_removes_a_member_who_loses_access_at_once(room, fake_openai):
+    conversation = room.open("bob", "carol")
+    refused = room.remove("carol", conversation, "bob")
+    assert (refused.status, refused.error_code) == (403, "owner_only")
+    reply = room.remove("alice", conversation, "bob")
+    assert reply.json() == {"removed": True, "conversationId": conversation, "userId": room.ids["bob"]}
+    last = room.read("alice", conversation).json()["messages"][-1]["id"]
+    for refused in (room.read("bob", conversation), room.read("bob", conversation, after=last),
+                    room.say("bob", "@IA encore là ?", conversationId=conversation), room.member_list("bob", conversation)):
+        assert (refused.status, refused.error_code) == (404, "conversation_not_found")
+    assert call(room.chat, "GET", CHAT, headers=room.headers["bob"]).json()["conversations"] == []
+    assert [m["name"] for m in room.member_list("carol", conversation).json()["members"]] == [
+        "Alice Martin", "carol@example.com"]
+    again = room.remove("alice", conversation, "bob")
+    assert (again.status, again.error_code) == (404, "member_not_found")
+
+
+def test_a_member_leaves_but_the_owner_cannot(room):
+    conversation = room.open("bob")
+    assert room.remove("bob", conversation, "bob").json()["removed"] is True
+    assert room.read("bob", conversation).status == 404
+    refused = room.remove("alice", conversation, "alice")
+    assert (refused.status, refused.json()["error"]["field"]) == (422, "userId")
+
+
+def test_expired_revoked_and_unknown_invitations_are_404(room, env):
+    conversation = room.open()
+    expired = "expired-invitation-token-0123456789"
+    past = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat(timespec="microseconds")
+    store_of(env).create_invite(room.ids["alice"], conversation, "Alice", token_hash(expired), past)
+    revoked = room.invite("alice", conversation).json()["invite"]
+    not_theirs = call(room.members, "DELETE", f"{MEMBERS}?invite={revoked}", headers=room.headers["bob"])
+    assert (not_theirs.status, not_theirs.error_code) == (404, "invite_not_found")
+    assert call(room.members, "DELETE", f"{MEMBERS}?invite={revoked}", headers=room.headers["alice"]).json() == {
+        "revoked": True}
+    for token in (expired, revoked, "unknown-invitation-token-0123456789", "short"):
+        reply = room.join("bob", token)
+        assert (reply.status, reply.error_code) == (404, "invite_not_found")
+    assert room.read("bob", conversation).status == 404
+
+
+@pytest.mark.parametrize("body, field", [({}, "body"), ({"conversationId": "x"}, "conversationId"),
+                                         ({"invite": 5}, "invite"), ({"invite": "a", "conversationId": "b"}, "body"),
+                                         ({"invite": "abcdefabcdefabcdef", "role": "owner"}, "role"),
+                                         ({"conversationId": str(uuid.uuid4()), "expiresInDays": 0}, "expiresInDays")])
+def test_bad_member_requests_are_422(room, body, field):
+    reply = call(room.members, "POST", MEMBERS, body, room.headers["alice"])
+    assert (reply.status, reply.json()["error"]["field"]) == (422, field)
+
+
+def test_anonymous_callers_cannot_create_or_join_rooms(room, env):
+    conversation = room.open()
+    invite = room.invite("alice", conversation).json()["invite"]
+    env.setenv("ALLOW_ANONYMOUS", "1")
+    anonymous = call(room.chat, "POST", CHAT, {"message": "à moi"})
+    assert anonymous.status == 200
+    for body in ({"conversationId": anonymous.json()["conversationId"]}, {"invite": invite}):
+        reply = call(room.members, "POST", MEMBERS, body)
+        assert (reply.status, reply.error_code) == (403, "sign_in_required")
+    assert call(room.members, "POST", MEMBERS, {"invite": invite}, {"Authorization": "Bearer nope"}).status == 401
+
+
+def test_the_dashboard_token_joins_under_its_name(room, env):
+    env.setenv("DASHBOARD_TOKEN", "dashboard-token-for-room-tests")
+    conversation = room.open()
+    invite = room.invite("alice", conversation).json()["invite"]
+    token = {"Authorization": "Bearer dashboard-token-for-room-tests"}
+    assert call(room.members, "POST", MEMBERS, {"invite": invite}, token).json()["role"] == "member"
+    call(room.chat, "POST", CHAT, {"message": "Depuis le tableau de bord", "conversationId": conversation}, token)
+    assert contents(room.read("alice", conversation))[-1] == ("user", "Dashboard", "Depuis le tableau de bord")
+
+
+def test_the_reply_is_charged_to_the_one_who_asked(room, env):
+    env.setenv("CHAT_DAILY_TOKEN_LIMIT", "1")
+    conversation = room.open("bob")  # Alice's first turn uses her budget up
+    assert room.say("bob", "@IA une question", conversationId=conversation).status == 200
+    refused = room.say("bob", "@IA une autre", conversationId=conversation)
+    assert (refused.status, refused.json()["error"]["limit"]) == (429, "tokens:day")
+    assert room.say("carol", "x").status == 200  # someone else still has their budget
+
+
+def test_two_members_writing_at_once_never_interleave_a_turn(room):
+    conversation = room.open("bob", "carol")
+
+    def ask(name, n):
+        assert room.say(name, f"@IA {name} {n}", conversationId=conversation).json()["saved"] is True
+
+    threads = [threading.Thread(target=ask, args=(name, n)) for n in range(4) for name in ("bob", "carol")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    turns = contents(room.read("alice", conversation))[2:]
+    assert len(turns) == 16
+    for (role, author, question), answer in zip(turns[::2], turns[1::2]):
+        assert (role, answer) == ("user", ("assistant", "Assistant", f"Echo: {question}"))
+        assert author.lower().startswith(question.split()[1])
+
+
+def test_a_member_removed_mid_reply_cannot_read_it_and_their_turn_is_not_stored(room, fake_openai):
+    conversation = room.open("bob", "carol")
+    last = room.read("alice", conversation).json()["messages"][-1]["id"]
+    fake_openai.gate = threading.Event()
+    connection, response = open_stream(room.chat, CHAT, {"message": "@IA un long calcul", "stream": True,
+                                                         "conversationId": conversation}, room.headers["bob"])
+    try:
+        assert read_event(response)["type"] == "delta"  # the reply is under way
+        assert room.remove("alice", conversation, "bob").status == 200
+        assert room.remove("alice", conversation, "carol").status == 200
+        fake_openai.gate.set()
+        events = []
+        while not events or events[-1]["type"] not in ("done", "error"):
+            events.append(read_event(response))
+    finally:
+        connection.close()
+        fake_openai.gate = None
+    assert events[-1]["error"]["code"] == "conversation_not_found"
+    assert room.read("alice", conversation, after=last).json()["messages"] == []
+    assert room.read("carol", conversation, after=last).status == 404
+
+
+def test_a_member_removed_while_another_asks_cannot_read_the_reply(room, fake_openai):
+    conversation = room.open("bob", "carol")
+    last = room.read("alice", conversation).json()["messages"][-1]["id"]
+    fake_openai.gate = threading.Event()
+    connection, response = open_stream(room.chat, CHAT, {"message": "@IA pour Bob seulement", "stream": True,
+                                                         "conversationId": conversation}, room.headers["bob"])
+    try:
+        assert read_event(response)["type"] == "delta"
+        assert room.remove("alice", conversation, "carol").status == 200
+        fake_openai.gate.set()
+        events = []
+        while not events or events[-1]["type"] not in ("done", "error"):
+            events.append(read_event(response))
+    finally:
+        connection.close()
+        fake_openai.gate = None
+    assert events[-1]["type"] == "done" and events[-1]["saved"] is True
+    assert len(room.read("bob", conversation, after=last).json()["messages"]) == 2
+    assert room.read("carol", conversation, after=last).status == 404
