@@ -1,0 +1,147 @@
+"""Rooms under row-level security on the real PostgreSQL: members, and only members, read a room; the browser
+roles write nothing and reach neither invitations nor the room functions."""
+
+import uuid
+
+import psycopg
+import pytest
+
+OWNER, MEMBER, OUTSIDER = (str(uuid.uuid4()) for _ in range(3))
+
+
+@pytest.fixture
+def db(postgres):
+    with psycopg.connect(postgres.dsn) as connection:
+        yield connection
+        connection.rollback()
+
+
+def as_user(db, user_id: str | None, role: str = "authenticated"):
+    """Switch this transaction to a Supabase API role, with the JWT's sub as auth.uid(), as PostgREST does."""
+    db.execute(f"set local role {role}")
+    claims = "{}" if user_id is None else f'{{"sub": "{user_id}", "role": "{role}"}}'
+    db.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
+
+
+def as_server(db):
+    db.execute("reset role")
+    db.execute("select set_config('request.jwt.claims', '', true)")
+
+
+def seed(db) -> str:
+    """The owner's conversation, shared with the member, who wrote in it; written as the server does."""
+    conversation = str(uuid.uuid4())
+    db.execute("select public.record_turn(%s, %s, 'Budget', 'Question', 'Réponse')", (OWNER, conversation))
+    db.execute("select public.create_room_invite(%s, %s, 'Owner', 'hash-1', now() + interval '7 days')",
+               (OWNER, conversation))
+    assert db.execute("select role from public.accept_room_invite('hash-1', %s, 'Member')",
+                      (MEMBER,)).fetchone() == ("member",)
+    db.execute("select public.record_room_turn(%s, %s, %s, 'Member', 'Bonjour', null)", (OWNER, conversation, MEMBER))
+    return conversation
+
+
+def visible(db, conversation: str) -> tuple[int, int]:
+    conversations = db.execute("select count(*) from conversations where id = %s", (conversation,)).fetchone()[0]
+    messages = db.execute("select count(*) from messages where conversation_id = %s", (conversation,)).fetchone()[0]
+    return conversations, messages
+
+
+def test_members_and_the_owner_read_the_room_and_no_one_else(db):
+    conversation = seed(db)
+    for user, expected in ((OWNER, (1, 3)), (MEMBER, (1, 3)), (OUTSIDER, (0, 0))):
+        as_user(db, user)
+        assert visible(db, conversation) == expected
+        as_server(db)
+
+
+def test_a_removed_member_loses_access_at_once(db):
+    conversation = seed(db)
+    db.execute("delete from conversation_members where conversation_id = %s and user_id = %s", (conversation, MEMBER))
+    as_user(db, MEMBER)
+    assert visible(db, conversation) == (0, 0)
+
+
+def test_a_member_sees_only_their_own_membership_rows(db):
+    conversation = seed(db)
+    as_user(db, MEMBER)
+    assert db.execute("select user_id::text from conversation_members where conversation_id = %s",
+                      (conversation,)).fetchall() == [(MEMBER,)]
+
+
+def test_a_member_cannot_write_in_the_room(db):
+    conversation = seed(db)
+    as_user(db, MEMBER)
+    assert db.execute("update messages set content = 'x' where conversation_id = %s", (conversation,)).rowcount == 0
+    assert db.execute("delete from messages where conversation_id = %s", (conversation,)).rowcount == 0
+    assert db.execute("update conversations set title = 'x' where id = %s", (conversation,)).rowcount == 0
+    with pytest.raises(psycopg.Error):
+        db.execute("insert into messages (conversation_id, user_id, role, content) values (%s, %s, 'user', 'x')",
+                   (conversation, OWNER))
+
+
+@pytest.mark.parametrize("statement", [
+    "insert into conversation_members (conversation_id, user_id, role) values ('{c}', '{u}', 'member')",
+    "update conversation_members set role = 'owner'",
+    "delete from conversation_members",
+    "select * from room_invitations",
+    "insert into room_invitations (token_hash, conversation_id) values ('x', '{c}')",
+])
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+def test_browser_roles_cannot_touch_memberships_or_invitations(db, role, statement):
+    conversation = seed(db)
+    as_user(db, MEMBER if role == "authenticated" else None, role=role)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        db.execute(statement.format(c=conversation, u=OUTSIDER))
+
+
+@pytest.mark.parametrize("call", [
+    "room_access('{u}', '{c}')", "rooms_for('{u}')", "messages_after('{u}', '{c}', 0)",
+    "create_room_invite('{u}', '{c}', 'x', 'h', now())", "accept_room_invite('hash-1', '{u}', 'x')",
+    "revoke_room_invite('{u}', 'hash-1')", "record_room_turn('{u}', '{c}', '{u}', 'x', 'q', 'a')",
+    "set_room_assistant('{u}', '{c}', 'all')",
+])
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+def test_only_the_service_role_may_call_the_room_functions(db, role, call):
+    conversation = seed(db)
+    as_user(db, OUTSIDER if role == "authenticated" else None, role=role)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        db.execute("select * from public." + call.format(u=OUTSIDER, c=conversation))
+
+
+def test_the_room_functions_run_as_their_caller_with_an_empty_search_path(db):
+    rows = db.execute("select proname, prosecdef, proconfig from pg_proc where proname = any(%s)", ([
+        "room_access", "rooms_for", "messages_after", "create_room_invite", "accept_room_invite",
+        "revoke_room_invite", "record_room_turn", "set_room_assistant"],)).fetchall()
+    assert len(rows) == 8
+    assert all(not definer and config == ['search_path=""'] for _, definer, config in rows)
+
+
+def test_new_tables_have_row_level_security_and_no_default_grants(db):
+    rows = db.execute("select relname, relrowsecurity from pg_class where relname in "
+                      "('conversation_members', 'room_invitations')").fetchall()
+    assert sorted(rows) == [("conversation_members", True), ("room_invitations", True)]
+    grants = db.execute("select table_name, grantee, privilege_type from information_schema.role_table_grants "
+                        "where table_name in ('conversation_members', 'room_invitations') "
+                        "and grantee in ('anon', 'authenticated')").fetchall()
+    assert grants == [("conversation_members", "authenticated", "SELECT")]
+
+
+def test_a_removed_member_cannot_be_written_for(db):
+    conversation = seed(db)
+    db.execute("delete from conversation_members where conversation_id = %s and user_id = %s", (conversation, MEMBER))
+    with pytest.raises(psycopg.errors.NoDataFound):
+        db.execute("select public.record_room_turn(%s, %s, %s, 'Member', 'encore', 'réponse')",
+                   (OWNER, conversation, MEMBER))
+
+
+def test_the_migration_takes_back_supabases_default_grants(db):
+    """Supabase grants new tables to its API roles by default: applied under such defaults, the migration still
+    leaves the browser roles no more than reading their own memberships."""
+    from tests.standins.postgres import MIGRATIONS
+
+    db.execute("alter default privileges in schema public grant all on tables to anon, authenticated")
+    db.execute("alter default privileges in schema public grant all on sequences to anon, authenticated")
+    db.execute("drop table conversation_members, room_invitations cascade")
+    db.execute((MIGRATIONS / "20261130040000_rooms.sql").read_text())
+    test_new_tables_have_row_level_security_and_no_default_grants(db)
+    test_a_removed_member_loses_access_at_once(db)
