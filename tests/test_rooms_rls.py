@@ -95,7 +95,7 @@ def test_browser_roles_cannot_touch_memberships_or_invitations(db, role, stateme
 
 
 @pytest.mark.parametrize("call", [
-    "room_access('{u}', '{c}')", "rooms_for('{u}')", "messages_after('{u}', '{c}', 0)",
+    "room_access('{u}', '{c}')", "rooms_for('{u}')",
     "create_room_invite('{u}', '{c}', 'x', 'h', now())", "accept_room_invite('hash-1', '{u}', 'x')",
     "revoke_room_invite('{u}', 'hash-1')", "record_room_turn('{u}', '{c}', '{u}', 'x', 'q', 'a')",
     "set_room_assistant('{u}', '{c}', 'all')",
@@ -110,9 +110,9 @@ def test_only_the_service_role_may_call_the_room_functions(db, role, call):
 
 def test_the_room_functions_run_as_their_caller_with_an_empty_search_path(db):
     rows = db.execute("select proname, prosecdef, proconfig from pg_proc where proname = any(%s)", ([
-        "room_access", "rooms_for", "messages_after", "create_room_invite", "accept_room_invite",
+        "room_access", "rooms_for", "create_room_invite", "accept_room_invite",
         "revoke_room_invite", "record_room_turn", "set_room_assistant"],)).fetchall()
-    assert len(rows) == 8
+    assert len(rows) == 7
     assert all(not definer and config == ['search_path=""'] for _, definer, config in rows)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 
-from lib.stores.base import ConversationNotFound, RoomAccess, StoreUnavailable, Usage
+from lib.stores.base import ConversationNotFound, RoomAccess, StoreUnavailable, Usage, checked_messages
 
 CONVERSATION_COLUMNS = "id,title,created_at,updated_at"
-MESSAGE_COLUMNS = "id,role,content,status,created_at,author_id,author_name"
+MESSAGE_COLUMNS = "id,role,content,status,source,created_at,author_id,author_name"
+PAGE = 1000  # PostgREST answers at most max_rows rows (Supabase's default: 1000); longer reads are paged
 
 
 @functools.lru_cache(maxsize=4)
@@ -50,21 +51,38 @@ class SupabaseStore:
         return [_conversation(row) for row in rows]
 
     def messages(self, user_id, conversation_id, newest=None, after=None):
-        if after is not None:  # the polling read: one indexed range scan in the database
-            return [_message(row) for row in self._rpc("messages_after", p_user_id=user_id,
-                                                       p_conversation_id=conversation_id, p_after=after)]
-        query = (self.client.table("messages").select(MESSAGE_COLUMNS)
-                 .eq("conversation_id", conversation_id).eq("user_id", user_id).order("id", desc=True))
+        """Keyset pages of at most PAGE rows (newest first when `newest` is given), so no read is cut at max_rows;
+        only rows after message id `after` if given (the polling read)."""
+        rows: list[dict] = []
+        wanted = newest if newest is not None else float("inf")
+        while len(rows) < wanted:
+            size = int(min(PAGE, wanted - len(rows)))
+            query = (self.client.table("messages").select(MESSAGE_COLUMNS)
+                     .eq("conversation_id", conversation_id).eq("user_id", user_id)
+                     .order("id", desc=newest is not None).limit(size))
+            if newest is not None and rows:
+                query = query.lt("id", rows[-1]["id"])
+            floor = rows[-1]["id"] if newest is None and rows else after
+            if floor is not None:
+                query = query.gt("id", floor)
+            page = self._run(query).data
+            rows.extend(page)
+            if len(page) < size:
+                break
         if newest is not None:
-            query = query.limit(newest)
-        rows = self._run(query).data
-        return [_message(row) for row in reversed(rows)]
+            rows.reverse()
+        return [_message(row) for row in rows]
+
+    def record_messages(self, user_id, conversation_id, title, messages):
+        self._run(self.client.rpc("record_messages", {
+            "p_user_id": user_id, "p_conversation_id": conversation_id, "p_title": title[:200],
+            "p_messages": checked_messages(messages),
+        }))
 
     def record_turn(self, user_id, conversation_id, title, user_text, assistant_text, status="complete"):
-        self._run(self.client.rpc("record_turn", {
-            "p_user_id": user_id, "p_conversation_id": conversation_id, "p_title": title[:200],
-            "p_user_content": user_text, "p_assistant_content": assistant_text, "p_status": status,
-        }))
+        self.record_messages(user_id, conversation_id, title, [
+            {"role": "user", "content": user_text, "status": "complete"},
+            {"role": "assistant", "content": assistant_text, "status": status}])
 
     def consume_limits(self, subject, buckets):
         from datetime import datetime
@@ -78,9 +96,9 @@ class SupabaseStore:
                       datetime.fromisoformat(row["reset_at"]).timestamp()) for row in rows]
 
     def delete_conversation(self, user_id, conversation_id):
-        rows = self._run(self.client.table("conversations").delete()
-                         .eq("id", conversation_id).eq("user_id", user_id)).data
-        return bool(rows)
+        deleted = self._run(self.client.rpc("delete_conversation", {
+            "p_user_id": user_id, "p_conversation_id": conversation_id})).data
+        return deleted is True
 
 
     def _rpc(self, name: str, **params):
@@ -133,4 +151,5 @@ def _conversation(row: dict) -> dict:
 
 def _message(row: dict) -> dict:
     return {"id": row["id"], "role": row["role"], "content": row["content"], "status": row["status"],
-            "createdAt": row["created_at"], "authorId": row.get("author_id"), "authorName": row.get("author_name")}
+            "source": row["source"], "createdAt": row["created_at"], "authorId": row.get("author_id"),
+            "authorName": row.get("author_name")}

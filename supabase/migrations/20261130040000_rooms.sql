@@ -76,17 +76,6 @@ as $$
   where me.user_id = p_user_id
 $$;
 
--- The messages of a conversation newer than a message id (the polling read), oldest first.
-create or replace function public.messages_after(p_user_id uuid, p_conversation_id uuid, p_after bigint)
-returns table (id bigint, role text, content text, status text, created_at timestamptz, author_id uuid,
-               author_name text)
-language sql stable security invoker set search_path = ''
-as $$
-  select id, role, content, status, created_at, author_id, author_name from public.messages
-  where conversation_id = p_conversation_id and user_id = p_user_id and id > p_after
-  order by id
-$$;
-
 -- An invitation to the owner's conversation; the owner becomes the room's first member.
 create or replace function public.create_room_invite(p_owner_id uuid, p_conversation_id uuid, p_owner_name text,
                                                      p_token_hash text, p_expires_at timestamptz)
@@ -152,6 +141,7 @@ returns void
 language plpgsql security invoker set search_path = ''
 as $$
 begin
+  perform pg_advisory_xact_lock(hashtextextended(p_conversation_id::text, 11));  -- the writers' lock (record_messages)
   perform 1 from public.conversations where id = p_conversation_id and user_id = p_owner_id for update;
   if not found or (p_author_id <> p_owner_id and not exists (
       select 1 from public.conversation_members
@@ -183,7 +173,7 @@ declare
   f text;
 begin
   foreach f in array array[
-    'public.room_access(uuid, uuid)', 'public.rooms_for(uuid)', 'public.messages_after(uuid, uuid, bigint)',
+    'public.room_access(uuid, uuid)', 'public.rooms_for(uuid)',
     'public.create_room_invite(uuid, uuid, text, text, timestamptz)', 'public.accept_room_invite(text, uuid, text)',
     'public.revoke_room_invite(uuid, text)', 'public.record_room_turn(uuid, uuid, uuid, text, text, text, text)',
     'public.set_room_assistant(uuid, uuid, text)'] loop
