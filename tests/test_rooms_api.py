@@ -34,6 +34,9 @@ class Room:
     def __init__(self, chat: int, members: int, issuer: str | None, postgrest):
         self.chat, self.members, self.postgrest = chat, members, postgrest
         self.ids = {name: str(uuid.uuid4()) for name in PEOPLE}
+        for user_id in self.ids.values():
+            if postgrest:
+                postgrest.postgres.add_user(user_id)  # Supabase history rows belong to users in auth.users
         self.headers = {}
         for name, claims in PEOPLE.items():
             token_claims = {"sub": self.ids[name], "aud": "authenticated", "exp": int(time.time()) + 600, **claims}

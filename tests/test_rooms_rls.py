@@ -2,15 +2,20 @@
 roles write nothing and reach neither invitations nor the room functions."""
 
 import uuid
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+
+from tests.helpers import call
 
 OWNER, MEMBER, OUTSIDER = (str(uuid.uuid4()) for _ in range(3))
 
 
 @pytest.fixture
 def db(postgres):
+    for user in (OWNER, MEMBER, OUTSIDER):
+        postgres.add_user(user)
     with psycopg.connect(postgres.dsn) as connection:
         yield connection
         connection.rollback()
@@ -68,15 +73,17 @@ def test_a_member_sees_only_their_own_membership_rows(db):
                       (conversation,)).fetchall() == [(MEMBER,)]
 
 
-def test_a_member_cannot_write_in_the_room(db):
+@pytest.mark.parametrize("statement", [
+    "update messages set content = 'x' where conversation_id = '{c}'",
+    "delete from messages where conversation_id = '{c}'",
+    "update conversations set title = 'x' where id = '{c}'",
+    "insert into messages (conversation_id, user_id, role, content) values ('{c}', '{o}', 'user', 'x')",
+])
+def test_a_member_cannot_write_in_the_room(db, statement):
     conversation = seed(db)
     as_user(db, MEMBER)
-    assert db.execute("update messages set content = 'x' where conversation_id = %s", (conversation,)).rowcount == 0
-    assert db.execute("delete from messages where conversation_id = %s", (conversation,)).rowcount == 0
-    assert db.execute("update conversations set title = 'x' where id = %s", (conversation,)).rowcount == 0
-    with pytest.raises(psycopg.Error):
-        db.execute("insert into messages (conversation_id, user_id, role, content) values (%s, %s, 'user', 'x')",
-                   (conversation, OWNER))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        db.execute(statement.format(c=conversation, o=OWNER))
 
 
 @pytest.mark.parametrize("statement", [
@@ -132,6 +139,74 @@ def test_a_removed_member_cannot_be_written_for(db):
     with pytest.raises(psycopg.errors.NoDataFound):
         db.execute("select public.record_room_turn(%s, %s, %s, 'Member', 'encore', 'réponse')",
                    (OWNER, conversation, MEMBER))
+
+
+@pytest.fixture
+def rest(postgrest, postgres):
+    """A room written as the server does, and each person's browser headers (anon key + their JWT) for the real
+    PostgREST."""
+    postgrest.faults.clear()
+    people = {name: str(uuid.uuid4()) for name in ("owner", "member", "outsider")}
+    for user in people.values():
+        postgres.add_user(user)
+    with psycopg.connect(postgres.dsn, autocommit=True) as db:
+        conversation = str(uuid.uuid4())
+        db.execute("select public.record_turn(%s, %s, 'Budget', 'Question', 'Réponse')", (people["owner"], conversation))
+        db.execute("select public.create_room_invite(%s, %s, 'Owner', %s, now() + interval '1 day')",
+                   (people["owner"], conversation, conversation))
+        db.execute("select public.accept_room_invite(%s, %s, 'Member')", (conversation, people["member"]))
+        db.execute("select public.record_room_turn(%s, %s, %s, 'Member', 'Bonjour', null)",
+                   (people["owner"], conversation, people["member"]))
+    headers = {name: postgrest.as_user(user) for name, user in people.items()}
+    return type("Rest", (), {"port": urlsplit(postgrest.url).port, "ids": people, "headers": headers,
+                             "conversation": conversation, "postgres": postgres})
+
+
+def browser_read(rest, who: str, table: str):
+    column = "id" if table == "conversations" else "conversation_id"
+    reply = call(rest.port, "GET", f"/rest/v1/{table}?{column}=eq.{rest.conversation}&select=*",
+                 headers=rest.headers[who])
+    assert reply.status == 200, reply.text
+    return reply.json()
+
+
+def test_over_postgrest_members_read_the_room_and_outsiders_nothing(rest):
+    for who in ("owner", "member"):
+        assert [m["content"] for m in browser_read(rest, who, "messages")] == ["Question", "Réponse", "Bonjour"]
+        assert [c["title"] for c in browser_read(rest, who, "conversations")] == ["Budget"]
+    assert browser_read(rest, "outsider", "messages") == []
+    assert browser_read(rest, "outsider", "conversations") == []
+
+
+def test_over_postgrest_a_removed_member_loses_access_at_once(rest):
+    assert len(browser_read(rest, "member", "messages")) == 3
+    with psycopg.connect(rest.postgres.dsn, autocommit=True) as db:
+        db.execute("delete from conversation_members where conversation_id = %s and user_id = %s",
+                   (rest.conversation, rest.ids["member"]))
+    assert browser_read(rest, "member", "messages") == []
+    assert browser_read(rest, "member", "conversations") == []
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("POST", "/rest/v1/conversation_members", {"conversation_id": "{c}", "user_id": "{me}", "role": "member"}),
+    ("DELETE", "/rest/v1/conversation_members?conversation_id=eq.{c}", None),
+    ("GET", "/rest/v1/room_invitations", None),
+    ("POST", "/rest/v1/messages", {"conversation_id": "{c}", "user_id": "{owner}", "role": "user", "content": "x"}),
+    ("POST", "/rest/v1/rpc/accept_room_invite", {"p_token_hash": "{c}", "p_user_id": "{me}", "p_name": "x"}),
+    ("POST", "/rest/v1/rpc/record_room_turn", {"p_owner_id": "{owner}", "p_conversation_id": "{c}",
+                                               "p_author_id": "{me}", "p_author_name": "x", "p_user_content": "x"}),
+])
+def test_over_postgrest_a_browser_cannot_join_write_or_read_invitations(rest, method, path, body):
+    import json
+
+    fill = {"c": rest.conversation, "me": rest.ids["outsider"], "owner": rest.ids["owner"]}
+    text = json.dumps(body).replace("{c}", fill["c"]).replace("{me}", fill["me"]).replace("{owner}", fill["owner"]) \
+        if body else None
+    reply = call(rest.port, method, path.format(**fill), raw=text.encode() if text else b"",
+                 headers=rest.headers["outsider"])
+    assert reply.status in (401, 403, 404), reply.text
+    assert browser_read(rest, "outsider", "messages") == []
+    assert len(browser_read(rest, "member", "messages")) == 3
 
 
 def test_the_migration_takes_back_supabases_default_grants(db):

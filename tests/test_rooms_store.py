@@ -17,9 +17,9 @@ def in_days(days: float) -> str:
     return (datetime.now(timezone.utc) + timedelta(days=days)).isoformat(timespec="microseconds")
 
 
-def a_room(store, members=("Bob",)):
+def a_room(store, new_user, members=("Bob",)):
     """Alice's conversation with one turn, turned into a room that each named member joined: ids by name."""
-    ids = {"Alice": new_id(), **{name: new_id() for name in members}}
+    ids = {"Alice": new_user(), **{name: new_user() for name in members}}
     conversation = new_id()
     store.record_turn(ids["Alice"], conversation, "Budget", "Question", "Réponse")
     token = new_id()
@@ -29,16 +29,16 @@ def a_room(store, members=("Bob",)):
     return conversation, ids
 
 
-def test_an_owner_has_access_to_their_conversation_before_it_is_a_room(store):
-    owner, conversation = new_id(), new_id()
+def test_an_owner_has_access_to_their_conversation_before_it_is_a_room(store, new_user):
+    owner, conversation = new_user(), new_id()
     store.record_turn(owner, conversation, "t", "q", "a")
     assert store.room_access(owner, conversation) == RoomAccess(owner, "owner", False, "mentions")
     assert store.room_access(new_id(), conversation) is None
     assert store.room_access(owner, new_id()) is None
 
 
-def test_an_accepted_invitation_makes_a_member(store):
-    conversation, ids = a_room(store)
+def test_an_accepted_invitation_makes_a_member(store, new_user):
+    conversation, ids = a_room(store, new_user)
     assert store.room_access(ids["Bob"], conversation) == RoomAccess(ids["Alice"], "member", True, "mentions")
     assert store.room_access(ids["Alice"], conversation).is_room is True
     assert store.members(ids["Alice"], conversation) == [
@@ -46,15 +46,15 @@ def test_an_accepted_invitation_makes_a_member(store):
         {"userId": ids["Bob"], "name": "Bob", "role": "member"}]
 
 
-def test_the_owner_opening_their_own_invitation_stays_owner(store):
-    conversation, ids = a_room(store, members=())
+def test_the_owner_opening_their_own_invitation_stays_owner(store, new_user):
+    conversation, ids = a_room(store, new_user, members=())
     token = new_id()
     store.create_invite(ids["Alice"], conversation, "Alice", token, in_days(1))
     assert store.accept_invite(token, ids["Alice"], "Alice") == (conversation, "owner")
 
 
-def test_expired_revoked_and_unknown_invitations_admit_no_one(store):
-    conversation, ids = a_room(store, members=())
+def test_expired_revoked_and_unknown_invitations_admit_no_one(store, new_user):
+    conversation, ids = a_room(store, new_user, members=())
     expired, revoked = new_id(), new_id()
     store.create_invite(ids["Alice"], conversation, "Alice", expired, in_days(-0.001))
     store.create_invite(ids["Alice"], conversation, "Alice", revoked, in_days(7))
@@ -67,16 +67,16 @@ def test_expired_revoked_and_unknown_invitations_admit_no_one(store):
     assert store.room_access(stranger, conversation) is None
 
 
-def test_only_the_owner_invites_to_their_conversation(store):
-    conversation, ids = a_room(store)
+def test_only_the_owner_invites_to_their_conversation(store, new_user):
+    conversation, ids = a_room(store, new_user)
     with pytest.raises(ConversationNotFound):
         store.create_invite(ids["Bob"], conversation, "Bob", new_id(), in_days(7))
     with pytest.raises(ConversationNotFound):
         store.create_invite(new_id(), new_id(), "x", new_id(), in_days(7))
 
 
-def test_a_removed_member_loses_access_at_once_and_the_owner_cannot_be_removed(store):
-    conversation, ids = a_room(store)
+def test_a_removed_member_loses_access_at_once_and_the_owner_cannot_be_removed(store, new_user):
+    conversation, ids = a_room(store, new_user)
     assert store.remove_member(conversation, ids["Alice"]) is False
     assert store.remove_member(conversation, ids["Bob"]) is True
     assert store.remove_member(conversation, ids["Bob"]) is False
@@ -84,8 +84,8 @@ def test_a_removed_member_loses_access_at_once_and_the_owner_cannot_be_removed(s
     assert store.rooms(ids["Bob"]) == []
 
 
-def test_room_turns_carry_their_author_and_the_reply_is_optional(store):
-    conversation, ids = a_room(store)
+def test_room_turns_carry_their_author_and_the_reply_is_optional(store, new_user):
+    conversation, ids = a_room(store, new_user)
     store.record_room_turn(ids["Alice"], conversation, ids["Bob"], "Bob", "Bonjour", None)
     store.record_room_turn(ids["Alice"], conversation, ids["Alice"], "Alice", "@IA résume", "Résumé")
     messages = store.messages(ids["Alice"], conversation)
@@ -95,8 +95,8 @@ def test_room_turns_carry_their_author_and_the_reply_is_optional(store):
         ("user", "@IA résume", ids["Alice"], "Alice"), ("assistant", "Résumé", None, None)]
 
 
-def test_someone_outside_the_room_cannot_write_into_it(store):
-    conversation, ids = a_room(store)
+def test_someone_outside_the_room_cannot_write_into_it(store, new_user):
+    conversation, ids = a_room(store, new_user)
     with pytest.raises(ConversationNotFound):
         store.record_room_turn(ids["Alice"], conversation, new_id(), "Eve", "intrusion", None)
     store.remove_member(conversation, ids["Bob"])
@@ -107,8 +107,8 @@ def test_someone_outside_the_room_cannot_write_into_it(store):
     assert len(store.messages(ids["Alice"], conversation)) == 2
 
 
-def test_messages_after_an_id_are_only_the_newer_ones(store):
-    conversation, ids = a_room(store)
+def test_messages_after_an_id_are_only_the_newer_ones(store, new_user):
+    conversation, ids = a_room(store, new_user)
     for n in range(12):  # enough ids to cross a digit boundary
         store.record_room_turn(ids["Alice"], conversation, ids["Bob"], "Bob", f"m{n}", None)
     everything = store.messages(ids["Alice"], conversation)
@@ -119,30 +119,30 @@ def test_messages_after_an_id_are_only_the_newer_ones(store):
     assert store.messages(ids["Bob"], conversation, after=0) == []  # reads are by owner id only
 
 
-def test_rooms_list_each_room_with_its_members(store):
-    conversation, ids = a_room(store)
+def test_rooms_list_each_room_with_its_members(store, new_user):
+    conversation, ids = a_room(store, new_user)
     [room] = store.rooms(ids["Bob"])
     assert (room["id"], room["title"], room["role"]) == (conversation, "Budget", "member")
     assert [(m["name"], m["role"]) for m in room["members"]] == [("Alice", "owner"), ("Bob", "member")]
     assert [r["role"] for r in store.rooms(ids["Alice"])] == ["owner"]
 
 
-def test_the_owner_sets_when_the_assistant_answers(store):
-    conversation, ids = a_room(store)
+def test_the_owner_sets_when_the_assistant_answers(store, new_user):
+    conversation, ids = a_room(store, new_user)
     assert store.set_assistant_replies(ids["Bob"], conversation, "all") is False
     assert store.set_assistant_replies(ids["Alice"], conversation, "all") is True
     assert store.room_access(ids["Bob"], conversation).assistant_replies == "all"
 
 
-def test_deleting_a_room_deletes_its_memberships(store):
-    conversation, ids = a_room(store)
+def test_deleting_a_room_deletes_its_memberships(store, new_user):
+    conversation, ids = a_room(store, new_user)
     assert store.delete_conversation(ids["Alice"], conversation) is True
     assert store.room_access(ids["Bob"], conversation) is None
     assert store.rooms(ids["Bob"]) == []
 
 
-def test_two_members_writing_at_once_never_interleave_a_turn(store):
-    conversation, ids = a_room(store, members=("Bob", "Carol"))
+def test_two_members_writing_at_once_never_interleave_a_turn(store, new_user):
+    conversation, ids = a_room(store, new_user, members=("Bob", "Carol"))
 
     def turn(name, n):
         store.record_room_turn(ids["Alice"], conversation, ids[name], name, f"q-{name}-{n}", f"a-{name}-{n}")
