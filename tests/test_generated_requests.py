@@ -28,6 +28,14 @@ PLAN = [
     ("DELETE", "/api/groupchat/chat", GenerationMode.POSITIVE, 60),
     ("DELETE", "/api/groupchat/chat", GenerationMode.NEGATIVE, 60),
     ("GET", "/api/config", GenerationMode.POSITIVE, 1),  # no inputs: one request says it all
+    ("POST", "/api/groupchat/members", GenerationMode.POSITIVE, 40),
+    ("POST", "/api/groupchat/members", GenerationMode.NEGATIVE, 40),
+    ("GET", "/api/groupchat/members", GenerationMode.POSITIVE, 20),
+    ("GET", "/api/groupchat/members", GenerationMode.NEGATIVE, 20),
+    ("DELETE", "/api/groupchat/members", GenerationMode.POSITIVE, 30),
+    ("DELETE", "/api/groupchat/members", GenerationMode.NEGATIVE, 30),
+    ("PATCH", "/api/groupchat/members", GenerationMode.POSITIVE, 20),
+    ("PATCH", "/api/groupchat/members", GenerationMode.NEGATIVE, 20),
 ]
 assert sum(examples for *_, examples in PLAN) >= 1000
 

@@ -368,3 +368,14 @@ def test_a_member_removed_while_another_asks_cannot_read_the_reply(room, fake_op
     assert events[-1]["type"] == "done" and events[-1]["saved"] is True
     assert len(room.read("bob", conversation, after=last).json()["messages"]) == 2
     assert room.read("carol", conversation, after=last).status == 404
+
+
+def test_an_idle_poll_costs_three_queries_and_reads_no_message(room):
+    """What the README's polling cost says: per poll, one function call and (Supabase) 3 PostgREST queries."""
+    if room.postgrest is None:
+        pytest.skip("counts Supabase queries")
+    conversation = room.open("bob")
+    last = room.read("bob", conversation).json()["messages"][-1]["id"]
+    before = len(room.postgrest.requests)
+    assert room.read("bob", conversation, after=last).json()["messages"] == []
+    assert len(room.postgrest.requests) - before == 3
