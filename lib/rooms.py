@@ -105,13 +105,14 @@ def _accept(caller: Caller, invite, cfg: HistorySettings) -> dict:
 
 
 def members(caller: Caller, conversation_id: str, cfg: HistorySettings) -> dict:
-    """The room's members, the owner first; a conversation not yet shared has its owner alone."""
+    """The room's members, the owner first (a conversation not yet shared: its owner alone); `you`: the caller."""
 
     def load(store):
         access = enter(store, caller, conversation_id)
         if not access.is_room:
-            return {"members": [{"userId": caller.user_id, "name": caller.name, "role": "owner"}]}
-        return {"members": store.members(access.owner_id, conversation_id)}
+            return {"members": [{"userId": caller.user_id, "name": caller.name, "role": "owner"}],
+                    "you": caller.user_id}
+        return {"members": store.members(access.owner_id, conversation_id), "you": caller.user_id}
 
     return call(cfg, load)
 

@@ -115,7 +115,7 @@ def test_the_owner_invites_and_the_invitee_joins(room):
     assert (joined.status, joined.json()) == (200, {"conversationId": conversation, "role": "member"})
     assert room.member_list("bob", conversation).json() == {"members": [
         {"userId": room.ids["alice"], "name": "Alice Martin", "role": "owner"},
-        {"userId": room.ids["bob"], "name": "Bob", "role": "member"}]}
+        {"userId": room.ids["bob"], "name": "Bob", "role": "member"}], "you": room.ids["bob"]}
 
 
 def test_a_member_sees_the_whole_conversation_with_its_authors(room):
@@ -236,7 +236,8 @@ def test_the_owner_removes_a_member_who_loses_access_at_once(room, fake_openai):
     assert reply.json() == {"removed": True, "conversationId": conversation, "userId": room.ids["bob"]}
     last = room.read("alice", conversation).json()["messages"][-1]["id"]
     for refused in (room.read("bob", conversation), room.read("bob", conversation, after=last),
-                    room.say("bob", "@IA encore là ?", conversationId=conversation), room.member_list("bob", conversation)):
+                    room.say("bob", "@IA encore là ?", conversationId=conversation),
+                    room.member_list("bob", conversation)):
         assert (refused.status, refused.error_code) == (404, "conversation_not_found")
     assert call(room.chat, "GET", CHAT, headers=room.headers["bob"]).json()["conversations"] == []
     assert [m["name"] for m in room.member_list("carol", conversation).json()["members"]] == [

@@ -151,7 +151,8 @@ def rest(postgrest, postgres):
         postgres.add_user(user)
     with psycopg.connect(postgres.dsn, autocommit=True) as db:
         conversation = str(uuid.uuid4())
-        db.execute("select public.record_turn(%s, %s, 'Budget', 'Question', 'Réponse')", (people["owner"], conversation))
+        db.execute("select public.record_turn(%s, %s, 'Budget', 'Question', 'Réponse')",
+                   (people["owner"], conversation))
         db.execute("select public.create_room_invite(%s, %s, 'Owner', %s, now() + interval '1 day')",
                    (people["owner"], conversation, conversation))
         db.execute("select public.accept_room_invite(%s, %s, 'Member')", (conversation, people["member"]))

@@ -286,7 +286,8 @@ class SqliteStore:
                        (conversation_id, owner_id, user_text, now, author_id, author_name[:100]))
             if assistant_text is not None:
                 db.execute("insert into messages (conversation_id, user_id, role, content, status, created_at) "
-                           "values (?, ?, 'assistant', ?, ?, ?)", (conversation_id, owner_id, assistant_text, status, now))
+                           "values (?, ?, 'assistant', ?, ?, ?)",
+                           (conversation_id, owner_id, assistant_text, status, now))
             db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
 
     @contextmanager

@@ -5,6 +5,7 @@ import { setupChat } from "./chat.js";
 import { show } from "./errors.js";
 import { setupGroup } from "./group.js";
 import { language, setLanguage, t, translate } from "./i18n.js";
+import { setupRoom } from "./room.js";
 import { setupVoice } from "./voice.js";
 
 const TAB_KEY = "dashboard.tab";
@@ -49,11 +50,14 @@ async function main() {
   }
   setupGroup(config);
   let chat = null;
-  const auth = await setupAuth(config, () => chat && chat.reload());
+  let room = null;
+  const auth = await setupAuth(config, () => chat && chat.reload().then(() => room && room.reload()));
   useCredentials(auth.token);
   chat = setupChat(config);
+  room = setupRoom(document.getElementById("room"), config);
   setupVoice(config);
   await chat.reload();
+  await room.reload();
   document.body.dataset.ready = "true";
   performance.mark("dashboard-ready");
 }
