@@ -328,23 +328,33 @@ def test_two_members_writing_at_once_never_interleave_a_turn(room):
         assert author.lower().startswith(question.split()[1])
 
 
-def test_a_member_removed_mid_reply_cannot_read_it_and_their_turn_is_not_stored(room, fake_openai):
-    conversation = room.open("bob", "carol")
-    last = room.read("alice", conversation).json()["messages"][-1]["id"]
+def while_bob_is_answered(room, fake_openai, conversation: str, message: str, meanwhile) -> list[dict]:
+    """Bob asks in the room; while the reply is held after its first words, run `meanwhile`; then the events."""
     fake_openai.gate = threading.Event()
-    connection, response = open_stream(room.chat, CHAT, {"message": "@IA un long calcul", "stream": True,
+    connection, response = open_stream(room.chat, CHAT, {"message": message, "stream": True,
                                                          "conversationId": conversation}, room.headers["bob"])
     try:
         assert read_event(response)["type"] == "delta"  # the reply is under way
-        assert room.remove("alice", conversation, "bob").status == 200
-        assert room.remove("alice", conversation, "carol").status == 200
+        meanwhile()
         fake_openai.gate.set()
         events = []
         while not events or events[-1]["type"] not in ("done", "error"):
             events.append(read_event(response))
+        return events
     finally:
         connection.close()
         fake_openai.gate = None
+
+
+def test_a_member_removed_mid_reply_cannot_read_it_and_their_turn_is_not_stored(room, fake_openai):
+    conversation = room.open("bob", "carol")
+    last = room.read("alice", conversation).json()["messages"][-1]["id"]
+
+    def remove_both():
+        assert room.remove("alice", conversation, "bob").status == 200
+        assert room.remove("alice", conversation, "carol").status == 200
+
+    events = while_bob_is_answered(room, fake_openai, conversation, "@IA un long calcul", remove_both)
     assert events[-1]["error"]["code"] == "conversation_not_found"
     assert room.read("alice", conversation, after=last).json()["messages"] == []
     assert room.read("carol", conversation, after=last).status == 404
@@ -353,19 +363,8 @@ def test_a_member_removed_mid_reply_cannot_read_it_and_their_turn_is_not_stored(
 def test_a_member_removed_while_another_asks_cannot_read_the_reply(room, fake_openai):
     conversation = room.open("bob", "carol")
     last = room.read("alice", conversation).json()["messages"][-1]["id"]
-    fake_openai.gate = threading.Event()
-    connection, response = open_stream(room.chat, CHAT, {"message": "@IA pour Bob seulement", "stream": True,
-                                                         "conversationId": conversation}, room.headers["bob"])
-    try:
-        assert read_event(response)["type"] == "delta"
-        assert room.remove("alice", conversation, "carol").status == 200
-        fake_openai.gate.set()
-        events = []
-        while not events or events[-1]["type"] not in ("done", "error"):
-            events.append(read_event(response))
-    finally:
-        connection.close()
-        fake_openai.gate = None
+    events = while_bob_is_answered(room, fake_openai, conversation, "@IA pour Bob seulement",
+                                   lambda: room.remove("alice", conversation, "carol"))
     assert events[-1]["type"] == "done" and events[-1]["saved"] is True
     assert len(room.read("bob", conversation, after=last).json()["messages"]) == 2
     assert room.read("carol", conversation, after=last).status == 404

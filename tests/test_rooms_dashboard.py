@@ -12,25 +12,15 @@ import uuid
 import jwt
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, Site, open_dashboard
+from tests.browser import DESKTOP, Site, open_dashboard
 
 pytest.importorskip("playwright")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
+
+from tests.test_dashboard import chromium  # noqa: E402,F401 - the one browser of the run
 
 SECRET = "room-browser-test-jwt-secret-0123456789abcdef"
 WAIT = 15_000  # ms: generous for a busy machine; polling every 2 s gets there long before
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    import os
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: scripts/test installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(params=["sqlite", "supabase"])

@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from tests.helpers import call
+from tests.test_schema_rls import as_user
 
 OWNER, MEMBER, OUTSIDER = (str(uuid.uuid4()) for _ in range(3))
 
@@ -19,13 +20,6 @@ def db(postgres):
     with psycopg.connect(postgres.dsn) as connection:
         yield connection
         connection.rollback()
-
-
-def as_user(db, user_id: str | None, role: str = "authenticated"):
-    """Switch this transaction to a Supabase API role, with the JWT's sub as auth.uid(), as PostgREST does."""
-    db.execute(f"set local role {role}")
-    claims = "{}" if user_id is None else f'{{"sub": "{user_id}", "role": "{role}"}}'
-    db.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
 
 
 def as_server(db):
