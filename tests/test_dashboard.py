@@ -6,24 +6,12 @@ import threading
 import pytest
 
 from tests.helpers import clear_of_minute_boundary
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, Site, open_dashboard, screenshot
+from tests.browser import DESKTOP, PHONE, Site, open_dashboard, screenshot
 
 pytest.importorskip("playwright")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 ROOM = "https://chatgpt.com/gg/v/6745-room-demo"
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    import os
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: scripts/test installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

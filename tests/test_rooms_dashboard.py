@@ -17,8 +17,6 @@ from tests.browser import DESKTOP, Site, open_dashboard
 pytest.importorskip("playwright")
 from playwright.sync_api import expect  # noqa: E402
 
-from tests.test_dashboard import chromium  # noqa: E402,F401 - the one browser of the run
-
 SECRET = "room-browser-test-jwt-secret-0123456789abcdef"
 WAIT = 15_000  # ms: generous for a busy machine; polling every 2 s gets there long before
 
