@@ -51,8 +51,6 @@ ADD_SOURCE = ("alter table messages add column source text not null default 'tex
               "check (source in ('text', 'voice'))")
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
-_writers: dict[str, threading.Lock] = {}  # per file: this process's history writers queue here, not in SQLite's
-WRITE_WAIT_SECONDS = 30                    # busy handler, which can starve a writer under many threads
 
 
 def _now() -> str:
@@ -77,7 +75,6 @@ class SqliteStore:
                     if "source" not in columns:
                         db.execute(ADD_SOURCE)
                 _ready.add(path)
-                _writers.setdefault(path, threading.Lock())
 
     @contextmanager
     def _connection(self):
@@ -90,24 +87,6 @@ class SqliteStore:
             raise StoreUnavailable(f"SQLite: {type(exc).__name__}") from exc
         except OSError as exc:
             raise StoreUnavailable(f"SQLite: {type(exc).__name__}") from exc
-
-    @contextmanager
-    def _writing(self):
-        """A connection inside an immediate write transaction, committed at the end, rolled back on error."""
-        writer = _writers[self.path]
-        if not writer.acquire(timeout=WRITE_WAIT_SECONDS):
-            raise StoreUnavailable("SQLite: writers queue timed out")
-        try:
-            with self._connection() as db:
-                db.execute("begin immediate")
-                try:
-                    yield db
-                    db.execute("commit")
-                except BaseException:
-                    db.execute("rollback")
-                    raise
-        finally:
-            writer.release()
 
     def conversation(self, user_id, conversation_id):
         with self._connection() as db:
@@ -130,20 +109,26 @@ class SqliteStore:
 
     def record_messages(self, user_id, conversation_id, title, messages):
         rows = checked_messages(messages)
-        with self._writing() as db:  # one writer at a time: a deletion cannot slip in between the checks
-            if db.execute("select 1 from deleted_conversations where id = ?", (conversation_id,)).fetchone():
-                raise ConversationNotFound(conversation_id)
-            now = _now()
-            db.execute("insert or ignore into conversations (id, user_id, title, created_at, updated_at) "
-                       "values (?, ?, ?, ?, ?)", (conversation_id, user_id, title[:200], now, now))
-            owner = db.execute("select user_id from conversations where id = ?", (conversation_id,)).fetchone()
-            if owner is None or owner[0] != user_id:
-                raise ConversationNotFound(conversation_id)
-            db.executemany(
-                "insert into messages (conversation_id, user_id, role, content, status, source, created_at) "
-                "values (?, ?, ?, ?, ?, ?, ?)",
-                [(conversation_id, user_id, m["role"], m["content"], m["status"], m["source"], now) for m in rows])
-            db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
+        with self._connection() as db:
+            db.execute("begin immediate")  # one writer at a time: a deletion cannot slip in between the checks
+            try:
+                if db.execute("select 1 from deleted_conversations where id = ?", (conversation_id,)).fetchone():
+                    raise ConversationNotFound(conversation_id)
+                now = _now()
+                db.execute("insert or ignore into conversations (id, user_id, title, created_at, updated_at) "
+                           "values (?, ?, ?, ?, ?)", (conversation_id, user_id, title[:200], now, now))
+                owner = db.execute("select user_id from conversations where id = ?", (conversation_id,)).fetchone()
+                if owner is None or owner[0] != user_id:
+                    raise ConversationNotFound(conversation_id)
+                db.executemany(
+                    "insert into messages (conversation_id, user_id, role, content, status, source, created_at) "
+                    "values (?, ?, ?, ?, ?, ?, ?)",
+                    [(conversation_id, user_id, m["role"], m["content"], m["status"], m["source"], now) for m in rows])
+                db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
+                db.execute("commit")
+            except BaseException:
+                db.execute("rollback")
+                raise
 
     def record_turn(self, user_id, conversation_id, title, user_text, assistant_text, status="complete"):
         self.record_messages(user_id, conversation_id, title, [
@@ -171,12 +156,18 @@ class SqliteStore:
         return results
 
     def delete_conversation(self, user_id, conversation_id):
-        with self._writing() as db:
-            deleted = db.execute("delete from conversations where id = ? and user_id = ?",
-                                 (conversation_id, user_id)).rowcount
-            if deleted:
-                db.execute("insert or ignore into deleted_conversations (id, deleted_at) values (?, ?)",
-                           (conversation_id, _now()))
+        with self._connection() as db:
+            db.execute("begin immediate")
+            try:
+                deleted = db.execute("delete from conversations where id = ? and user_id = ?",
+                                     (conversation_id, user_id)).rowcount
+                if deleted:
+                    db.execute("insert or ignore into deleted_conversations (id, deleted_at) values (?, ?)",
+                               (conversation_id, _now()))
+                db.execute("commit")
+            except BaseException:
+                db.execute("rollback")
+                raise
         return deleted > 0
 
 
