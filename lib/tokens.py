@@ -39,6 +39,8 @@ def identity_from(token: str, access: Access) -> tuple[str, str]:
         raise Unauthorized("The access token has expired; sign in again.") from None
     except jwt.PyJWTError:
         raise Unauthorized("The access token is not valid.") from None
+    if claims.get("is_anonymous") is True and not access.supabase_allow_anonymous_users:
+        raise Unauthorized("Anonymous Supabase sign-ins are not accepted here; sign in with an account.")
     try:
         user_id = str(uuid.UUID(str(claims["sub"])))
     except ValueError:

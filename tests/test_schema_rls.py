@@ -205,6 +205,28 @@ def test_a_deleted_user_leaves_no_history(postgres):
         assert db.execute("select count(*) from messages where user_id = %s", (user,)).fetchone() == (0,)
 
 
+def test_the_one_writer_migration_upgrades_a_deployed_database():
+    from tests.standins.postgres import Postgres, all_migrations
+
+    deployed = [m for m in all_migrations() if m.name < "20261130000000"]
+    server = Postgres().start(migrations=deployed)
+    try:
+        user, gone, kept, orphaned = (str(uuid.uuid4()) for _ in range(4))
+        server.add_user(user)
+        server.execute(f"select public.record_turn('{user}', '{kept}', 't', 'q', 'a')")
+        server.execute(f"insert into messages (conversation_id, user_id, role, content) "
+                       f"values ('{kept}', '{user}', 'system', 'forged')")
+        server.execute(f"select public.record_turn('{gone}', '{orphaned}', 't', 'q', 'a')")  # no such user
+        for migration in all_migrations()[len(deployed):]:
+            server.apply(migration.read_text())
+        with psycopg.connect(server.dsn) as db:
+            assert db.execute("select role, content, source from messages where conversation_id = %s order by id",
+                              (kept,)).fetchall() == [("user", "q", "text"), ("assistant", "a", "text")]
+            assert db.execute("select count(*) from conversations where id = %s", (orphaned,)).fetchone() == (0,)
+    finally:
+        server.stop()
+
+
 def test_the_indexes_cover_the_foreign_keys_and_the_reads(db):
     indexed = {row[0] for row in db.execute(
         "select (select array_agg(a.attname order by k.n) from unnest(i.indkey) with ordinality k (attnum, n) "
