@@ -370,10 +370,9 @@ def test_a_member_removed_while_another_asks_cannot_read_the_reply(room, fake_op
     assert room.read("carol", conversation, after=last).status == 404
 
 
+@pytest.mark.parametrize("room", ["supabase"], indirect=True)
 def test_an_idle_poll_costs_three_queries_and_reads_no_message(room):
     """What the README's polling cost says: per poll, one function call and (Supabase) 3 PostgREST queries."""
-    if room.postgrest is None:
-        pytest.skip("counts Supabase queries")
     conversation = room.open("bob")
     last = room.read("bob", conversation).json()["messages"][-1]["id"]
     before = len(room.postgrest.requests)
