@@ -7,6 +7,7 @@ import importlib.util
 import json
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -25,18 +26,40 @@ def load_handler(relative: str):
 
 
 class LoopbackServer(ThreadingHTTPServer):
-    """A real handler class served on 127.0.0.1 from a background thread."""
+    """A real handler class served on 127.0.0.1 from a background thread; it knows when no request is being handled."""
 
     daemon_threads = True
     request_queue_size = 128
+    live: "weakref.WeakSet[LoopbackServer]" = weakref.WeakSet()
 
     def __init__(self, handler_class):
-        super().__init__(("127.0.0.1", 0), handler_class)
+        self._handling, self._idle = 0, threading.Condition()
+        server = self
+
+        class Counted(handler_class):
+            def _serve(self, method):
+                with server._idle:
+                    server._handling += 1
+                try:
+                    super()._serve(method)
+                finally:
+                    with server._idle:
+                        server._handling -= 1
+                        server._idle.notify_all()
+
+        super().__init__(("127.0.0.1", 0), Counted)
+        LoopbackServer.live.add(self)
         threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     @property
     def port(self) -> int:
         return self.server_address[1]
+
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Return once every request begun has been handled to its end (log line written), e.g. a stream whose
+        caller hung up; fail if one never ends."""
+        with self._idle:
+            assert self._idle.wait_for(lambda: self._handling == 0, timeout), "a request never finished"
 
 
 @dataclass
