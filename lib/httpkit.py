@@ -217,7 +217,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             if length <= 0:
                 return b""
         timeout = self.connection.gettimeout()
-        self.connection.settimeout(BODY_TIMEOUT_SECONDS)
+        self.connection.settimeout(min(timeout or BODY_TIMEOUT_SECONDS, BODY_TIMEOUT_SECONDS))
         try:
             return self._read_chunked() if chunked else self._read_exactly(length)
         except (ApiError, TimeoutError) as exc:
