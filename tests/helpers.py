@@ -89,9 +89,10 @@ class Reply:
         return events
 
 
-def call(port: int, method: str, path: str, body=None, headers: dict | None = None, raw: bytes | None = None) -> Reply:
+def call(port: int, method: str, path: str, body=None, headers: dict | None = None, raw: bytes | None = None,
+         timeout: float = 30) -> Reply:
     """One request with http.client (not httpx, so respx never intercepts the test's own call)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     connection.request(method, path, body=data, headers=all_headers)

@@ -43,6 +43,10 @@ create table if not exists rate_limits (
 """
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
+# This process's writers to each file take turns here, in order and without a deadline. Left to SQLite's busy
+# timeout alone, 50 threads writing at once on a busy CPU starve one another (each lock holder waits for the GIL
+# between statements) until some give up with "database is locked" and a turn goes unsaved.
+_writers: dict[str, threading.Lock] = {}
 
 
 def _now() -> str:
@@ -64,9 +68,14 @@ class SqliteStore:
                     db.execute("pragma journal_mode = wal")
                     db.executescript(SCHEMA)
                 _ready.add(path)
+            self._writer = _writers.setdefault(path, threading.Lock())
 
     @contextmanager
-    def _connection(self):
+    def _connection(self, write: bool = False):
+        if write:
+            with self._writer, self._connection() as db:
+                yield db
+            return
         try:
             with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as db:
                 db.row_factory = sqlite3.Row
@@ -97,7 +106,7 @@ class SqliteStore:
         return [_message(row) for row in reversed(rows)]
 
     def record_turn(self, user_id, conversation_id, title, user_text, assistant_text, status="complete"):
-        with self._connection() as db:
+        with self._connection(write=True) as db:
             db.execute("begin immediate")
             try:
                 now = _now()
@@ -120,7 +129,7 @@ class SqliteStore:
     def consume_limits(self, subject, buckets):
         now = time.time()
         results = []
-        with self._connection() as db:
+        with self._connection(write=True) as db:
             db.execute("begin immediate")
             try:
                 for bucket in buckets:
@@ -138,7 +147,7 @@ class SqliteStore:
         return results
 
     def delete_conversation(self, user_id, conversation_id):
-        with self._connection() as db:
+        with self._connection(write=True) as db:
             deleted = db.execute("delete from conversations where id = ? and user_id = ?",
                                  (conversation_id, user_id)).rowcount
         return deleted > 0
