@@ -144,15 +144,17 @@ def test_a_stream_null_means_absent(chat, openai_mock):
     assert "stream" not in json.loads(openai_mock.calls.last.request.content)
 
 
-def test_a_clients_x_vercel_id_is_not_trusted_outside_vercel(chat, openai_mock, log_records):
-    reply = call(chat, "POST", CHAT, {"message": "hi"}, {"x-vercel-id": "forged-id-1"})
+def test_a_clients_x_vercel_id_is_not_trusted_outside_vercel(route, openai_mock, log_records):
+    reply = call(route.port, "POST", route.path, {"message": "hi"} if route.path == CHAT else {},
+                 {"x-vercel-id": "forged-id-1"})
     assert reply.status == 200 and reply.headers["x-request-id"] != "forged-id-1"
     assert [record.fields["requestId"] for record in log_records] == [reply.headers["x-request-id"]]
 
 
-def test_on_vercel_its_x_vercel_id_is_the_request_id(chat, openai_mock, env, log_records):
+def test_on_vercel_its_x_vercel_id_is_the_request_id(route, openai_mock, env, log_records):
     env.setenv("VERCEL", "1")
-    reply = call(chat, "POST", CHAT, {"message": "hi"}, {"x-vercel-id": "cdg1::iad1::abcde-1700000000000-0a1b2c"})
+    reply = call(route.port, "POST", route.path, {"message": "hi"} if route.path == CHAT else {},
+                 {"x-vercel-id": "cdg1::iad1::abcde-1700000000000-0a1b2c"})
     assert reply.headers["x-request-id"] == "cdg1::iad1::abcde-1700000000000-0a1b2c"
     assert [record.fields["requestId"] for record in log_records] == ["cdg1::iad1::abcde-1700000000000-0a1b2c"]
 
