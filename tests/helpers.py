@@ -7,6 +7,7 @@ import importlib.util
 import json
 import threading
 import time
+import types
 import weakref
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
@@ -121,6 +122,14 @@ def read_event(response) -> dict:
             data = json.loads(line[len("data: "):])
         elif line == "\n" and data is not None:
             return data
+
+
+def freeze_limit_clock(monkeypatch, at: float = 1_900_000_030.0) -> None:
+    """Count limits on a clock that stands still mid-minute (memory and SQLite counters, in this process), so a
+    test's requests all fall in one window however slowly they run."""
+    clock = types.SimpleNamespace(time=lambda: at)
+    for module in ("lib.limits", "lib.stores.sqlite"):
+        monkeypatch.setattr(f"{module}.time", clock)
 
 
 def clear_of_minute_boundary(margin: float = 8.0) -> None:

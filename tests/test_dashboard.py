@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from tests.helpers import clear_of_minute_boundary
+from tests.helpers import freeze_limit_clock
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, Site, open_dashboard, screenshot
 
 pytest.importorskip("playwright")
@@ -181,10 +181,10 @@ def test_a_cut_stream_is_explained(page, site, fake_openai):
     expect(page.locator("#chat-input")).to_have_value("un deux trois quatre cinq six sept")
 
 
-def test_a_rate_limit_says_when_to_retry(page, site_with):
+def test_a_rate_limit_says_when_to_retry(page, site_with, env):
     site = site_with(CHAT_RATE_LIMIT_PER_MINUTE="1")
     chat_tab(open_dashboard(page, site))
-    clear_of_minute_boundary()
+    freeze_limit_clock(env)
     send(page, "premier")
     expect(last_reply(page).locator(".body")).to_have_text("Echo: premier")
     send(page, "second")

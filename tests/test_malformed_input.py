@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.helpers import call
+from tests.helpers import call, freeze_limit_clock
 from tests.openai_responses import client_secret, completion
 
 CHAT = "/api/groupchat/chat"
@@ -29,7 +29,7 @@ def limited(env):
     """One chat message a day and one voice key a minute, on a clock that stands still."""
     env.setenv("CHAT_DAILY_MESSAGE_LIMIT", "1")
     env.setenv("REALTIME_KEY_RATE_LIMIT_PER_MINUTE", "1")
-    env.setattr("lib.limits.time", SimpleNamespace(time=lambda: 1_900_000_000.0))
+    freeze_limit_clock(env)
 
 
 @pytest.fixture
