@@ -213,8 +213,8 @@ class DevServer(ThreadingHTTPServer):
             def parse_request(self):
                 if not super().parse_request():
                     return False
-                if "\0" in unquote(self.path):
-                    return self._refuse(400, "bad_request", "The path holds a NUL byte.")
+                if "\0" in unquote(urlsplit(self.path).path):
+                    return self._refuse(400, "bad_http_request", "The path holds a NUL byte.")
                 if not host_is_allowed(self.headers.get("Host"), configured_hosts):
                     return self._refuse(403, "host_not_allowed", "This dev server answers only to its own host "
                                         "names (localhost, an IP address, or one listed in DEV_ALLOWED_HOSTS).")

@@ -18,6 +18,7 @@ from lib.errors import (
 )
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32  # no request nests deeper than 2; Python's own limit depends on its version
 BODY_TIMEOUT_SECONDS = 10.0  # from the end of the headers to the end of the body
 _VERCEL_ID = re.compile(r"[A-Za-z0-9:_.-]{1,128}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -54,9 +55,7 @@ class Request:
                               "(NaN, Infinity or over 4300 digits).") from None
         if not isinstance(data, dict):
             raise InvalidJson()
-        field = _field_with_lone_surrogate(data)
-        if field is not None:
-            raise ValidationFailed(field, "must be valid Unicode text (it holds a lone surrogate)")
+        _check_tree(data)
         return data
 
 
@@ -64,24 +63,29 @@ def _refuse_constant(name: str):
     raise ValueError(name)
 
 
-def _field_with_lone_surrogate(data: dict) -> str | None:
-    """The top-level field holding a string (key or value, at any depth) with a lone surrogate, else None."""
+def _check_tree(data: dict) -> None:
+    """400 for JSON nested over MAX_JSON_DEPTH; 422 naming the top-level field of a string (key or value, at any
+    depth) that holds a lone surrogate, which no UTF-8 text can carry to OpenAI or a store."""
     for key, value in data.items():
         if _SURROGATE.search(key):
-            return "body"
-        pending = [value]
+            raise ValidationFailed("body", _SURROGATE_PROBLEM)
+        pending = [(value, 2)]
         while pending:
-            item = pending.pop()
+            item, depth = pending.pop()
+            if depth > MAX_JSON_DEPTH:
+                raise InvalidJson("The request body is nested too deeply.")
             if isinstance(item, str):
                 if _SURROGATE.search(item):
-                    return key
+                    raise ValidationFailed(key, _SURROGATE_PROBLEM)
             elif isinstance(item, dict):
                 if any(_SURROGATE.search(name) for name in item):
-                    return key
-                pending.extend(item.values())
+                    raise ValidationFailed(key, _SURROGATE_PROBLEM)
+                pending.extend((inner, depth + 1) for inner in item.values())
             elif isinstance(item, list):
-                pending.extend(item)
-    return None
+                pending.extend((inner, depth + 1) for inner in item)
+
+
+_SURROGATE_PROBLEM = "must be valid Unicode text (it holds a lone surrogate)"
 
 
 @dataclass

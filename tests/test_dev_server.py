@@ -121,8 +121,13 @@ def test_a_nul_byte_or_an_impossible_path_gets_a_json_answer_and_no_traceback(de
     answer = raw_exchange(dev, request_line + b"\r\nHost: localhost\r\n\r\n")
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.split()[1] in (b"400", b"404")
-    assert json.loads(body)["error"]["code"] in ("bad_request", "not_found")
+    assert json.loads(body)["error"]["code"] in ("bad_http_request", "not_found")
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_nul_byte_in_a_query_value_is_the_functions_business(dev):
+    reply = call(dev, "GET", "/api/groupchat/chat?conversationId=%00")
+    assert (reply.status, reply.error_code) == (422, "validation_error")
 
 
 def test_a_half_sent_request_is_dropped_after_the_read_timeout(env, fake_openai, capfd):

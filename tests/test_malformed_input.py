@@ -78,10 +78,12 @@ def chunked(body: bytes, size: int = 7) -> bytes:
 
 @pytest.mark.parametrize("text, message", [
     ("{{\"{field}\": " + DEEP + "}}", "nested too deeply"),
+    ("{{\"{field}\": " + "[" * 33 + "]" * 33 + "}}", "nested too deeply"),
+    ("{{\"{field}\": " + '{{"a": ' * 40 + "1" + "}}" * 40 + "}}", "nested too deeply"),
     ("{{\"{field}\": " + HUGE + "}}", "over 4300 digits"),
     ("{{\"{field}\": NaN}}", "NaN"),
     ("{{\"{field}\": -Infinity}}", "Infinity"),
-], ids=["nested-3000-deep", "5000-digit-integer", "NaN", "Infinity"])
+], ids=["nested-3000-deep", "nested-34-deep", "objects-41-deep", "5000-digit-integer", "NaN", "Infinity"])
 def test_json_this_server_cannot_take_is_400_invalid_json(route, untouched, text, message):
     reply = post_raw(route, text.format(field=route.field).encode())
     assert (reply.status, reply.error_code) == (400, "invalid_json")
