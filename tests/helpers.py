@@ -125,11 +125,23 @@ def read_event(response) -> dict:
 
 
 def freeze_limit_clock(monkeypatch, at: float = 1_900_000_030.0) -> None:
-    """Count limits on a clock that stands still mid-minute (memory and SQLite counters, in this process), so a
-    test's requests all fall in one window however slowly they run."""
+    """Count limits on a clock that stands still mid-minute (memory and SQLite counters), so a test's requests
+    all fall in one window however slowly they run; servers the test starts in other processes follow
+    FREEZE_LIMIT_CLOCK (see frozen_if_asked)."""
     clock = types.SimpleNamespace(time=lambda: at)
     for module in ("lib.limits", "lib.stores.sqlite"):
         monkeypatch.setattr(f"{module}.time", clock)
+    monkeypatch.setenv("FREEZE_LIMIT_CLOCK", repr(at))
+
+
+def frozen_if_asked() -> None:
+    """In a server process a test started: the test's frozen limit clock, if it froze one."""
+    import os
+
+    import pytest
+
+    if os.environ.get("FREEZE_LIMIT_CLOCK"):
+        freeze_limit_clock(pytest.MonkeyPatch(), float(os.environ["FREEZE_LIMIT_CLOCK"]))
 
 
 def clear_of_minute_boundary(margin: float = 8.0) -> None:
