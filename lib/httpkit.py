@@ -164,7 +164,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         error = ApiError(message or "Malformed HTTP request.")
         error.status, error.code = code, "bad_http_request"
         self._cors, self._logged = {}, True
-        log.warning(status=code, error=error.code)
+        log.info(status=code, error=error.code)  # this request's one line: there is no route to name
         self._write_error(error)
 
     def _serve(self, method: str):

@@ -81,9 +81,5 @@ def info(**fields) -> None:
     _emit(logging.INFO, fields)
 
 
-def warning(**fields) -> None:
-    _emit(logging.WARNING, fields)
-
-
 def error(**fields) -> None:
     _emit(logging.ERROR, fields)
