@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Iterator
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError, field_validator
 
 from lib import upstream
 from lib.errors import (
@@ -25,6 +25,11 @@ class ChatRequest(BaseModel):
     conversationId: StrictStr | None = None
     model: StrictStr | None = None
     stream: StrictBool = False
+
+    @field_validator("stream", mode="before")
+    @classmethod
+    def _null_is_absent(cls, value):
+        return False if value is None else value
 
 
 def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:

@@ -252,3 +252,8 @@ def realtime(env: Mapping[str, str] | None = None) -> RealtimeSettings:
         allowed_voices=allowed,
         allow_client_instructions=_flag(env, "REALTIME_ALLOW_CLIENT_INSTRUCTIONS"),
     )
+
+
+def on_vercel(env: Mapping[str, str] | None = None) -> bool:
+    """Running in Vercel's runtime (VERCEL=1): only there are its request headers (x-vercel-id...) Vercel's own."""
+    return _env(env).get("VERCEL") == "1"

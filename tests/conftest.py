@@ -31,6 +31,14 @@ def env(monkeypatch):
     return monkeypatch
 
 
+@pytest.fixture(autouse=True)
+def requests_end_within_their_test():
+    """No handler outlives its test: a late log line or write would land in the next test's records."""
+    yield
+    for server in list(LoopbackServer.live):
+        server.wait_idle()
+
+
 @pytest.fixture
 def openai_mock():
     """respx on the SDK's HTTP (our httpx client) at OpenAI's own base URL; test files add their routes."""

@@ -27,7 +27,7 @@ def serve_one(handler: str, path: str, body: dict, env: dict | None = None) -> d
     script = SERVE_ONE.format(root=str(ROOT), handler=handler, path=path, body=body, env=env or {})
     environment = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment,
-                            cwd=ROOT, timeout=60)
+                            cwd=ROOT, timeout=600)  # a hang guard: a cold start on a busy CPU can take a minute
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 

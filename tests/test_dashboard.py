@@ -5,11 +5,13 @@ import threading
 
 import pytest
 
-from tests.helpers import clear_of_minute_boundary
+from tests.helpers import freeze_limit_clock
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, Site, open_dashboard, screenshot
 
 pytest.importorskip("playwright")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+expect.set_options(timeout=30_000)  # how long a hung page may take to fail, not a pace: 5 s is short on a busy CPU
 
 ROOM = "https://chatgpt.com/gg/v/6745-room-demo"
 
@@ -179,10 +181,10 @@ def test_a_cut_stream_is_explained(page, site, fake_openai):
     expect(page.locator("#chat-input")).to_have_value("un deux trois quatre cinq six sept")
 
 
-def test_a_rate_limit_says_when_to_retry(page, site_with):
+def test_a_rate_limit_says_when_to_retry(page, site_with, env):
     site = site_with(CHAT_RATE_LIMIT_PER_MINUTE="1")
     chat_tab(open_dashboard(page, site))
-    clear_of_minute_boundary()
+    freeze_limit_clock(env)
     send(page, "premier")
     expect(last_reply(page).locator(".body")).to_have_text("Echo: premier")
     send(page, "second")
@@ -316,8 +318,7 @@ def test_a_voice_session_end_to_end(context, page, site, fake_openai):
     peer.finish.set()
     expect(status).to_have_attribute("data-state", "listening", timeout=10_000)
     assert fake_openai.realtime().frames_heard >= 10  # the microphone's audio reached the peer
-    page.wait_for_timeout(300)
-    assert page.evaluate("document.getElementById('voice-audio').currentTime") > 0  # the model's audio plays
+    page.wait_for_function("document.getElementById('voice-audio').currentTime > 0")  # the model's audio plays
     call = next(r for r in fake_openai.requests if r["path"] == "/v1/realtime/calls")
     assert call["headers"]["authorization"].startswith("Bearer ek_")
     assert call["headers"]["content-type"] == "application/sdp"

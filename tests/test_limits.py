@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import jwt
 import pytest
 
-from tests.helpers import ROOT, call, clear_of_minute_boundary
+from tests.helpers import ROOT, call, clear_of_minute_boundary, freeze_limit_clock
 
 CHAT, KEY = "/api/groupchat/chat", "/api/realtime/key"
 SECRET = "jwt-secret-for-limit-tests-0123456789abcdef"
@@ -24,7 +24,10 @@ def user(user_id: str | None = None) -> dict:
 @pytest.fixture(params=["memory", "sqlite", "supabase"])
 def counted(request, env, tmp_path, fake_openai, log_records):
     """Limits counted in each place: this instance's memory, SQLite, Supabase (never falling back unnoticed)."""
-    clear_of_minute_boundary()
+    if request.param == "supabase":
+        clear_of_minute_boundary(margin=40)  # PostgreSQL's now() counts there: a slow test must not span two
+    else:
+        freeze_limit_clock(env)
     yield _configure(request, env, tmp_path)
     assert not [r for r in log_records if r.fields.get("event") == "limits_store_unavailable"]
 
@@ -115,14 +118,14 @@ def test_the_daily_token_budget_counts_streamed_replies_too(chat, counted, env, 
 
 
 def test_anonymous_callers_are_counted_by_address_and_headers_are_ignored_off_vercel(chat, env, fake_openai):
-    clear_of_minute_boundary()
+    freeze_limit_clock(env)
     env.setenv("CHAT_RATE_LIMIT_PER_MINUTE", "1")
     assert chat_as(chat, {"X-Forwarded-For": "203.0.113.1"}).status == 200
     assert chat_as(chat, {"X-Forwarded-For": "203.0.113.2"}).status == 429  # a made-up header buys nothing
 
 
 def test_behind_vercel_anonymous_callers_are_counted_by_the_first_forwarded_hop(chat, env, fake_openai):
-    clear_of_minute_boundary()
+    freeze_limit_clock(env)
     env.setenv("VERCEL", "1")
     env.setenv("CHAT_RATE_LIMIT_PER_MINUTE", "1")
     assert chat_as(chat, {"X-Forwarded-For": "203.0.113.1, 10.0.0.1"}).status == 200
@@ -143,7 +146,8 @@ def test_parallel_requests_never_pass_the_limit(chat, counted, env, fake_openai)
 SERVE = """
 import sys
 sys.path.insert(0, {root!r})
-from tests.helpers import LoopbackServer, load_handler
+from tests.helpers import LoopbackServer, frozen_if_asked, load_handler
+frozen_if_asked()
 server = LoopbackServer(load_handler("groupchat/chat.py"))
 print(server.port, flush=True)
 sys.stdin.read()
@@ -179,7 +183,7 @@ def test_two_instances_on_one_store_share_the_count(two_instances, counted, env,
 
 
 def test_without_a_store_each_instance_counts_alone(two_instances, env, fake_openai):
-    clear_of_minute_boundary()
+    freeze_limit_clock(env)
     env.setenv("CHAT_RATE_LIMIT_PER_MINUTE", "1")
     first, second = two_instances()
     assert [chat_as(first, {}).status, chat_as(second, {}).status] == [200, 200]  # the documented limitation
@@ -187,7 +191,7 @@ def test_without_a_store_each_instance_counts_alone(two_instances, env, fake_ope
 
 
 def test_a_failing_limits_store_falls_back_to_this_instance(chat, env, tmp_path, fake_openai):
-    clear_of_minute_boundary()
+    freeze_limit_clock(env)
     (tmp_path / "blocked").write_text("not a folder")
     env.setenv("HISTORY_DB", str(tmp_path / "blocked" / "history.sqlite3"))
     env.setenv("CHAT_RATE_LIMIT_PER_MINUTE", "1")
