@@ -36,15 +36,22 @@ def require_key(cfg: OpenAISettings) -> str:
     return cfg.api_key
 
 
-@functools.lru_cache(maxsize=8)
 def http_client(timeout: float):
     """The one httpx client (and connection pool) both the SDK and the raw stream talk through."""
+    return _http(timeout)[0]
+
+
+def http_transport(timeout: float):
+    """That client's transport: the streamed chat sends through it directly (see lib/openai_stream.py)."""
+    return _http(timeout)[1]
+
+
+@functools.lru_cache(maxsize=8)
+def _http(timeout: float):
     import httpx
 
-    return httpx.Client(
-        timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-    )
+    transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+    return httpx.Client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)), transport=transport), transport
 
 
 @functools.lru_cache(maxsize=8)
