@@ -83,7 +83,7 @@ def stream_reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenA
     """Open the upstream stream (errors here are ordinary HTTP errors), then relay it as events."""
     model = request.model or cfg.model
     # Raw HTTP through the shared httpx client, not the SDK: `import openai` alone would add ~0.4 s to a cold
-    # start, and its request path doubles the CPU per reply (see README, Benchmarks).
+    # start, and opening a stream through it costs about twice the CPU (see README, Benchmarks).
     response = openai_stream.open_chat(oai, {
         "model": model, "messages": build_messages(request, cfg, turn.context), "stream": True,
         "stream_options": {"include_usage": True}, "max_completion_tokens": cfg.max_output_tokens,

@@ -52,7 +52,7 @@ def _send(transport, request):
         finally:
             response.close()
         raise upstream.StatusError(response, _json_or_text(response.content))
-    if not response.headers.get("content-type", "").startswith("text/event-stream"):
+    if not response.headers.get("content-type", "").lower().startswith("text/event-stream"):
         response.close()
         raise UpstreamBadResponse("OpenAI answered with a whole reply where a stream was asked for.")
     return response

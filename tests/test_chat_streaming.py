@@ -1,5 +1,6 @@
 """Streaming replies over a real socket, against the loopback OpenAI stand-in: order, flushing, cut streams."""
 
+import gzip
 import json
 import threading
 
@@ -143,6 +144,14 @@ def test_lines_split_across_reads_are_joined_before_they_are_read(chat, openai_m
     openai_mock.post("/chat/completions").mock(return_value=sse_response(*pieces))
     events = call(chat, "POST", CHAT, {"message": "hi", "stream": True}).events()
     assert events[-1]["type"] == "done" and events[-1]["message"] == "Déjà vu"
+
+
+def test_a_compressed_stream_is_read_like_a_plain_one(chat, openai_mock):
+    compressed = gzip.compress(stream("Bon", "jour").content)
+    openai_mock.post("/chat/completions").mock(return_value=httpx.Response(
+        200, content=compressed, headers={"content-type": "text/event-stream", "content-encoding": "gzip"}))
+    events = call(chat, "POST", CHAT, {"message": "hi", "stream": True}).events()
+    assert events[-1]["type"] == "done" and events[-1]["message"] == "Bonjour"
 
 
 def test_a_stream_that_ends_without_done_or_finish_ends_with_error(chat, openai_mock):
