@@ -232,6 +232,71 @@ def cold_once(name: str, base_url: str) -> float:
     return elapsed
 
 
+def sdk_or_httpx(repeats: int, requests: int) -> dict:
+    """Why the streamed chat skips the SDK: `import openai` in a fresh process, and the CPU (this thread's) to open
+    and read one streamed reply through the SDK vs through lib/openai_stream.py, both over the shared httpx client."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from lib import openai_stream, upstream
+    from lib.settings import OpenAISettings
+
+    imports = []
+    for _ in range(max(3, repeats)):
+        script = "import time; t = time.process_time(); import openai; print(time.process_time() - t)"
+        imports.append(float(subprocess.run([PYTHON, "-c", script], capture_output=True, text=True,
+                                            check=True).stdout) * 1000)
+    stand_in, base_url = start_stand_in(0.0)
+    cfg = OpenAISettings("sk-bench", base_url, 20.0)
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "bonjour"}], "stream": True,
+            "stream_options": {"include_usage": True}}
+
+    def through_sdk():
+        with upstream.client(cfg).chat.completions.with_streaming_response.create(**body) as response:
+            for _ in response.iter_lines():
+                pass
+
+    def through_httpx():
+        response = openai_stream.open_chat(cfg, body)
+        for _ in openai_stream.chunks(response):
+            pass
+        response.close()
+
+    costs = {"sdk": [], "httpx": []}
+    try:
+        for way in (through_sdk, through_httpx):
+            for _ in range(20):
+                way()
+        for _ in range(repeats):
+            for name, way in (("sdk", through_sdk), ("httpx", through_httpx)):
+                started = time.thread_time()
+                for _ in range(requests):
+                    way()
+                costs[name].append((time.thread_time() - started) / requests * 1000)
+    finally:
+        stand_in.terminate()
+        stand_in.wait(10)
+    return {"import_openai_cpu_ms": summary(imports, 1), "requests": requests,
+            "stream_cpu_ms": {name: summary(values, 3) for name, values in costs.items()}, "json_us": json_costs()}
+
+
+def json_costs() -> dict:
+    """Microseconds per chunk read (loads) and per event written (dumps): stdlib json vs orjson."""
+    import json
+    import timeit
+
+    import orjson
+
+    chunk = json.dumps({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
+                        "choices": [{"index": 0, "delta": {"content": "mot "}, "finish_reason": None}]}).encode()
+    event = {"type": "delta", "text": "mot "}
+    ways = {"json": (lambda: json.loads(chunk), lambda: json.dumps(event, ensure_ascii=False).encode()),
+            "orjson": (lambda: orjson.loads(chunk), lambda: orjson.dumps(event))}
+    return {name: {"loads": round(min(timeit.repeat(loads, number=20000, repeat=3)) / 20000 * 1e6, 2),
+                   "dumps": round(min(timeit.repeat(dumps, number=20000, repeat=3)) / 20000 * 1e6, 2)}
+            for name, (loads, dumps) in ways.items()}
+
+
 def run(quick: bool) -> dict:
     """Every side-by-side measure."""
     pin_self()
@@ -246,4 +311,5 @@ def run(quick: bool) -> dict:
     return {"pinned": bool(cores()[0]), "node": node_version(), "cold_streamed": cold,
             "sequential": sequential(names, repeats, requests),
             "concurrent": concurrent(names, repeats, 100, seconds),
-            "saturation": saturation(names, repeats, 100, seconds / 2)}
+            "saturation": saturation(names, repeats, 100, seconds / 2),
+            "sdk_or_httpx": sdk_or_httpx(repeats, 50 if quick else 300)}

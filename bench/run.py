@@ -309,6 +309,16 @@ def peers_table(peers: dict) -> str:
     rows.append(("saturation, ratio to direct", *[cell(sat[n]["ratio_to_direct"], "x") for n in names], "1x"))
     rows.append((f"cold start, spawn -> first streamed reply (median (min-max) of {cs['function']['repeats']})",
                  *[cell(cs[n], " ms") for n in names], ""))
+    why = peers["sdk_or_httpx"]
+    rows.append((f"open + read one streamed reply, CPU of the calling thread ({why['requests']} each): "
+                 f"SDK / lib/openai_stream.py", f"{cell(why['stream_cpu_ms']['sdk'], ' ms')} / "
+                 f"{cell(why['stream_cpu_ms']['httpx'], ' ms')}", *[""] * len(names)))
+    rows.append(("import openai, CPU in a fresh process", cell(why["import_openai_cpu_ms"], " ms"),
+                 *[""] * len(names)))
+    js = why["json_us"]
+    rows.append(("JSON per chunk read / event written: stdlib json vs orjson",
+                 f"{js['json']['loads']} / {js['json']['dumps']} us vs {js['orjson']['loads']} / "
+                 f"{js['orjson']['dumps']} us", *[""] * len(names)))
     note = (f"Relays pinned to core 1, stand-in and load generator to core 0: {'yes' if peers['pinned'] else 'no'}."
             + (f" Node relay: {peers['node']}." if peers.get("node") else ""))
     return _grid(rows) + "\n" + note
