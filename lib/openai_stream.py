@@ -27,7 +27,7 @@ def open_chat(cfg: OpenAISettings, body: dict):
 def _request(api_key: str, base_url: str | None, timeout: float, content: bytes):
     """POST /chat/completions as the shared client would build it, from parts made once per configuration."""
     request_class, url, headers, extensions = _parts(api_key, base_url, timeout)
-    return request_class("POST", url, headers=headers, content=content, extensions=extensions)
+    return request_class("POST", url, headers=headers, content=content, extensions=dict(extensions))
 
 
 @functools.lru_cache(maxsize=8)
