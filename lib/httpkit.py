@@ -11,6 +11,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
+
 from lib import limits, log, settings
 from lib.access import CORS_ALLOW_HEADERS, Caller, authenticate, cors_headers
 from lib.errors import (
@@ -106,8 +108,8 @@ class EventStream:
 
 
 def sse_frame(event: dict) -> bytes:
-    """One SSE event, `event: <type>` and `data: <json>`."""
-    return f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n".encode()
+    """One SSE event, `event: <type>` and `data: <json>` (UTF-8 JSON by orjson: the stream's hot path)."""
+    return b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
 
 
 class ApiHandler(BaseHTTPRequestHandler):
