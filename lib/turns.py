@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from lib import history, limits, log, stores
 from lib.access import Caller
-from lib.limits import Reservation
 from lib.errors import ConversationNotFound, HistoryDisabled, HistoryUnavailable
+from lib.limits import Reservation
 from lib.settings import HistorySettings, Limits
 
 
@@ -21,7 +21,6 @@ class Turn:
     conversation_id: str
     message: str
     subject: str = ""
-    limits: Limits | None = None
     history_settings: HistorySettings | None = None
     context: list[dict] = field(default_factory=list)
     store: stores.Store | None = None
@@ -72,7 +71,7 @@ def begin(caller: Caller, client_ip: str, message: str, conversation_id: str | N
     (the prompt's estimate plus `max_output_tokens`): 404 for a conversation not the caller's, 429 over a limit,
     both before any OpenAI call and neither counted."""
     subject = limits.subject_for(caller, client_ip)
-    turn = Turn(caller.user_id, str(conversation_id or uuid.uuid4()), message, subject, spending, cfg)
+    turn = Turn(caller.user_id, str(conversation_id or uuid.uuid4()), message, subject, cfg)
     _load_context(turn, caller, conversation_id, cfg)
     sent = ([system_prompt] if system_prompt else []) + [m["content"] for m in turn.context] + [message]
     turn.prompt_tokens = limits.prompt_estimate(sent)
