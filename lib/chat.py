@@ -57,10 +57,15 @@ def wants_stream(request: ChatRequest, accept: str | None) -> bool:
     return request.stream or "text/event-stream" in (accept or "")
 
 
+def system_prompt_for(request: ChatRequest, cfg: ChatSettings) -> str | None:
+    """The system prompt sent: the client's, else the server's."""
+    return request.systemPrompt if request.systemPrompt is not None else cfg.system_prompt
+
+
 def build_messages(request: ChatRequest, cfg: ChatSettings, history: list[dict] | None = None) -> list[dict]:
     """The system prompt (client's, else the server's), earlier turns, then the new user message."""
     messages = []
-    system = request.systemPrompt if request.systemPrompt is not None else cfg.system_prompt
+    system = system_prompt_for(request, cfg)
     if system:
         messages.append({"role": "system", "content": system})
     messages.extend(history or [])
@@ -118,11 +123,13 @@ def _relay(response, turn: Turn, model: str) -> Iterator[dict]:
         turn.finish("".join(parts), usage, status="interrupted")
         raise
     except Exception as exc:  # noqa: BLE001 - any upstream failure closes the stream with an error event
+        turn.charge("".join(parts), usage)
         yield error_event(upstream.translate(exc, model=model, mid_stream=True))
         return
     finally:
         response.close()
     if finish_reason is None:
+        turn.charge("".join(parts), usage)
         yield error_event(UpstreamStreamInterrupted())
         return
     text = "".join(parts)

@@ -15,7 +15,7 @@ def test_defaults(config):
     assert reply.status == 200
     assert reply.json() == {
         "groupchatUrl": None, "realtimeCallsUrl": "https://api.openai.com/v1/realtime/calls",
-        "auth": {"supabase": None, "token": False, "anonymous": True}, "history": False, "clientSystemPrompt": True,
+        "auth": {"supabase": None, "token": False, "anonymous": True, "allowSignup": False}, "history": False, "clientSystemPrompt": True,
     }
 
 

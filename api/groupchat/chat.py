@@ -11,17 +11,21 @@ class handler(ApiHandler):
         cfg = settings.chat()
         body = chat.parse_request(request.json(), cfg)
         turn = turns.begin(request.caller, request.client_ip, body.message, body.conversationId,
-                           settings.history(), settings.limits())
-        if chat.wants_stream(body, request.headers.get("Accept")):
-            return EventStream(chat.stream_reply(body, turn, cfg, settings.openai()))
-        return JsonResponse(chat.reply(body, turn, cfg, settings.openai()))
+                           settings.history(), settings.limits(), chat.system_prompt_for(body, cfg),
+                           cfg.max_output_tokens)
+        with turn.charged_if_it_fails():
+            if chat.wants_stream(body, request.headers.get("Accept")):
+                return EventStream(chat.stream_reply(body, turn, cfg, settings.openai()))
+            return JsonResponse(chat.reply(body, turn, cfg, settings.openai()))
 
     def get(self, request: Request):
+        turns.require_history(request.caller)
         conversation_id = conversations.conversation_id_from(request.query)
         if conversation_id is None:
             return JsonResponse(conversations.list_all(request.caller.user_id, settings.history()))
         return JsonResponse(conversations.read(request.caller.user_id, conversation_id, settings.history()))
 
     def delete(self, request: Request):
+        turns.require_history(request.caller)
         conversation_id = conversations.conversation_id_from(request.query, required=True)
         return JsonResponse(conversations.delete(request.caller.user_id, conversation_id, settings.history()))

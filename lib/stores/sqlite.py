@@ -150,25 +150,41 @@ class SqliteStore:
             {"role": "user", "content": user_text, "status": "complete"},
             {"role": "assistant", "content": assistant_text, "status": status}])
 
-    def consume_limits(self, subject, buckets):
+    def reserve_limits(self, buckets):
         now = time.time()
-        results = []
+        starts = [int(now // bucket.window * bucket.window) for bucket in buckets]
+        keys = [(bucket.subject, bucket.name, start) for bucket, start in zip(buckets, starts)]
         with self._connection() as db:
-            db.execute("begin immediate")
+            db.execute("begin immediate")  # one writer at a time: checking every bucket and adding are one step
             try:
-                for bucket in buckets:
-                    start = int(now // bucket.window * bucket.window)
-                    used = db.execute(
+                used = [(db.execute("select used from rate_limits where subject = ? and bucket = ? "
+                                    "and window_start = ?", key).fetchone() or (0,))[0] for key in keys]
+                fits = all(count < bucket.limit for count, bucket in zip(used, buckets))
+                if fits:
+                    db.executemany(
                         "insert into rate_limits (subject, bucket, window_start, used) values (?, ?, ?, ?) "
-                        "on conflict (subject, bucket, window_start) do update set used = used + excluded.used "
-                        "returning used", (subject, bucket.name, start, bucket.cost)).fetchone()[0]
-                    results.append(Usage(bucket.name, used - bucket.cost < bucket.limit, used, start + bucket.window))
+                        "on conflict (subject, bucket, window_start) do update set used = used + excluded.used",
+                        [(*key, bucket.cost) for key, bucket in zip(keys, buckets)])
+                    used = [count + bucket.cost for count, bucket in zip(used, buckets)]
                 db.execute("delete from rate_limits where window_start < ?", (int(now) - 2 * 86400,))
                 db.execute("commit")
             except BaseException:
                 db.execute("rollback")
                 raise
-        return results
+        return [Usage(bucket.name, fits or count < bucket.limit, count, start + bucket.window)
+                for bucket, count, start in zip(buckets, used, starts)]
+
+    def settle_limits(self, charges):
+        with self._connection() as db:
+            db.execute("begin immediate")
+            try:
+                db.executemany("update rate_limits set used = max(used + ?, 0) "
+                               "where subject = ? and bucket = ? and window_start = ?",
+                               [(c.delta, c.subject, c.bucket, c.window_start) for c in charges])
+                db.execute("commit")
+            except BaseException:
+                db.execute("rollback")
+                raise
 
     def delete_conversation(self, user_id, conversation_id):
         with self._writing() as db:

@@ -80,16 +80,22 @@ class SupabaseStore:
             {"role": "user", "content": user_text, "status": "complete"},
             {"role": "assistant", "content": assistant_text, "status": status}])
 
-    def consume_limits(self, subject, buckets):
+    def reserve_limits(self, buckets):
         from datetime import datetime
 
-        rows = self._run(self.client.rpc("consume_rate_limits", {
-            "p_subject": subject, "p_buckets": [b.name for b in buckets],
+        rows = self._run(self.client.rpc("reserve_rate_limits", {
+            "p_subjects": [b.subject for b in buckets], "p_buckets": [b.name for b in buckets],
             "p_window_seconds": [b.window for b in buckets], "p_limits": [b.limit for b in buckets],
             "p_costs": [b.cost for b in buckets],
         })).data
         return [Usage(row["bucket"], row["allowed"], row["used"],
                       datetime.fromisoformat(row["reset_at"]).timestamp()) for row in rows]
+
+    def settle_limits(self, charges):
+        self._run(self.client.rpc("settle_rate_limits", {
+            "p_subjects": [c.subject for c in charges], "p_buckets": [c.bucket for c in charges],
+            "p_window_starts": [c.window_start for c in charges], "p_deltas": [c.delta for c in charges],
+        }))
 
     def delete_conversation(self, user_id, conversation_id):
         deleted = self._run(self.client.rpc("delete_conversation", {
