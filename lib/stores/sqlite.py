@@ -154,37 +154,25 @@ class SqliteStore:
         now = time.time()
         starts = [int(now // bucket.window * bucket.window) for bucket in buckets]
         keys = [(bucket.subject, bucket.name, start) for bucket, start in zip(buckets, starts)]
-        with self._connection() as db:
-            db.execute("begin immediate")  # one writer at a time: checking every bucket and adding are one step
-            try:
-                used = [(db.execute("select used from rate_limits where subject = ? and bucket = ? "
-                                    "and window_start = ?", key).fetchone() or (0,))[0] for key in keys]
-                fits = all(count < bucket.limit for count, bucket in zip(used, buckets))
-                if fits:
-                    db.executemany(
-                        "insert into rate_limits (subject, bucket, window_start, used) values (?, ?, ?, ?) "
-                        "on conflict (subject, bucket, window_start) do update set used = used + excluded.used",
-                        [(*key, bucket.cost) for key, bucket in zip(keys, buckets)])
-                    used = [count + bucket.cost for count, bucket in zip(used, buckets)]
-                db.execute("delete from rate_limits where window_start < ?", (int(now) - 2 * 86400,))
-                db.execute("commit")
-            except BaseException:
-                db.execute("rollback")
-                raise
+        with self._writing() as db:  # checking every bucket and adding are one step
+            used = [(db.execute("select used from rate_limits where subject = ? and bucket = ? "
+                                "and window_start = ?", key).fetchone() or (0,))[0] for key in keys]
+            fits = all(count < bucket.limit for count, bucket in zip(used, buckets))
+            if fits:
+                db.executemany(
+                    "insert into rate_limits (subject, bucket, window_start, used) values (?, ?, ?, ?) "
+                    "on conflict (subject, bucket, window_start) do update set used = used + excluded.used",
+                    [(*key, bucket.cost) for key, bucket in zip(keys, buckets)])
+                used = [count + bucket.cost for count, bucket in zip(used, buckets)]
+            db.execute("delete from rate_limits where window_start < ?", (int(now) - 2 * 86400,))
         return [Usage(bucket.name, fits or count < bucket.limit, count, start + bucket.window)
                 for bucket, count, start in zip(buckets, used, starts)]
 
     def settle_limits(self, charges):
-        with self._connection() as db:
-            db.execute("begin immediate")
-            try:
-                db.executemany("update rate_limits set used = max(used + ?, 0) "
-                               "where subject = ? and bucket = ? and window_start = ?",
-                               [(c.delta, c.subject, c.bucket, c.window_start) for c in charges])
-                db.execute("commit")
-            except BaseException:
-                db.execute("rollback")
-                raise
+        with self._writing() as db:
+            db.executemany("update rate_limits set used = max(used + ?, 0) "
+                           "where subject = ? and bucket = ? and window_start = ?",
+                           [(c.delta, c.subject, c.bucket, c.window_start) for c in charges])
 
     def delete_conversation(self, user_id, conversation_id):
         with self._writing() as db:
