@@ -70,7 +70,7 @@ def reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettin
     model = request.model or cfg.model
     completion = upstream.call(
         lambda: client.chat.completions.create(model=model, messages=build_messages(request, cfg, turn.context),
-                                               max_completion_tokens=cfg.max_output_tokens),
+                                               **cfg.completion_options()),
         model=model,
     )
     if not completion.choices:
@@ -88,7 +88,7 @@ def stream_reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenA
     # which spares a pydantic model per chunk on the path to the first token (see README, Benchmarks).
     opening = client.chat.completions.with_streaming_response.create(
         model=model, messages=build_messages(request, cfg, turn.context), stream=True,
-        stream_options={"include_usage": True}, max_completion_tokens=cfg.max_output_tokens,
+        stream_options={"include_usage": True}, **cfg.completion_options(),
     )
     response = upstream.call(opening.__enter__, model=model)
     return _relay(response, turn, model)

@@ -88,14 +88,14 @@ def assert_valid_upstream(request: dict) -> None:
     """What reaches OpenAI is always a request the API accepted as valid."""
     body = request["body"]
     if request["path"] == "/v1/chat/completions":
-        assert body["model"] == "gpt-4o"
+        assert body["model"] == "gpt-5.5"
         user = body["messages"][-1]
         assert user["role"] == "user" and user["content"].strip() and len(user["content"]) <= 8000
         assert all(len(m["content"]) <= 4000 for m in body["messages"] if m["role"] == "system")
-        assert body["max_completion_tokens"] == 1024
+        assert body["max_completion_tokens"] == 4096
     elif request["path"] == "/v1/realtime/client_secrets":
         session = body["session"]
-        assert session["type"] == "realtime" and session["model"] == "gpt-realtime"
+        assert session["type"] == "realtime" and session["model"] == "gpt-realtime-2"
         assert session["audio"]["output"]["voice"] in REALTIME_VOICES
         assert "instructions" not in session
         assert body["expires_after"] == {"anchor": "created_at", "seconds": 600}
