@@ -55,3 +55,9 @@ class Store(Protocol):
 
     def consume_limits(self, subject: str, buckets: list[Bucket]) -> list[Usage]:
         """Add each bucket's cost to its current window atomically; a Usage per bucket."""
+
+    def record_call(self, user_id: str, call_id: str, conversation_id: str) -> None:
+        """Remember that a Realtime call is this user's, and which conversation its transcript goes to."""
+
+    def call(self, user_id: str, call_id: str) -> dict | None:
+        """{"id", "conversationId", "createdAt"} of the user's call, or None if the user has no such call."""

@@ -40,6 +40,12 @@ create table if not exists rate_limits (
   used integer not null default 0,
   primary key (subject, bucket, window_start)
 );
+create table if not exists realtime_calls (
+  id text primary key,
+  user_id text not null,
+  conversation_id text not null,
+  created_at text not null
+);
 """
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
@@ -136,6 +142,17 @@ class SqliteStore:
                 db.execute("rollback")
                 raise
         return results
+
+    def record_call(self, user_id, call_id, conversation_id):
+        with self._connection() as db:
+            db.execute("insert into realtime_calls (id, user_id, conversation_id, created_at) values (?, ?, ?, ?)",
+                       (call_id, user_id, conversation_id, _now()))
+
+    def call(self, user_id, call_id):
+        with self._connection() as db:
+            row = db.execute("select id, conversation_id, created_at from realtime_calls where id = ? and user_id = ?",
+                             (call_id, user_id)).fetchone()
+        return {"id": row[0], "conversationId": row[1], "createdAt": row[2]} if row else None
 
     def delete_conversation(self, user_id, conversation_id):
         with self._connection() as db:

@@ -74,6 +74,16 @@ class SupabaseStore:
         return [Usage(row["bucket"], row["allowed"], row["used"],
                       datetime.fromisoformat(row["reset_at"]).timestamp()) for row in rows]
 
+    def record_call(self, user_id, call_id, conversation_id):
+        self._run(self.client.table("realtime_calls").insert(
+            {"id": call_id, "user_id": user_id, "conversation_id": conversation_id}))
+
+    def call(self, user_id, call_id):
+        rows = self._run(self.client.table("realtime_calls").select("id,conversation_id,created_at")
+                         .eq("id", call_id).eq("user_id", user_id).limit(1)).data
+        return ({"id": rows[0]["id"], "conversationId": rows[0]["conversation_id"],
+                 "createdAt": rows[0]["created_at"]} if rows else None)
+
     def delete_conversation(self, user_id, conversation_id):
         rows = self._run(self.client.table("conversations").delete()
                          .eq("id", conversation_id).eq("user_id", user_id)).data
