@@ -156,20 +156,18 @@ class DashboardSettings:
     """What the static dashboard is told (all of it public)."""
 
     groupchat_url: str | None
-    realtime_calls_url: str
     supabase_url: str | None
     supabase_anon_key: str | None
 
 
 def dashboard(env: Mapping[str, str] | None = None) -> DashboardSettings:
-    """Dashboard settings: GROUPCHAT_URL, REALTIME_CALLS_URL, SUPABASE_URL, SUPABASE_ANON_KEY."""
+    """Dashboard settings: GROUPCHAT_URL, SUPABASE_URL, SUPABASE_ANON_KEY."""
     env = _env(env)
     groupchat = _text(env, "GROUPCHAT_URL")
     if groupchat is not None and not is_chatgpt_link(groupchat):
         raise ConfigError("GROUPCHAT_URL", "must be a https://chatgpt.com/... link")
     return DashboardSettings(
         groupchat_url=groupchat,
-        realtime_calls_url=_url(env, "REALTIME_CALLS_URL") or "https://api.openai.com/v1/realtime/calls",
         supabase_url=_url(env, "SUPABASE_URL"),
         supabase_anon_key=_text(env, "SUPABASE_ANON_KEY"),
     )
