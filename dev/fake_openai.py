@@ -112,8 +112,8 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
             return self._json(200, {
                 "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model"), "usage": usage,
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": text}}],
+                "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                             "message": {"role": "assistant", "content": text, "refusal": None}}],
             })
         self._stream(body, text, usage, fault)
 
@@ -166,9 +166,9 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
     def _client_secret(self, body: dict, fault: str | None):
         if fault == "malformed":
             return self._raw(200, "application/json", b"{not json")
-        session = dict(body.get("session") or {})
+        session = {"object": "realtime.session", "id": "sess_" + secrets.token_hex(8),
+                   **(body.get("session") or {})}
         ttl = (body.get("expires_after") or {}).get("seconds", 600)
-        session.setdefault("id", "sess_fake")
         value = "ek_" + secrets.token_hex(12)
         self.server.minted.add(value)
         return self._json(200, {"value": value, "expires_at": int(time.time()) + ttl, "session": session})

@@ -15,6 +15,7 @@ from schemathesis.checks import positive_data_acceptance
 from dev.fake_openai import FakeOpenAI
 from lib.settings import REALTIME_VOICES
 from tests.helpers import ROOT
+from tests.openai_spec import assert_conforms
 
 SCHEMA = schemathesis.openapi.from_path(ROOT / "public" / "openapi.json")
 # (method, path, generation mode, examples): 1021 requests in all
@@ -85,8 +86,12 @@ def test_generated_requests_get_described_answers(api, upstream, method, path, m
 
 
 def assert_valid_upstream(request: dict) -> None:
-    """What reaches OpenAI is always a request the API accepted as valid."""
+    """What reaches OpenAI is always a request the API accepted as valid, and one OpenAI's spec accepts."""
     body = request["body"]
+    schema = {"/v1/chat/completions": "CreateChatCompletionRequest",
+              "/v1/realtime/client_secrets": "RealtimeCreateClientSecretRequest"}.get(request["path"])
+    if schema:
+        assert_conforms(schema, body)
     if request["path"] == "/v1/chat/completions":
         assert body["model"] == "gpt-5.5"
         user = body["messages"][-1]
