@@ -39,8 +39,11 @@ def history(request, env, tmp_path, fake_openai):
         env.setenv("SUPABASE_URL", postgrest.url)
         env.setenv("SUPABASE_SERVICE_ROLE_KEY", postgrest.SERVICE_KEY)
     issuer = postgrest.url if postgrest else None
-    ALICE.update(bearer(str(uuid.uuid4()), issuer))
-    BOB.update(bearer(str(uuid.uuid4()), issuer))
+    for headers in (ALICE, BOB):
+        user_id = str(uuid.uuid4())
+        if postgrest:
+            postgrest.postgres.add_user(user_id)  # Supabase history rows belong to users in auth.users
+        headers.update(bearer(user_id, issuer))
     return postgrest
 
 
