@@ -11,5 +11,5 @@ create table if not exists public.realtime_calls (
 create index if not exists realtime_calls_user_id_idx on public.realtime_calls (user_id);
 
 alter table public.realtime_calls enable row level security;  -- no policies: only the service role reaches it
-revoke all on table public.realtime_calls from anon, authenticated;
+revoke all on table public.realtime_calls from public, anon, authenticated;
 grant all on table public.realtime_calls to service_role;
