@@ -36,7 +36,10 @@ def start(user_id: str, offer: str, conversation_id: str | None, cfg: RealtimeSe
             store.record_call(user_id, call_id, conversation_id)
         except stores.StoreUnavailable as exc:
             log.error(event="call_record_failed", error=type(exc).__name__)
-            realtime.hang_up(call_id, oai)
+            try:
+                realtime.hang_up(call_id, oai)
+            except Exception as hangup_error:  # noqa: BLE001 - best effort: the 503 below is the answer either way
+                log.error(event="call_hangup_failed", error=type(hangup_error).__name__)
             raise HistoryUnavailable() from None
     return Call(call_id, conversation_id, answer)
 

@@ -224,3 +224,14 @@ def browser_like_offer() -> str:
         return sdp
 
     return asyncio.run(make())
+
+
+def test_each_store_keeps_whose_call_is_whose(store):
+    import uuid
+
+    alice, bob, conversation = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    store.record_call(alice, "rtc_store_test_" + alice[:8], conversation)
+    record = store.call(alice, "rtc_store_test_" + alice[:8])
+    assert (record["id"], record["conversationId"]) == ("rtc_store_test_" + alice[:8], conversation)
+    assert store.call(bob, "rtc_store_test_" + alice[:8]) is None
+    assert store.call(alice, "rtc_unknown") is None
