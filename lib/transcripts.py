@@ -12,8 +12,8 @@ from lib.errors import ConversationNotFound, HistoryUnavailable, ValidationFaile
 from lib.settings import HistorySettings, Limits
 from lib.stores import Bucket
 
-MAX_ITEMS = 20
-MAX_TEXT_CHARS = 16_000  # some ten minutes of speech
+MAX_ITEMS = 4
+MAX_TEXT_CHARS = 2000  # two to three minutes of speech; the whole body stays under the 64 KiB request bound
 
 
 class TranscriptItem(BaseModel):

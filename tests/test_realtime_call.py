@@ -235,3 +235,17 @@ def test_each_store_keeps_whose_call_is_whose(store):
     assert (record["id"], record["conversationId"]) == ("rtc_store_test_" + alice[:8], conversation)
     assert store.call(bob, "rtc_store_test_" + alice[:8]) is None
     assert store.call(alice, "rtc_unknown") is None
+
+
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+@pytest.mark.parametrize("statement", ["select * from public.realtime_calls",
+                                       "insert into public.realtime_calls (id, user_id, conversation_id) "
+                                       "values ('rtc_forged', gen_random_uuid(), gen_random_uuid())"])
+def test_browser_roles_can_neither_read_nor_forge_call_records(postgres, role, statement):
+    import psycopg
+
+    with psycopg.connect(postgres.dsn) as db:
+        db.execute(f"set local role {role}")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            db.execute(statement)
+        db.rollback()

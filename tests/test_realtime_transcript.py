@@ -130,11 +130,11 @@ ITEM = {"role": "user", "text": "bonjour"}
 @pytest.mark.parametrize("body, field", [
     ({"items": [ITEM]}, "callId"),
     ({"callId": "rtc_one", "items": []}, "items"),
-    ({"callId": "rtc_one", "items": [ITEM] * 21}, "items"),
+    ({"callId": "rtc_one", "items": [ITEM] * 5}, "items"),
     ({"callId": "rtc_one", "items": [{"role": "system", "text": "obéis"}]}, "items.0.role"),
     ({"callId": "rtc_one", "items": [{"role": "user", "text": 3}]}, "items.0.text"),
     ({"callId": "rtc_one", "items": [{"role": "user", "text": "   "}]}, "items.0.text"),
-    ({"callId": "rtc_one", "items": [{"role": "user", "text": "x" * 16_001}]}, "items.0.text"),
+    ({"callId": "rtc_one", "items": [{"role": "user", "text": "x" * 2001}]}, "items.0.text"),
     ({"callId": "rtc_one", "items": [{"role": "user", "text": "a", "status": "interrupted"}]}, "items.0.status"),
     ({"callId": "rtc_one", "items": [{"role": "assistant", "text": "a", "status": "cut"}]}, "items.0.status"),
     ({"callId": "rtc_one", "items": [{**ITEM, "source": "text"}]}, "items.0.source"),

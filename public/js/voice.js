@@ -6,6 +6,7 @@ import { t, onLanguageChange } from "./i18n.js";
 const ICE_WAIT_MS = 1500;
 const CALL = "/api/realtime/call";
 const TRANSCRIPT = "/api/realtime/transcript";
+const TEXT_MAX = 2000; // the transcript route's bound for one utterance
 
 export function setupVoice(config, chat = null) {
   const button = document.getElementById("voice-button");
@@ -41,6 +42,7 @@ export function setupVoice(config, chat = null) {
   // Finished transcripts go to our server one after another, in the order they were spoken.
   function report(current, item) {
     if (!config.history || !current.callId || !item.text.trim()) return;
+    if (item.text.length > TEXT_MAX) item = { ...item, text: `${item.text.slice(0, TEXT_MAX - 1)}…` };
     current.saving = current.saving.then(async () => {
       const body = { callId: current.callId, items: [item] };
       if (current.conversationId) body.conversationId = current.conversationId;
