@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from tests.helpers import clear_of_minute_boundary
+from tests.helpers import call, clear_of_minute_boundary
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, Site, open_dashboard, screenshot
 
 pytest.importorskip("playwright")
@@ -344,6 +344,25 @@ def test_a_voice_session_end_to_end(context, page, site, fake_openai):
     context_sent = fake_openai.requests[-1]["body"]["messages"]
     assert [m["content"] for m in context_sent[-3:]] == [
         "Quel est mon solde ?", "Bonjour, votre solde est de 1 250 euros.", "Et le mois dernier ?"]
+
+
+def test_a_reply_the_user_talks_over_is_kept_as_far_as_heard(context, page, site, fake_openai):
+    context.grant_permissions(["microphone"], origin=site.url.rstrip("/"))
+    peer = fake_openai.realtime()
+    peer.finish, peer.interrupted = threading.Event(), True
+    open_dashboard(page, site)
+    page.get_by_role("button", name="Démarrer l'assistant vocal").click()
+    reply = page.locator("#voice-transcript [data-speaker=assistant]")
+    expect(reply).to_have_text("Bonjour, ", timeout=15_000)
+    peer.finish.set()  # the user speaks over the reply now
+    expect(reply).to_have_attribute("data-reported", "true")
+    page.get_by_role("button", name="Arrêter l'assistant vocal").click()
+    chat_tab(page)
+    expect(page.locator(".bubble.assistant").last).to_contain_text("Bonjour,")
+    conversation = page.evaluate("localStorage.getItem('dashboard.conversationId')")
+    stored = call(site.server.server_port, "GET", f"/api/groupchat/chat?conversationId={conversation}").json()
+    assert [(m["role"], m["content"], m["status"], m["source"]) for m in stored["messages"]] == [
+        ("user", "Quel est mon solde ?", "complete", "voice"), ("assistant", "Bonjour, ", "interrupted", "voice")]
 
 
 def test_a_refused_microphone_is_explained(page, site, fake_openai):
