@@ -218,4 +218,4 @@ def test_limit_defaults():
     assert (limits.chat_per_minute, limits.chat_per_day, limits.realtime_keys_per_minute,
             limits.chat_tokens_per_day) == (20, 500, 5, 0)
     chat = settings.chat({})
-    assert (chat.max_output_tokens, chat.allow_client_system_prompt) == (1024, True)
+    assert (chat.max_output_tokens, chat.allow_client_system_prompt) == (4096, True)
