@@ -6,8 +6,12 @@ import uuid
 from dataclasses import dataclass
 
 from lib import log, realtime, stores
+from lib.access import Caller
 from lib.errors import CallNotFound, ConversationNotFound, HistoryDisabled, HistoryUnavailable, ValidationFailed
 from lib.settings import HistorySettings, OpenAISettings, RealtimeSettings
+
+
+USERS_ONLY = "Voice calls and transcripts in Supabase are kept for signed-in users only."
 
 
 @dataclass(frozen=True)
@@ -19,15 +23,16 @@ class Call:
     answer: str
 
 
-def start(user_id: str, offer: str, conversation_id: str | None, cfg: RealtimeSettings, oai: OpenAISettings,
+def start(caller: Caller, offer: str, conversation_id: str | None, cfg: RealtimeSettings, oai: OpenAISettings,
           history: HistorySettings) -> Call:
     """Check the conversation is the caller's, start the call with OpenAI, and record it as the caller's.
 
     With history off the call is not recorded (it can then be ended only by closing the connection); if the
     record cannot be written, the call is hung up again and the caller gets 503.
     """
-    store = _store(history)
-    if conversation_id is not None and store is not None and store.conversation(user_id, conversation_id) is None:
+    user_id, store = caller.user_id, _store(history, caller)
+    if conversation_id is not None and (store is None and history.backend == "supabase" or store is not None
+                                        and store.conversation(user_id, conversation_id) is None):
         raise ConversationNotFound()
     conversation_id = conversation_id or str(uuid.uuid4())
     answer, call_id = realtime.create_call(offer, cfg, oai)
@@ -44,15 +49,15 @@ def start(user_id: str, offer: str, conversation_id: str | None, cfg: RealtimeSe
     return Call(call_id, conversation_id, answer)
 
 
-def owned(user_id: str, call_id: str, history: HistorySettings) -> tuple[stores.Store, dict]:
+def owned(caller: Caller, call_id: str, history: HistorySettings) -> tuple[stores.Store, dict]:
     """The store and the caller's record of this call; 404 when the call is not theirs (or unknown)."""
     if not realtime.is_call_id(call_id):
         raise ValidationFailed("callId", "must be the id from the X-Call-Id header of POST /api/realtime/call")
-    store = _store(history)
+    store = _store(history, caller)
     if store is None:
-        raise HistoryDisabled()
+        raise HistoryDisabled(USERS_ONLY if history.backend == "supabase" else None)
     try:
-        record = store.call(user_id, call_id)
+        record = store.call(caller.user_id, call_id)
     except stores.StoreUnavailable as exc:
         log.error(event="history_unavailable", error=type(exc).__name__)
         raise HistoryUnavailable() from None
@@ -61,14 +66,16 @@ def owned(user_id: str, call_id: str, history: HistorySettings) -> tuple[stores.
     return store, record
 
 
-def end(user_id: str, call_id: str, oai: OpenAISettings, history: HistorySettings) -> dict:
+def end(caller: Caller, call_id: str, oai: OpenAISettings, history: HistorySettings) -> dict:
     """Hang up one of the caller's calls through OpenAI."""
-    owned(user_id, call_id, history)
+    owned(caller, call_id, history)
     realtime.hang_up(call_id, oai)
     return {"callId": call_id, "ended": True}
 
 
-def _store(history: HistorySettings) -> stores.Store | None:
+def _store(history: HistorySettings, caller: Caller) -> stores.Store | None:
+    if history.backend == "supabase" and caller.kind != "user":
+        return None  # Supabase history rows belong to users in auth.users: token holders and anonymous callers have none
     try:
         return stores.open_store(history)
     except stores.StoreUnavailable as exc:

@@ -57,7 +57,7 @@ def save(caller: Caller, client_ip: str, request: TranscriptRequest, cfg: Histor
     if spending.chat_per_day:
         limits.enforce(limits.subject_for(caller, client_ip),
                        [Bucket("chat:day", limits.DAY, spending.chat_per_day, cost=len(request.items))], cfg)
-    store, call = calls.owned(caller.user_id, request.callId, cfg)
+    store, call = calls.owned(caller, request.callId, cfg)
     conversation_id = request.conversationId or call["conversationId"]
     messages = [{"role": item.role, "content": item.text, "status": item.status, "source": "voice"}
                 for item in request.items]

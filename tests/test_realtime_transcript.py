@@ -171,3 +171,19 @@ def test_a_body_that_is_not_json_is_400(sqlite_voice):
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
 def test_other_methods_are_405(servers, method):
     assert call(servers[1], method, TRANSCRIPT).headers["allow"] == "POST, OPTIONS"
+
+
+def test_on_supabase_only_signed_in_users_keep_voice_history(servers, env, postgrest, openai_mock):
+    env.setenv("SUPABASE_URL", postgrest.url)
+    env.setenv("SUPABASE_SERVICE_ROLE_KEY", postgrest.SERVICE_KEY)
+    env.setenv("DASHBOARD_TOKEN", "t0ken")
+    openai_mock.route(host="127.0.0.1").pass_through()
+    openai_mock.post("/realtime/calls").mock(return_value=httpx.Response(
+        201, text=ANSWER, headers={"Content-Type": "application/sdp", "Location": "/v1/realtime/calls/rtc_token"}))
+    token = {"Authorization": "Bearer t0ken"}
+    started = call(servers[0], "POST", "/api/realtime/call", raw=OFFER.encode(),
+                   headers={"Content-Type": "application/sdp", **token})
+    assert started.status == 201  # the call itself works; it is just not kept
+    refused = report(servers, {"callId": "rtc_token", "items": [ITEM]}, token)
+    assert (refused.status, refused.error_code) == (503, "history_disabled")
+    assert "signed-in users" in refused.json()["error"]["message"]

@@ -16,7 +16,7 @@ class handler(ApiHandler):
         conversation_id = conversations.conversation_id_from(request.query)
         limits.enforce(limits.subject_for(request.caller, request.client_ip),
                        limits.realtime_buckets(settings.limits()), settings.history())
-        call = calls.start(request.caller.user_id, offer, conversation_id, cfg, settings.openai(), settings.history())
+        call = calls.start(request.caller, offer, conversation_id, cfg, settings.openai(), settings.history())
         return RawResponse(call.answer.encode(), "application/sdp", 201, {
             "X-Call-Id": call.id, "X-Conversation-Id": call.conversation_id, "Access-Control-Expose-Headers": EXPOSED,
         })
@@ -25,4 +25,4 @@ class handler(ApiHandler):
         call_id = request.query.get("callId")
         if not call_id:
             raise ValidationFailed("callId", "is required")
-        return JsonResponse(calls.end(request.caller.user_id, call_id, settings.openai(), settings.history()))
+        return JsonResponse(calls.end(request.caller, call_id, settings.openai(), settings.history()))
