@@ -223,7 +223,10 @@ def browser_like_offer() -> str:
         await peer.close()
         return sdp
 
-    return asyncio.run(make())
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as thread:  # its own event loop, even when the test's thread runs one (Playwright)
+        return thread.submit(asyncio.run, make()).result(30)
 
 
 def test_each_store_keeps_whose_call_is_whose(store):
