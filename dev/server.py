@@ -26,7 +26,7 @@ def vercel_headers() -> dict[str, str]:
     config = json.loads((ROOT / "vercel.json").read_text())
     headers = {item["key"]: item["value"] for rule in config.get("headers", []) if rule["source"] == "/(.*)"
                for item in rule["headers"]}
-    extra = {_origin(os.environ.get(name, "")) for name in ("REALTIME_CALLS_URL", "SUPABASE_URL")} - {""}
+    extra = {_origin(os.environ.get(name, "")) for name in ("SUPABASE_URL",)} - {""}
     policy = headers.get("Content-Security-Policy", "")
     for origin in sorted(extra):
         if origin not in policy:
@@ -246,7 +246,6 @@ def start_offline_openai():
     fake = FakeOpenAI(chunk_delay=0.03).start()
     os.environ["OPENAI_API_KEY"] = "sk-offline-standin"
     os.environ["OPENAI_BASE_URL"] = fake.base_url
-    os.environ.setdefault("REALTIME_CALLS_URL", fake.base_url + "/realtime/calls")
     return fake
 
 

@@ -79,7 +79,7 @@ def reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettin
     model = request.model or cfg.model
     completion = upstream.call(
         lambda: client.chat.completions.create(model=model, messages=build_messages(request, cfg, turn.context),
-                                               max_completion_tokens=cfg.max_output_tokens),
+                                               **cfg.completion_options()),
         model=model,
     )
     if not completion.choices:
@@ -96,7 +96,7 @@ def stream_reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenA
     # start, and opening a stream through it costs about twice the CPU (see README, Benchmarks).
     response = openai_stream.open_chat(oai, {
         "model": model, "messages": build_messages(request, cfg, turn.context), "stream": True,
-        "stream_options": {"include_usage": True}, "max_completion_tokens": cfg.max_output_tokens,
+        "stream_options": {"include_usage": True}, **cfg.completion_options(),
     })
     return _relay(response, turn, model)
 

@@ -72,6 +72,15 @@ class PayloadTooLarge(ApiError):
     status, code = 413, "payload_too_large"
 
 
+class UnsupportedMediaType(ApiError):
+    status, code = 415, "unsupported_media_type"
+
+
+class CallNotFound(ApiError):
+    status, code = 404, "call_not_found"
+    default_message = "No voice call with this id was started by you."
+
+
 class ValidationFailed(ApiError):
     status, code = 422, "validation_error"
 

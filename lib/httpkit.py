@@ -100,6 +100,16 @@ class JsonResponse:
 
 
 @dataclass
+class RawResponse:
+    """A body that is not JSON (an SDP answer), with its content type."""
+
+    body: bytes
+    content_type: str
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class EventStream:
     """Server-Sent Events: each event is written and flushed as the iterator yields it."""
 
@@ -264,9 +274,12 @@ class ApiHandler(BaseHTTPRequestHandler):
                    "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS, "Access-Control-Max-Age": "600"}
         self._write(204, b"", None, headers)
 
-    def _respond(self, response: JsonResponse | EventStream, request_id: str):
+    def _respond(self, response: JsonResponse | RawResponse | EventStream, request_id: str):
         if isinstance(response, EventStream):
             return self._stream(response, request_id)
+        if isinstance(response, RawResponse):
+            return self._write(response.status, response.body, response.content_type,
+                               {**response.headers, "X-Request-Id": request_id})
         body = json.dumps(response.body, ensure_ascii=False).encode()
         self._write(response.status, body, "application/json", {**response.headers, "X-Request-Id": request_id})
 

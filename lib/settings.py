@@ -11,6 +11,11 @@ from lib.errors import ConfigError
 
 SYSTEM_PROMPT_MAX_CHARS = 4000
 REALTIME_INSTRUCTIONS_MAX_CHARS = 4000
+# Current models with no announced shutdown (tests/test_model_lifecycle.py checks the installed SDK's notes).
+DEFAULT_CHAT_MODEL = "gpt-5.5"
+DEFAULT_REALTIME_MODEL = "gpt-realtime-2"
+DEFAULT_TRANSCRIPTION_MODEL = "gpt-transcribe"
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 REALTIME_VOICES = ("alloy", "ash", "ballad", "cedar", "coral", "echo", "marin", "sage", "shimmer", "verse")
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
@@ -115,8 +120,16 @@ class ChatSettings:
     allowed_models: tuple[str, ...]
     system_prompt: str | None
     max_message_chars: int
-    max_output_tokens: int = 1024
+    max_output_tokens: int = 4096
     allow_client_system_prompt: bool = True
+    reasoning_effort: str | None = None
+
+    def completion_options(self) -> dict:
+        """What every Chat Completions request adds to model and messages (reasoning models refuse temperature)."""
+        options = {"max_completion_tokens": self.max_output_tokens}
+        if self.reasoning_effort:
+            options["reasoning_effort"] = self.reasoning_effort
+        return options
 
 
 @dataclass(frozen=True)
@@ -143,6 +156,7 @@ class RealtimeSettings:
     key_ttl: int
     allowed_voices: tuple[str, ...]
     allow_client_instructions: bool
+    transcription_model: str = DEFAULT_TRANSCRIPTION_MODEL
 
 
 @dataclass(frozen=True)
@@ -150,21 +164,19 @@ class DashboardSettings:
     """What the static dashboard is told (all of it public)."""
 
     groupchat_url: str | None
-    realtime_calls_url: str
     supabase_url: str | None
     supabase_anon_key: str | None
     allow_signup: bool = False
 
 
 def dashboard(env: Mapping[str, str] | None = None) -> DashboardSettings:
-    """Dashboard settings: GROUPCHAT_URL, REALTIME_CALLS_URL, SUPABASE_URL, SUPABASE_ANON_KEY."""
+    """Dashboard settings: GROUPCHAT_URL, SUPABASE_URL, SUPABASE_ANON_KEY."""
     env = _env(env)
     groupchat = _text(env, "GROUPCHAT_URL")
     if groupchat is not None and not is_chatgpt_link(groupchat):
         raise ConfigError("GROUPCHAT_URL", "must be a https://chatgpt.com/... link")
     return DashboardSettings(
         groupchat_url=groupchat,
-        realtime_calls_url=_url(env, "REALTIME_CALLS_URL") or "https://api.openai.com/v1/realtime/calls",
         supabase_url=_url(env, "SUPABASE_URL"),
         supabase_anon_key=_text(env, "SUPABASE_ANON_KEY"),
         allow_signup=_flag(env, "AUTH_ALLOW_SIGNUP"),
@@ -248,9 +260,12 @@ def openai(env: Mapping[str, str] | None = None) -> OpenAISettings:
 
 
 def chat(env: Mapping[str, str] | None = None) -> ChatSettings:
-    """Chat settings: CHAT_MODEL, CHAT_ALLOWED_MODELS, CHAT_SYSTEM_PROMPT, CHAT_MAX_MESSAGE_CHARS."""
+    """Chat settings: CHAT_MODEL, CHAT_ALLOWED_MODELS, CHAT_SYSTEM_PROMPT, CHAT_MAX_MESSAGE_CHARS, ..."""
     env = _env(env)
-    model = _text(env, "CHAT_MODEL", "gpt-4o")
+    model = _text(env, "CHAT_MODEL", DEFAULT_CHAT_MODEL)
+    effort = _text(env, "CHAT_REASONING_EFFORT")
+    if effort is not None and effort not in REASONING_EFFORTS:
+        raise ConfigError("CHAT_REASONING_EFFORT", f"must be one of {', '.join(REASONING_EFFORTS)}, not {effort!r}")
     allowed = _names(env, "CHAT_ALLOWED_MODELS") or (model,)
     if model not in allowed:
         allowed = (model, *allowed)
@@ -259,8 +274,9 @@ def chat(env: Mapping[str, str] | None = None) -> ChatSettings:
         allowed_models=allowed,
         system_prompt=_text(env, "CHAT_SYSTEM_PROMPT"),
         max_message_chars=_number(env, "CHAT_MAX_MESSAGE_CHARS", 8000, 1, 60000),
-        max_output_tokens=_number(env, "CHAT_MAX_OUTPUT_TOKENS", 1024, 1, 128000),
+        max_output_tokens=_number(env, "CHAT_MAX_OUTPUT_TOKENS", 4096, 1, 128000),
         allow_client_system_prompt=_flag(env, "CHAT_ALLOW_CLIENT_SYSTEM_PROMPT", True),
+        reasoning_effort=effort,
     )
 
 
@@ -288,12 +304,13 @@ def realtime(env: Mapping[str, str] | None = None) -> RealtimeSettings:
     if voice not in allowed:
         allowed = (voice, *allowed)
     return RealtimeSettings(
-        model=_text(env, "REALTIME_MODEL", "gpt-realtime"),
+        model=_text(env, "REALTIME_MODEL", DEFAULT_REALTIME_MODEL),
         voice=voice,
         instructions=_text(env, "REALTIME_INSTRUCTIONS"),
         key_ttl=_number(env, "REALTIME_KEY_TTL", 600, 10, 7200),
         allowed_voices=allowed,
         allow_client_instructions=_flag(env, "REALTIME_ALLOW_CLIENT_INSTRUCTIONS"),
+        transcription_model=_text(env, "REALTIME_TRANSCRIPTION_MODEL", DEFAULT_TRANSCRIPTION_MODEL),
     )
 
 

@@ -14,7 +14,7 @@ def test_defaults(config):
     reply = call(config, "GET", "/api/config")
     assert reply.status == 200
     assert reply.json() == {
-        "groupchatUrl": None, "realtimeCallsUrl": "https://api.openai.com/v1/realtime/calls",
+        "groupchatUrl": None,
         "auth": {"supabase": None, "token": False, "anonymous": True, "allowSignup": False}, "history": False, "clientSystemPrompt": True,
     }
 

@@ -1,11 +1,12 @@
 """The dashboard in a real headless Chromium against the dev server and the loopback OpenAI stand-in."""
 
+import json
 import re
 import threading
 
 import pytest
 
-from tests.helpers import freeze_limit_clock
+from tests.helpers import call, freeze_limit_clock
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, Site, open_dashboard, screenshot
 
 pytest.importorskip("playwright")
@@ -35,7 +36,6 @@ def site_with(env, fake_openai, tmp_path):
 
     def start(**settings):
         env.setenv("HISTORY_DB", str(tmp_path / "history.sqlite3"))
-        env.setenv("REALTIME_CALLS_URL", fake_openai.base_url + "/realtime/calls")
         for name, value in settings.items():
             if value is None:
                 env.delenv(name, raising=False)
@@ -304,6 +304,8 @@ def test_supabase_sign_in_with_a_magic_link(page, gotrue):
 
 def test_a_voice_session_end_to_end(context, page, site, fake_openai):
     context.grant_permissions(["microphone"], origin=site.url.rstrip("/"))
+    responses = []
+    page.on("response", lambda response: responses.append(response))
     peer = fake_openai.realtime()
     peer.speak, peer.finish = threading.Event(), threading.Event()  # the test moves the conversation on
     open_dashboard(page, site)
@@ -321,11 +323,48 @@ def test_a_voice_session_end_to_end(context, page, site, fake_openai):
     assert fake_openai.realtime().frames_heard >= 10  # the microphone's audio reached the peer
     page.wait_for_function("document.getElementById('voice-audio').currentTime > 0")  # the model's audio plays
     call = next(r for r in fake_openai.requests if r["path"] == "/v1/realtime/calls")
-    assert call["headers"]["authorization"].startswith("Bearer ek_")
-    assert call["headers"]["content-type"] == "application/sdp"
-    page.get_by_role("button", name="Arrêter l'assistant vocal").click()
+    assert call["headers"]["authorization"].startswith("Bearer sk-canary")  # our server's key, from our server
+    assert call["body"]["session"]["audio"]["input"]["transcription"]["model"] == "gpt-transcribe"
+    with page.expect_response(lambda r: r.request.method == "DELETE" and "/api/realtime/call?" in r.url) as hangup:
+        page.get_by_role("button", name="Arrêter l'assistant vocal").click()
     expect(status).to_have_text("Assistant vocal arrêté")
     assert page.evaluate("document.getElementById('voice-audio').srcObject") is None
+    assert hangup.value.status == 200
+    assert [c["ended"] for c in fake_openai.calls.values()] == [True]
+    assert not [r.url for r in responses if "openai" in r.url or "/realtime/key" in r.url]
+    seen = "".join(r.text() + json.dumps(r.headers) for r in responses if r.request.resource_type in ("fetch", "xhr"))
+    assert "ek_" not in seen and "sk-canary" not in seen and "client_secret" not in seen  # no key reached the page
+    chat_tab(page)
+    expect(page.locator(".bubble.assistant").last).to_contain_text("Bonjour, votre solde est de 1 250 euros.")
+    page.reload()
+    page.locator("body[data-ready=true]").wait_for(timeout=10_000)
+    chat_tab(page)
+    expect(page.locator(".bubble.user").first).to_contain_text("Quel est mon solde ?")
+    expect(page.locator(".bubble.assistant").first).to_contain_text("Bonjour, votre solde est de 1 250 euros.")
+    send(page, "Et le mois dernier ?")
+    expect(last_reply(page)).to_contain_text("Echo: Et le mois dernier ?")
+    context_sent = fake_openai.requests[-1]["body"]["messages"]
+    assert [m["content"] for m in context_sent[-3:]] == [
+        "Quel est mon solde ?", "Bonjour, votre solde est de 1 250 euros.", "Et le mois dernier ?"]
+
+
+def test_a_reply_the_user_talks_over_is_kept_as_far_as_heard(context, page, site, fake_openai):
+    context.grant_permissions(["microphone"], origin=site.url.rstrip("/"))
+    peer = fake_openai.realtime()
+    peer.finish, peer.interrupted = threading.Event(), True
+    open_dashboard(page, site)
+    page.get_by_role("button", name="Démarrer l'assistant vocal").click()
+    reply = page.locator("#voice-transcript [data-speaker=assistant]")
+    expect(reply).to_have_text("Bonjour, ", timeout=15_000)
+    peer.finish.set()  # the user speaks over the reply now
+    expect(reply).to_have_attribute("data-reported", "true")
+    page.get_by_role("button", name="Arrêter l'assistant vocal").click()
+    chat_tab(page)
+    expect(page.locator(".bubble.assistant").last).to_contain_text("Bonjour,")
+    conversation = page.evaluate("localStorage.getItem('dashboard.conversationId')")
+    stored = call(site.server.server_port, "GET", f"/api/groupchat/chat?conversationId={conversation}").json()
+    assert [(m["role"], m["content"], m["status"], m["source"]) for m in stored["messages"]] == [
+        ("user", "Quel est mon solde ?", "complete", "voice"), ("assistant", "Bonjour, ", "interrupted", "voice")]
 
 
 def test_a_refused_microphone_is_explained(page, site, fake_openai):
@@ -344,13 +383,12 @@ def test_a_refused_key_is_explained(context, page, site, fake_openai):
     expect(page.locator("#voice-status")).to_have_attribute("data-state", "error")
 
 
-def test_an_unreachable_realtime_endpoint_is_a_network_error(context, page, site_with):
-    site = site_with(REALTIME_CALLS_URL="http://127.0.0.1:9/v1/realtime/calls")
+def test_an_unreachable_openai_is_explained(context, page, site_with):
+    site = site_with(OPENAI_BASE_URL="http://127.0.0.1:9/v1")
     context.grant_permissions(["microphone"], origin=site.url.rstrip("/"))
     open_dashboard(page, site)
     page.get_by_role("button", name="Démarrer l'assistant vocal").click()
-    expect(page.locator("#voice-status")).to_have_text("Connexion vocale impossible : vérifiez votre réseau.",
-                                                       timeout=15_000)
+    expect(page.locator("#voice-status")).to_have_text(re.compile("^Session vocale refusée"), timeout=15_000)
     expect(page.get_by_role("button", name="Démarrer l'assistant vocal")).to_have_attribute("aria-pressed", "false")
 
 

@@ -227,7 +227,7 @@ def test_limit_defaults():
     assert (limits.realtime_sessions_per_day, limits.global_messages_per_day, limits.global_tokens_per_day,
             limits.global_voice_sessions_per_day) == (10, 2000, 2_000_000, 50)  # a ceiling even if nothing is set
     chat = settings.chat({})
-    assert (chat.max_output_tokens, chat.allow_client_system_prompt) == (1024, True)
+    assert (chat.max_output_tokens, chat.allow_client_system_prompt) == (4096, True)
 
 
 # --- what each request really takes from its buckets ---------------------------------------------------------

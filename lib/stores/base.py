@@ -92,3 +92,9 @@ class Store(Protocol):
 
     def settle_limits(self, charges: list[Charge]) -> None:
         """Add each charge's delta (negative to give back) to its window, never below zero."""
+
+    def record_call(self, user_id: str, call_id: str, conversation_id: str) -> None:
+        """Remember that a Realtime call is this user's, and which conversation its transcript goes to."""
+
+    def call(self, user_id: str, call_id: str) -> dict | None:
+        """{"id", "conversationId", "createdAt"} of the user's call, or None if the user has no such call."""

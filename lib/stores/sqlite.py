@@ -45,6 +45,12 @@ create table if not exists rate_limits (
   used integer not null default 0,
   primary key (subject, bucket, window_start)
 );
+create table if not exists realtime_calls (
+  id text primary key,
+  user_id text not null,
+  conversation_id text not null,
+  created_at text not null
+);
 """
 # files made before messages had a source
 ADD_SOURCE = ("alter table messages add column source text not null default 'text' "
@@ -173,6 +179,17 @@ class SqliteStore:
             db.executemany("update rate_limits set used = max(used + ?, 0) "
                            "where subject = ? and bucket = ? and window_start = ?",
                            [(c.delta, c.subject, c.bucket, c.window_start) for c in charges])
+
+    def record_call(self, user_id, call_id, conversation_id):
+        with self._connection() as db:
+            db.execute("insert into realtime_calls (id, user_id, conversation_id, created_at) values (?, ?, ?, ?)",
+                       (call_id, user_id, conversation_id, _now()))
+
+    def call(self, user_id, call_id):
+        with self._connection() as db:
+            row = db.execute("select id, conversation_id, created_at from realtime_calls where id = ? and user_id = ?",
+                             (call_id, user_id)).fetchone()
+        return {"id": row[0], "conversationId": row[1], "createdAt": row[2]} if row else None
 
     def delete_conversation(self, user_id, conversation_id):
         with self._writing() as db:

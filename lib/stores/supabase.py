@@ -97,6 +97,16 @@ class SupabaseStore:
             "p_window_starts": [c.window_start for c in charges], "p_deltas": [c.delta for c in charges],
         }))
 
+    def record_call(self, user_id, call_id, conversation_id):
+        self._run(self.client.table("realtime_calls").insert(
+            {"id": call_id, "user_id": user_id, "conversation_id": conversation_id}))
+
+    def call(self, user_id, call_id):
+        rows = self._run(self.client.table("realtime_calls").select("id,conversation_id,created_at")
+                         .eq("id", call_id).eq("user_id", user_id).limit(1)).data
+        return ({"id": rows[0]["id"], "conversationId": rows[0]["conversation_id"],
+                 "createdAt": rows[0]["created_at"]} if rows else None)
+
     def delete_conversation(self, user_id, conversation_id):
         deleted = self._run(self.client.rpc("delete_conversation", {
             "p_user_id": user_id, "p_conversation_id": conversation_id})).data

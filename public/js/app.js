@@ -52,7 +52,7 @@ async function main() {
   const auth = await setupAuth(config, () => chat && chat.reload());
   useCredentials(auth.token);
   chat = setupChat(config);
-  setupVoice(config);
+  setupVoice(config, chat);
   await chat.reload();
   document.body.dataset.ready = "true";
   performance.mark("dashboard-ready");
