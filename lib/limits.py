@@ -36,6 +36,14 @@ def chat_buckets(limits: Limits, subject: str, tokens: int) -> list[Bucket]:
     ])
 
 
+def message_buckets(limits: Limits, subject: str, count: int) -> list[Bucket]:
+    """The daily buckets `count` stored messages with no OpenAI call (a call's transcript) count against."""
+    return _on([
+        Bucket("chat:day", DAY, limits.chat_per_day, count, subject),
+        Bucket("global:chat:day", DAY, limits.global_messages_per_day, count, GLOBAL),
+    ])
+
+
 def voice_buckets(limits: Limits, subject: str) -> list[Bucket]:
     """The buckets one voice session (a key minted or a call started) counts against (0 = off)."""
     return _on([

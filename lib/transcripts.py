@@ -10,7 +10,6 @@ from lib import calls, history, limits, log, stores
 from lib.access import Caller
 from lib.errors import ConversationNotFound, HistoryUnavailable, ValidationFailed, canonical_uuid, validation_failed
 from lib.settings import HistorySettings, Limits
-from lib.stores import Bucket
 
 MAX_ITEMS = 4
 MAX_TEXT_CHARS = 2000  # two to three minutes of speech; the whole body stays under the 64 KiB request bound
@@ -54,9 +53,8 @@ def parse_request(data: dict) -> TranscriptRequest:
 
 def save(caller: Caller, client_ip: str, request: TranscriptRequest, cfg: HistorySettings, spending: Limits) -> dict:
     """Store the items in the call's conversation (or the caller's given one), each counted as a message."""
-    if spending.chat_per_day:
-        limits.enforce(limits.subject_for(caller, client_ip),
-                       [Bucket("chat:day", limits.DAY, spending.chat_per_day, cost=len(request.items))], cfg)
+    subject = limits.subject_for(caller, client_ip)
+    limits.reserve(limits.message_buckets(spending, subject, len(request.items)), cfg)
     store, call = calls.owned(caller, request.callId, cfg)
     conversation_id = request.conversationId or call["conversationId"]
     messages = [{"role": item.role, "content": item.text, "status": item.status, "source": "voice"}

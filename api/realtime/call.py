@@ -14,8 +14,7 @@ class handler(ApiHandler):
         cfg = settings.realtime()
         offer = realtime.parse_offer(request.read_body(), request.headers.get("Content-Type"))
         conversation_id = conversations.conversation_id_from(request.query)
-        limits.enforce(limits.subject_for(request.caller, request.client_ip),
-                       limits.realtime_buckets(settings.limits()), settings.history())
+        limits.enforce_voice(request.caller, request.client_ip)
         call = calls.start(request.caller, offer, conversation_id, cfg, settings.openai(), settings.history())
         return RawResponse(call.answer.encode(), "application/sdp", 201, {
             "X-Call-Id": call.id, "X-Conversation-Id": call.conversation_id, "Access-Control-Expose-Headers": EXPOSED,
