@@ -78,6 +78,8 @@ def chat_tab(page):
 
 
 def send(page, text):
+    # a reply's text can be whole before its stream ends, and until then the page ignores Enter
+    expect(page.locator("#chat-input")).not_to_have_attribute("aria-busy", "true")
     page.locator("#chat-input").fill(text)
     page.locator("#chat-input").press("Enter")
 
