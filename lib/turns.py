@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from lib import history, limits, log, rooms, stores
 from lib.access import Caller
 from lib.errors import ConversationNotFound, HistoryDisabled, HistoryUnavailable
+from lib.limits import Reservation
 from lib.settings import HistorySettings, Limits
 
 
@@ -26,19 +28,36 @@ class Turn:
     conversation_id: str
     message: str
     subject: str = ""
-    limits: Limits | None = None
     history_settings: HistorySettings | None = None
     context: list[dict] = field(default_factory=list)
     store: stores.Store | None = None
     unsaved: type[HistoryDisabled] | type[HistoryUnavailable] | None = None
+    prompt_tokens: int = 0
+    reservation: Reservation = field(default_factory=Reservation)
     author: Caller | None = None  # who wrote the message, when the conversation is a room (user_id: its owner)
     wants_reply: bool = True  # False: a room message not addressed to the assistant, stored without a reply
 
     def finish(self, reply: str, usage: dict | None, status: str = "complete") -> dict:
-        """Count the reply's tokens against the daily budget, then save the turn (see save)."""
-        if usage and self.limits:
-            limits.record_tokens(self.subject, usage.get("total_tokens") or 0, self.limits, self.history_settings)
+        """Settle the turn's token reservation to what it cost (see charge), then save the turn (see save)."""
+        self.charge(reply, usage)
         return self.save(reply, status)
+
+    def charge(self, reply: str, usage: dict | None) -> None:
+        """Settle the reservation, once: to OpenAI's reported total, or, with no report (the caller hung up, the
+        stream broke), to an estimate of the prompt and of the reply as far as it got; never zero."""
+        total = (usage or {}).get("total_tokens")
+        if not isinstance(total, int) or total <= 0:
+            total = self.prompt_tokens + limits.estimate_tokens(reply)
+        self.reservation.settle(total, self.history_settings)
+
+    @contextmanager
+    def charged_if_it_fails(self):
+        """If what follows fails before the turn is finished, charge what its prompt may have cost."""
+        try:
+            yield self
+        except BaseException:
+            self.charge("", None)
+            raise
 
     def save(self, reply: str | None, status: str = "complete") -> dict:
         """Store the message and its reply; the response's `saved` (and a `warning` when not)."""
@@ -85,32 +104,51 @@ class Turn:
 
 
 def begin(caller: Caller, client_ip: str, message: str, conversation_id: str | None, cfg: HistorySettings,
-          spending: Limits, ask_assistant: bool = False) -> Turn:
-    """A counted turn with its conversation's recent context; 429 over a limit, 404 for a conversation the caller
-    neither owns nor is a member of, 503 when the store cannot say whose it is (fails closed), all before any
-    OpenAI call. In a room the assistant answers when addressed (@assistant, @IA, or ask_assistant) or when the
-    room is set to answer every message."""
+          spending: Limits, system_prompt: str | None = None, max_output_tokens: int = 0,
+          ask_assistant: bool = False) -> Turn:
+    """A turn with its conversation's recent context, counted against every limit with its token reservation
+    (the prompt's estimate plus `max_output_tokens`): 404 for a conversation the caller neither owns nor is a
+    member of, 429 over a limit, 503 when the store cannot say whose it is (fails closed), all before any OpenAI
+    call and none counted. In a room the turn is charged to the asker (their subject) and stored under the
+    owner's id; the assistant answers when addressed (@assistant, @IA, or ask_assistant) or when the room is set
+    to answer every message. A room message it is not asked to answer counts against the asker's message limits
+    only: no OpenAI call, so no tokens are reserved."""
     subject = limits.subject_for(caller, client_ip)
-    limits.enforce(subject, limits.chat_buckets(spending), cfg)
-    turn = Turn(caller.user_id, str(conversation_id or uuid.uuid4()), message, subject, spending, cfg)
+    turn = Turn(caller.user_id, str(conversation_id or uuid.uuid4()), message, subject, cfg)
+    _load_context(turn, caller, conversation_id, cfg, ask_assistant)
+    if not turn.wants_reply:
+        limits.reserve([bucket for bucket in limits.chat_buckets(spending, subject, 0)
+                        if bucket.name not in limits.TOKEN_BUCKETS], cfg)
+        return turn
+    sent = ([system_prompt] if system_prompt else []) + [m["content"] for m in turn.context] + [message]
+    turn.prompt_tokens = limits.prompt_estimate(sent)
+    turn.reservation = limits.reserve(limits.chat_buckets(spending, subject, turn.prompt_tokens + max_output_tokens),
+                                      cfg)
+    return turn
+
+
+def _load_context(turn: Turn, caller: Caller, conversation_id: str | None, cfg: HistorySettings,
+                  ask_assistant: bool = False) -> None:
+    """Open the store and read the conversation's recent messages; 404 for a conversation the caller neither owns
+    nor is a member of."""
     if cfg.backend == "supabase" and caller.kind != "user" and conversation_id is None:
         # Supabase history rows belong to users in auth.users: the token holder and anonymous callers own none
         # (a room they were invited to is its owner's: membership decides, below)
         turn.unsaved = HistoryForUsersOnly
-        return turn
+        return
     try:
-        turn.store = stores.open_store(cfg)
+        turn.store = stores.open_store(cfg) if caller.keeps_history else None
         if turn.store is None:
             turn.unsaved = HistoryDisabled
-            return turn
+            return
         if conversation_id is not None:
             access = rooms.enter(turn.store, caller, turn.conversation_id)
             if access.is_room:
                 turn.user_id, turn.author = access.owner_id, caller
                 turn.wants_reply = (ask_assistant or access.assistant_replies == "all"
-                                    or rooms.addresses_assistant(message))
+                                    or rooms.addresses_assistant(turn.message))
                 if not turn.wants_reply:
-                    return turn
+                    return
             recent = turn.store.messages(turn.user_id, turn.conversation_id, newest=history.CONTEXT_MESSAGES)
             if access.is_room:
                 recent = rooms.in_context(recent)
@@ -120,4 +158,9 @@ def begin(caller: Caller, client_ip: str, message: str, conversation_id: str | N
         if conversation_id is not None:  # whose conversation it is, and what it said, are unknown: refuse
             raise HistoryUnavailable() from None
         turn.store, turn.unsaved = None, HistoryUnavailable
-    return turn
+
+
+def require_history(caller: Caller) -> None:
+    """503 history_disabled for a caller whose history is never stored (anonymous on Vercel)."""
+    if not caller.keeps_history:
+        raise HistoryDisabled("Chat history is off for anonymous callers on this deployment: sign in to keep it.")

@@ -11,16 +11,19 @@ class handler(ApiHandler):
         cfg = settings.chat()
         body = chat.parse_request(request.json(), cfg)
         turn = turns.begin(request.caller, request.client_ip, body.message, body.conversationId,
-                           settings.history(), settings.limits(), ask_assistant=body.askAssistant)
+                           settings.history(), settings.limits(), chat.system_prompt_for(body, cfg),
+                           cfg.max_output_tokens, ask_assistant=body.askAssistant)
         streamed = chat.wants_stream(body, request.headers.get("Accept"))
         if not turn.wants_reply:  # a room message not addressed to the assistant
             saved = turn.post_only()
             return EventStream(iter([{"type": "done", **saved}])) if streamed else JsonResponse(saved)
-        if streamed:
-            return EventStream(chat.stream_reply(body, turn, cfg, settings.openai()))
-        return JsonResponse(chat.reply(body, turn, cfg, settings.openai()))
+        with turn.charged_if_it_fails():
+            if streamed:
+                return EventStream(chat.stream_reply(body, turn, cfg, settings.openai()))
+            return JsonResponse(chat.reply(body, turn, cfg, settings.openai()))
 
     def get(self, request: Request):
+        turns.require_history(request.caller)
         conversation_id = conversations.conversation_id_from(request.query)
         after = conversations.after_from(request.query)
         if conversation_id is None:
@@ -29,5 +32,6 @@ class handler(ApiHandler):
                                                request.caller.name))
 
     def delete(self, request: Request):
+        turns.require_history(request.caller)
         conversation_id = conversations.conversation_id_from(request.query, required=True)
         return JsonResponse(conversations.delete(request.caller.user_id, conversation_id, settings.history()))

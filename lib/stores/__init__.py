@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from lib.settings import HistorySettings
-from lib.stores.base import Bucket, ConversationNotFound, RoomAccess, Store, StoreUnavailable, Usage
+from lib.stores.base import Bucket, Charge, ConversationNotFound, RoomAccess, Store, StoreUnavailable, Usage
 
-__all__ = ["Bucket", "ConversationNotFound", "RoomAccess", "Store", "StoreUnavailable", "Usage", "open_store"]
+__all__ = ["Bucket", "Charge", "ConversationNotFound", "RoomAccess", "Store", "StoreUnavailable", "Usage",
+           "open_store"]
 
 
 def open_store(cfg: HistorySettings) -> Store | None:

@@ -55,7 +55,7 @@ async function main() {
   useCredentials(auth.token);
   chat = setupChat(config);
   room = setupRoom(document.getElementById("room"), config);
-  setupVoice(config);
+  setupVoice(config, chat);
   await chat.reload();
   await room.reload();
   document.body.dataset.ready = "true";

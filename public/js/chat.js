@@ -209,5 +209,7 @@ export function setupChat(config) {
       if (conversationId) await openConversation(conversationId);
       else await refreshList();
     },
+    current: () => conversationId,
+    open: (id) => openConversation(id),
   };
 }
