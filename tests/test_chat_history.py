@@ -207,7 +207,7 @@ def test_when_the_store_fails_at_the_save_the_reply_still_arrives(chat, history)
         else:
             original = history.take_fault
             patch.setattr(history, "take_fault", lambda: 503 if history.requests[-1]["path"].startswith(
-                "/rest/v1/rpc/") else original())
+                "/rest/v1/rpc/record_") else original())  # the writers (record_messages, record_room_turn)
         events = call(chat, "POST", CHAT, {"message": "après", "stream": True, "conversationId": conversation},
                       ALICE).events()
     assert events[-1]["type"] == "done" and events[-1]["message"] == "Echo: après"
@@ -244,6 +244,7 @@ def test_when_the_store_cannot_say_whose_conversation_it_is_the_turn_is_refused(
                 raise StoreUnavailable("disk gone")
 
             patch.setattr("lib.stores.sqlite.SqliteStore.conversation", fail)
+            patch.setattr("lib.stores.sqlite.SqliteStore.room_access", fail)  # whose it is, owner or member
         else:
             history.fail_next(503)
         reply = say(chat, "suite", conversationId=conversation)
