@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 from lib.rooms import token_hash
-from tests.helpers import LoopbackServer, call, load_handler, open_stream, read_event
+from tests.helpers import LoopbackServer, call, freeze_limit_clock, load_handler, open_stream, read_event
 
 CHAT, MEMBERS = "/api/groupchat/chat", "/api/groupchat/members"
 SECRET = "jwt-secret-for-room-tests-0123456789abcdef"
@@ -308,6 +308,23 @@ def test_the_reply_is_charged_to_the_one_who_asked(room, env):
     refused = room.say("bob", "@IA une autre", conversationId=conversation)
     assert (refused.status, refused.json()["error"]["limit"]) == (429, "tokens:day")
     assert room.say("carol", "x").status == 200  # someone else still has their budget
+
+
+def test_a_message_to_the_room_counts_against_message_limits_but_reserves_no_tokens(room, env):
+    freeze_limit_clock(env)
+    env.setenv("CHAT_DAILY_TOKEN_LIMIT", "1")
+    env.setenv("CHAT_DAILY_MESSAGE_LIMIT", "3")
+    conversation = room.open("bob")
+    assert room.say("bob", "@IA une question", conversationId=conversation).status == 200  # Bob's tokens used up
+    refused = room.say("bob", "@IA une autre", conversationId=conversation)
+    assert (refused.status, refused.json()["error"]["limit"]) == (429, "tokens:day")
+    assert room.say("bob", "Merci Alice", conversationId=conversation).status == 200  # no tokens needed
+    # the refused message was not counted: Bob has sent 2 of his 3 messages today
+    assert room.say("bob", "Et ensuite ?", conversationId=conversation).status == 200
+    over = room.say("bob", "Un dernier mot", conversationId=conversation)
+    assert (over.status, over.json()["error"]["limit"]) == (429, "chat:day")
+    assert contents(room.read("alice", conversation))[-2:] == [  # the refused message is not stored
+        ("user", "Bob", "Merci Alice"), ("user", "Bob", "Et ensuite ?")]
 
 
 def test_two_members_writing_at_once_never_interleave_a_turn(room):
