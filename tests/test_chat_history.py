@@ -207,7 +207,7 @@ def test_when_the_store_fails_at_the_save_the_reply_still_arrives(chat, history)
         else:
             original = history.take_fault
             patch.setattr(history, "take_fault", lambda: 503 if history.requests[-1]["path"].startswith(
-                "/rest/v1/rpc/record_") else original())  # the writers (record_messages, record_room_turn)
+                "/rest/v1/rpc/record") else original())
         events = call(chat, "POST", CHAT, {"message": "après", "stream": True, "conversationId": conversation},
                       ALICE).events()
     assert events[-1]["type"] == "done" and events[-1]["message"] == "Echo: après"
@@ -243,8 +243,7 @@ def test_when_the_store_cannot_say_whose_conversation_it_is_the_turn_is_refused(
             def fail(*args, **kwargs):
                 raise StoreUnavailable("disk gone")
 
-            patch.setattr("lib.stores.sqlite.SqliteStore.conversation", fail)
-            patch.setattr("lib.stores.sqlite.SqliteStore.room_access", fail)  # whose it is, owner or member
+            patch.setattr("lib.stores.sqlite.SqliteStore.room_access", fail)  # who may enter: owner or member
         else:
             history.fail_next(503)
         reply = say(chat, "suite", conversationId=conversation)
