@@ -43,6 +43,7 @@ def conversations_of(port, who) -> list[str]:
     return [conversation["id"] for conversation in reply.json()["conversations"]]
 
 
+@pytest.mark.parametrize("tokens", ["sqlite"], indirect=True)  # Supabase keeps history for its own users only
 def test_two_token_holders_do_not_see_each_others_conversations(chat, tokens):
     mine = call(chat, "POST", CHAT, {"message": "Mon portefeuille"}, ALICE).json()["conversationId"]
     assert conversations_of(chat, ALICE) == [mine]
@@ -53,6 +54,14 @@ def test_two_token_holders_do_not_see_each_others_conversations(chat, tokens):
     assert conversations_of(chat, ALICE) == [mine]
 
 
+@pytest.mark.parametrize("tokens", ["supabase"], indirect=True)
+def test_on_supabase_token_holders_keep_no_history_and_see_none(chat, tokens):
+    reply = call(chat, "POST", CHAT, {"message": "Mon portefeuille"}, ALICE).json()
+    assert (reply["saved"], reply["warning"]["code"]) == (False, "history_disabled")
+    assert conversations_of(chat, ALICE) == [] and conversations_of(chat, BOB) == []
+    assert call(chat, "GET", f"{CHAT}?conversationId={reply['conversationId']}", headers=BOB).status == 404
+
+
 def test_each_token_holder_has_their_own_allowance(chat, tokens, env):
     clear_of_minute_boundary()
     env.setenv("CHAT_RATE_LIMIT_PER_MINUTE", "1")
@@ -60,6 +69,7 @@ def test_each_token_holder_has_their_own_allowance(chat, tokens, env):
         200, 429, 200, 200]
 
 
+@pytest.mark.parametrize("tokens", ["sqlite"], indirect=True)
 def test_a_token_is_removed_alone_and_rotated_without_losing_its_history(chat, tokens, env):
     mine = call(chat, "POST", CHAT, {"message": "à garder"}, ALICE).json()["conversationId"]
     env.setenv("DASHBOARD_TOKENS", f"{tokens}:{ALICE_TOKEN}")

@@ -32,7 +32,7 @@ def hosted_like_vercel(relative: str, plain: bool = False):
     """The function in a vc_init-like host; after the block, `messages` holds what reached the platform (every
     line is written before the answer that caused it has ended, so stopping the host loses nothing)."""
     command = [sys.executable, str(ROOT / "tests" / "vercel_host.py"), relative, *(["--plain"] if plain else [])]
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "VERCEL": "1"}, stdout=subprocess.PIPE,
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "VERCEL": "1", "ALLOW_ANONYMOUS_ON_VERCEL": "1"}, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     host = SimpleNamespace(port=json.loads(process.stdout.readline())["httpPort"], messages=[], stderr="")
     try:
@@ -44,7 +44,7 @@ def hosted_like_vercel(relative: str, plain: bool = False):
 
 
 @pytest.fixture
-def supabase_project(env, fake_openai, postgrest):
+def supabase_project(env, fake_openai, postgres, postgrest):
     """History in the Supabase schema, callers signed in with Supabase: the path whose library logs carry ids."""
     env.delenv("ALLOW_ANONYMOUS")
     env.setenv("SUPABASE_URL", postgrest.url)
@@ -52,6 +52,7 @@ def supabase_project(env, fake_openai, postgrest):
     env.setenv("SUPABASE_JWT_SECRET", SECRET)
     postgrest.faults.clear()
     user_id = str(uuid.uuid4())
+    postgres.add_user(user_id)  # history rows belong to a user in auth.users
     claims = {"sub": user_id, "aud": "authenticated", "exp": int(time.time()) + 600, "iss": f"{postgrest.url}/auth/v1"}
     token = jwt.encode(claims, SECRET, algorithm="HS256")
     return SimpleNamespace(user_id=user_id, token=token, postgrest=postgrest,
@@ -73,7 +74,7 @@ def a_full_session(port: int, project) -> list:
         call(port, "POST", CHAT, {"message": "x", "conversationId": "not-a-uuid"}, headers),
         call(port, "POST", CHAT, {"message": "x"}, {**PLATFORM, "Authorization": "Bearer wrong"}),
     ]
-    project.postgrest.fail_next(503)  # the next turn cannot read its history: an error line, the reply still comes
+    project.postgrest.fail_next(503)  # the next turn cannot learn whose conversation it is: refused, an error line
     replies.append(call(port, "POST", CHAT, {"message": "contenu-secret-3", "conversationId": conversation}, headers))
     replies.append(call(port, "DELETE", f"{CHAT}?conversationId={conversation}", headers=headers))
     return replies
@@ -84,7 +85,7 @@ def test_under_vercels_runtime_the_platform_gets_only_our_levelled_json_lines(su
         replies = a_full_session(host.port, supabase_project)
     with hosted_like_vercel("api/realtime/key.py") as key_host:
         replies.append(call(key_host.port, "POST", KEY, headers=supabase_project.headers))
-    assert [reply.status for reply in replies] == [200, 200, 200, 200, 422, 401, 200, 200, 200]
+    assert [reply.status for reply in replies] == [200, 200, 200, 200, 422, 401, 503, 200, 200]
 
     logs = [m for m in host.messages + key_host.messages if m["type"] == "log"]
     assert [m for m in logs if "stream" in m] == []  # no access line on stdout, no unlevelled text on stderr
@@ -93,7 +94,7 @@ def test_under_vercels_runtime_the_platform_gets_only_our_levelled_json_lines(su
     requests = [(level, line) for level, line in lines if "route" in line]
     assert [(level, line["method"], line["status"]) for level, line in requests] == [
         ("info", method, status) for method, status in
-        [("POST", 200), ("POST", 200), ("GET", 200), ("GET", 200), ("POST", 422), ("POST", 401), ("POST", 200),
+        [("POST", 200), ("POST", 200), ("GET", 200), ("GET", 200), ("POST", 422), ("POST", 401), ("POST", 503),
          ("DELETE", 200), ("POST", 200)]]
     assert [(level, line["event"]) for level, line in lines if "route" not in line] == [
         ("error", "history_read_failed")]
