@@ -66,10 +66,11 @@ class Turn:
                                        self.message, reply, status)
                 return {"saved": True}
             except stores.ConversationNotFound:
-                log.info(event="history_write_refused", conversationId=self.conversation_id)
+                log.info(event="history_write_refused",
+                         conversationHash=log.conversation_hash(self.conversation_id))
                 warning = HistoryUnavailable(DELETED_MEANWHILE)
             except stores.StoreUnavailable as exc:
-                log.error(event="history_write_failed", conversationId=self.conversation_id,
+                log.error(event="history_write_failed", conversationHash=log.conversation_hash(self.conversation_id),
                           error=type(exc).__name__)
                 self.unsaved = HistoryUnavailable
         warning = warning or (self.unsaved or HistoryUnavailable)()
