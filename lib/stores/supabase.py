@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 
 from lib.stores.base import ConversationNotFound, StoreUnavailable, Usage, checked_messages
 
@@ -84,6 +85,7 @@ class SupabaseStore:
         from datetime import datetime
 
         rows = self._run(self.client.rpc("reserve_rate_limits", {
+            "p_now": time.time(),  # the server's clock decides the windows, as in the other stores
             "p_subjects": [b.subject for b in buckets], "p_buckets": [b.name for b in buckets],
             "p_window_seconds": [b.window for b in buckets], "p_limits": [b.limit for b in buckets],
             "p_costs": [b.cost for b in buckets],
