@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from lib import history, limits, log, stores
 from lib.access import Caller
-from lib.errors import ConversationNotFound, HistoryDisabled, HistoryUnavailable
+from lib.errors import ConversationNotFound, HistoryDisabled, HistoryUnavailable, ValidationFailed
 from lib.settings import HistorySettings, Limits
 
 
@@ -24,6 +24,7 @@ class Turn:
     context: list[dict] = field(default_factory=list)
     store: stores.Store | None = None
     unsaved: type[HistoryDisabled] | type[HistoryUnavailable] | None = None
+    replaces: int | None = None  # a regenerated turn: the id of the reply it takes the place of
 
     def finish(self, reply: str, usage: dict | None, status: str = "complete") -> dict:
         """Count the reply's tokens against the daily budget, then save the turn (see save)."""
@@ -35,8 +36,11 @@ class Turn:
         """Store the message and its reply; the response's `saved` (and a `warning` when not)."""
         if self.store is not None:
             try:
-                self.store.record_turn(self.user_id, self.conversation_id, history.title_for(self.message),
-                                       self.message, reply, status)
+                if self.replaces is not None:
+                    self.store.replace_reply(self.user_id, self.conversation_id, self.replaces, reply, status)
+                else:
+                    self.store.record_turn(self.user_id, self.conversation_id, history.title_for(self.message),
+                                           self.message, reply, status)
                 return {"saved": True}
             except (stores.StoreUnavailable, stores.ConversationNotFound) as exc:
                 log.error(event="history_write_failed", conversationId=self.conversation_id,
@@ -67,4 +71,29 @@ def begin(caller: Caller, client_ip: str, message: str, conversation_id: str | N
     except stores.StoreUnavailable as exc:
         log.error(event="history_read_failed", error=type(exc).__name__)
         turn.store, turn.unsaved = None, HistoryUnavailable
+    return turn
+
+
+def begin_regenerate(caller: Caller, client_ip: str, conversation_id: str, cfg: HistorySettings,
+                     spending: Limits) -> Turn:
+    """A counted turn that asks again the conversation's last question and will replace its last reply; 404
+    for a conversation not the caller's, 422 when it has no reply to regenerate, 503 without a store."""
+    subject = limits.subject_for(caller, client_ip)
+    limits.enforce(subject, limits.chat_buckets(spending), cfg)
+    try:
+        store = stores.open_store(cfg)
+        if store is None:
+            raise HistoryDisabled()
+        if store.conversation(caller.user_id, conversation_id) is None:
+            raise ConversationNotFound()
+        recent = store.messages(caller.user_id, conversation_id, newest=history.CONTEXT_MESSAGES + 2)
+    except stores.StoreUnavailable as exc:
+        log.error(event="history_read_failed", error=type(exc).__name__)
+        raise HistoryUnavailable() from None
+    if len(recent) < 2 or recent[-1]["role"] != "assistant" or recent[-2]["role"] != "user":
+        raise ValidationFailed("regenerate", "this conversation has no reply to regenerate")
+    question, reply = recent[-2], recent[-1]
+    turn = Turn(caller.user_id, conversation_id, question["content"], subject, spending, cfg, store=store,
+                replaces=reply["id"])
+    turn.context = history.fit_to_budget(recent[:-2], cfg.max_chars)
     return turn

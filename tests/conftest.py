@@ -11,7 +11,7 @@ from lib.limits import MemoryCounter
 from tests.helpers import CANARY_KEY, LoopbackServer, load_handler
 
 SETTINGS = re.compile(r"^(OPENAI_|CHAT_|REALTIME_|DASHBOARD_TOKEN|ALLOW_ANONYMOUS|ALLOWED_ORIGINS|SUPABASE_|HISTORY_"
-                      r"|GROUPCHAT_URL|VERCEL$)")
+                      r"|GROUPCHAT_URL|VERCEL$|BRAND_|AI_DISCLOSURE_|ADVICE_NOTICE_|DASHBOARD_)")
 
 
 @pytest.fixture(autouse=True)

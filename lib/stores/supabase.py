@@ -63,6 +63,20 @@ class SupabaseStore:
             "p_user_content": user_text, "p_assistant_content": assistant_text, "p_status": status,
         }))
 
+    def search(self, user_id, query, limit=50):
+        rows = self._run(self.client.rpc("search_conversations", {
+            "p_user_id": user_id, "p_query": query, "p_limit": limit})).data
+        return [{**_conversation(row), "snippet": row["snippet"]} for row in rows or []]
+
+    def rename_conversation(self, user_id, conversation_id, title):
+        return bool(self._run(self.client.rpc("rename_conversation", {
+            "p_user_id": user_id, "p_conversation_id": conversation_id, "p_title": title[:200]})).data)
+
+    def replace_reply(self, user_id, conversation_id, message_id, text, status="complete"):
+        self._run(self.client.rpc("replace_reply", {
+            "p_user_id": user_id, "p_conversation_id": conversation_id, "p_message_id": message_id,
+            "p_content": text, "p_status": status}))
+
     def consume_limits(self, subject, buckets):
         from datetime import datetime
 
