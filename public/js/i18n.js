@@ -1,15 +1,21 @@
-// Every string the dashboard shows, French first; `t(key, values)` picks the current language.
+// Every string the dashboard shows, French first; `t(key, values)` picks the current language, and `say(element,
+// key, values)` remembers the key so that a language switch re-renders every text on screen.
 
 export const STRINGS = {
   fr: {
-    "app.title": "Tableau de bord financier",
-    "lang.switch": "English",
+    "app.name": "Assistant financier",
+    "app.title": "{name} — Assistant",
+    "app.skip": "Aller au message",
+    "lang.short": "EN",
     "lang.switchLabel": "Switch to English",
-    "tabs.label": "Sections",
-    "tabs.group": "ChatGPT Groupe",
-    "tabs.chat": "Chat intégré",
+    "dialog.cancel": "Annuler",
+    "dialog.close": "Fermer",
+    "notice.ai": "Vous échangez avec une intelligence artificielle, pas avec un conseiller ; elle peut se tromper.",
+    "notice.advice": "Informations générales, pas un conseil en investissement.",
+    "notice.voice": "Voix générée par intelligence artificielle.",
+    "group.button": "Salon ChatGPT de groupe",
     "group.heading": "Salon ChatGPT de groupe",
-    "group.why": "OpenAI ne propose pas d'API pour les discussions de groupe et chatgpt.com refuse d'être affiché dans une autre page : le salon s'ouvre dans un nouvel onglet.",
+    "group.why": "Le salon de groupe s'ouvre dans ChatGPT, dans un nouvel onglet : vous y échangez à plusieurs avec l'assistant.",
     "group.label": "Lien du salon",
     "group.placeholder": "https://chatgpt.com/gg/…",
     "group.save": "Enregistrer",
@@ -20,79 +26,136 @@ export const STRINGS = {
     "group.copied": "Lien copié dans le presse-papiers.",
     "group.copyFailed": "Copie impossible : sélectionnez le lien et copiez-le à la main.",
     "group.invalid": "Lien refusé : seuls les liens https://chatgpt.com/… sont acceptés.",
-    "group.none": "Aucun salon configuré : collez le lien d'invitation de votre groupe ChatGPT.",
-    "chat.heading": "Chat intégré",
+    "group.none": "Aucun salon n'est configuré : collez le lien d'invitation de votre groupe ChatGPT.",
+    "chat.heading": "Conversation avec l'assistant",
     "chat.conversations": "Conversations",
+    "chat.logLabel": "Messages",
     "chat.new": "Nouvelle conversation",
+    "chat.rename": "Renommer « {title} »",
+    "chat.renameTitle": "Renommer la conversation",
+    "chat.renameLabel": "Nouveau titre",
+    "chat.renameSave": "Renommer",
+    "chat.renameInvalid": "Le titre doit faire entre 1 et 200 caractères.",
     "chat.delete": "Supprimer « {title} »",
-    "chat.deleteConfirm": "Supprimer cette conversation ?",
-    "chat.empty": "Posez une question sur vos comptes, budgets ou placements.",
+    "chat.deleteTitle": "Supprimer la conversation ?",
+    "chat.deleteText": "« {title} » et tous ses messages seront supprimés définitivement.",
+    "chat.deleteConfirm": "Supprimer",
+    "chat.untitled": "Sans titre",
+    "chat.emptyTitle": "Comment puis-je vous aider ?",
+    "chat.empty": "Posez une question sur vos comptes, vos budgets ou le fonctionnement des placements.",
+    "chat.noConversations": "Vos conversations apparaîtront ici.",
     "chat.inputLabel": "Votre message",
-    "chat.placeholder": "Écrivez votre message… (Entrée pour envoyer, Maj+Entrée pour aller à la ligne)",
+    "chat.placeholder": "Écrivez votre message…",
+    "chat.hint": "Entrée pour envoyer, Maj+Entrée pour aller à la ligne.",
     "chat.send": "Envoyer",
-    "chat.stop": "Arrêter",
+    "chat.stop": "Arrêter la réponse",
     "chat.you": "Vous",
     "chat.assistant": "Assistant",
+    "chat.copy": "Copier",
+    "chat.copied": "Copié",
+    "chat.copyFailed": "Copie impossible",
+    "chat.regenerate": "Régénérer",
     "chat.stopped": "Réponse interrompue.",
-    "chat.settings": "Réglages",
+    "chat.settings": "Consigne système",
     "chat.systemPrompt": "Consigne système (facultatif)",
-    "chat.systemPromptHint": "Par exemple : « Réponds en français, en termes simples. »",
+    "chat.systemPromptHint": "Par exemple : « Réponds en termes simples. »",
     "chat.notSaved": "Cette réponse n'a pas été enregistrée dans l'historique.",
-    "chat.historyOff": "Historique désactivé sur ce serveur.",
-    "chat.thinking": "L'assistant rédige…",
+    "chat.historyOff": "L'historique des conversations n'est pas activé sur ce service : elles ne sont pas conservées.",
+    "chat.thinking": "L'assistant rédige sa réponse…",
+    "chat.jump": "Aller au dernier message",
+    "chat.today": "Aujourd'hui",
+    "chat.yesterday": "Hier",
+    "search.label": "Rechercher dans les conversations",
+    "search.placeholder": "Rechercher",
+    "search.none": "Aucune conversation ne correspond à « {query} ».",
+    "search.count": "{count} résultat(s)",
     "auth.signIn": "Se connecter",
     "auth.signOut": "Se déconnecter",
+    "auth.signedIn": "Connecté",
     "auth.signedInAs": "Connecté : {email}",
     "auth.email": "Adresse e-mail",
     "auth.password": "Mot de passe",
     "auth.withPassword": "Connexion",
     "auth.magicLink": "Recevoir un lien de connexion",
     "auth.linkSent": "Lien envoyé : ouvrez l'e-mail pour vous connecter.",
-    "auth.failed": "Connexion refusée : {message}",
-    "auth.close": "Fermer",
-    "auth.required": "Connectez-vous pour utiliser le chat et l'assistant vocal.",
+    "auth.failed": "Connexion refusée : adresse e-mail ou mot de passe incorrect.",
+    "auth.linkFailed": "Le lien n'a pas pu être envoyé. Vérifiez l'adresse et réessayez.",
+    "auth.required": "Connectez-vous pour utiliser l'assistant.",
     "auth.token": "Jeton d'accès",
-    "auth.tokenSave": "Utiliser ce jeton",
-    "auth.tokenSaved": "Jeton enregistré sur cet appareil.",
+    "auth.tokenSave": "Se connecter",
+    "auth.tokenWrong": "Jeton refusé : vérifiez-le et réessayez.",
+    "auth.tokenChecking": "Vérification…",
     "voice.start": "Démarrer l'assistant vocal",
     "voice.stop": "Arrêter l'assistant vocal",
+    "voice.label": "Voix",
+    "voice.labelActive": "Arrêter",
     "voice.idle": "",
     "voice.connecting": "Connexion…",
     "voice.listening": "À l'écoute",
     "voice.speaking": "L'assistant parle",
     "voice.stopped": "Assistant vocal arrêté",
-    "voice.transcript": "Transcription",
-    "voice.error.microphone": "Micro refusé : autorisez le micro pour ce site.",
-    "voice.error.key": "Session vocale refusée : {message}",
+    "voice.transcript": "Conversation vocale",
+    "voice.you": "Vous",
+    "voice.assistant": "Assistant",
+    "voice.error.unavailable": "L'assistant vocal n'est pas disponible sur ce service.",
+    "voice.error.microphone": "Micro refusé : autorisez le micro pour ce site dans votre navigateur.",
+    "voice.error.key": "Session vocale refusée par le service. Réessayez plus tard.",
+    "voice.error.signin": "Connectez-vous pour utiliser l'assistant vocal.",
+    "voice.error.busy": "Trop de sessions vocales en peu de temps. Réessayez dans une minute.",
     "voice.error.network": "Connexion vocale impossible : vérifiez votre réseau.",
-    "voice.error.unsupported": "Ce navigateur ne gère pas l'assistant vocal.",
-    "error.rate_limited": "Trop de demandes. Réessayez dans {seconds} s.",
-    "error.rate_limited_day": "Limite quotidienne atteinte. Réessayez après {time}.",
-    "error.upstream_rate_limited": "OpenAI est saturé pour le moment. Réessayez dans {seconds} s.",
-    "error.upstream_quota": "Le crédit OpenAI du service est épuisé : prévenez l'administrateur.",
-    "error.upstream_auth": "Le service ne peut pas s'identifier auprès d'OpenAI : prévenez l'administrateur.",
-    "error.upstream_timeout": "OpenAI n'a pas répondu à temps. Réessayez.",
-    "error.upstream_down": "OpenAI est indisponible pour le moment. Réessayez dans un instant.",
-    "error.upstream_stream_interrupted": "La réponse a été coupée avant la fin. Réessayez.",
-    "error.not_configured": "Le service n'est pas encore configuré : {message}",
-    "error.unauthorized": "Accès refusé : connectez-vous ou vérifiez votre jeton.",
-    "error.validation_error": "Message refusé : {message}",
-    "error.payload_too_large": "Message trop long.",
+    "voice.error.unsupported": "Ce navigateur ne permet pas d'utiliser l'assistant vocal.",
+    "error.invalid_json": "La demande n'a pas pu être lue par le service. Rechargez la page et réessayez.",
+    "error.bad_http_request": "La demande n'a pas pu être lue par le service. Rechargez la page et réessayez.",
+    "error.unauthorized": "Accès refusé : connectez-vous pour continuer.",
+    "error.origin_not_allowed": "Ce site n'est pas autorisé à utiliser le service.",
     "error.conversation_not_found": "Cette conversation n'existe plus.",
-    "error.history": "L'historique est indisponible pour le moment.",
-    "error.network": "Connexion au serveur impossible. Vérifiez votre réseau.",
-    "error.unknown": "Une erreur est survenue ({code}). Réessayez.",
-    "error.config": "Configuration du serveur invalide : {message}",
+    "error.method_not_allowed": "Cette action n'est pas possible. Rechargez la page.",
+    "error.payload_too_large": "Message trop long.",
+    "error.validation_error": "Demande refusée par le service. Vérifiez votre saisie.",
+    "error.validation_error.message": "Message vide ou trop long : il doit faire au plus {max} caractères.",
+    "error.validation_error.title": "Le titre doit faire entre 1 et 200 caractères.",
+    "error.validation_error.q": "Recherche trop longue (200 caractères au plus).",
+    "error.validation_error.regenerate": "Il n'y a pas de réponse à régénérer dans cette conversation.",
+    "error.rate_limited": "Trop de demandes. Réessayez dans {seconds} s.",
+    "error.rate_limited.chat:minute": "Vous avez envoyé beaucoup de messages en une minute. Réessayez dans {seconds} s.",
+    "error.rate_limited.chat:day": "Limite quotidienne de messages atteinte. Réessayez après {time}.",
+    "error.rate_limited.tokens:day": "Volume quotidien de réponses atteint. Réessayez après {time}.",
+    "error.rate_limited.realtime:minute": "Trop de sessions vocales en peu de temps. Réessayez dans {seconds} s.",
+    "error.misconfigured": "Le service est mal configuré. Prévenez votre contact technique.",
+    "error.internal_error": "Une erreur inattendue est survenue. Réessayez.",
+    "error.auth_not_configured": "Le service n'est pas encore ouvert. Prévenez votre contact technique.",
+    "error.auth_unavailable": "La connexion ne peut pas être vérifiée pour le moment. Réessayez dans un instant.",
+    "error.openai_not_configured": "L'assistant n'est pas encore activé sur ce service. Prévenez votre contact technique.",
+    "error.history_disabled": "L'historique des conversations n'est pas activé sur ce service.",
+    "error.history_unavailable": "L'historique est indisponible pour le moment. Réessayez dans un instant.",
+    "error.upstream_error": "L'assistant est indisponible pour le moment. Réessayez dans un instant.",
+    "error.upstream_rate_limited": "L'assistant est très sollicité. Réessayez dans {seconds} s.",
+    "error.upstream_quota": "L'assistant est momentanément suspendu. Prévenez votre contact technique.",
+    "error.upstream_auth": "L'assistant ne peut pas se connecter à son fournisseur. Prévenez votre contact technique.",
+    "error.upstream_model_unavailable": "L'assistant est indisponible pour le moment. Prévenez votre contact technique.",
+    "error.upstream_rejected": "L'assistant n'a pas pu traiter ce message. Reformulez-le et réessayez.",
+    "error.upstream_unreachable": "L'assistant est injoignable pour le moment. Réessayez dans un instant.",
+    "error.upstream_bad_response": "La réponse de l'assistant était illisible. Réessayez.",
+    "error.upstream_stream_interrupted": "La réponse a été coupée avant la fin. Réessayez.",
+    "error.upstream_timeout": "L'assistant n'a pas répondu à temps. Réessayez.",
+    "error.network": "Connexion au service impossible. Vérifiez votre réseau.",
+    "error.unknown": "Une erreur est survenue. Réessayez.",
+    "error.config": "Le service ne répond pas. Réessayez dans un instant.",
   },
   en: {
-    "app.title": "Finance dashboard",
-    "lang.switch": "Français",
+    "app.name": "Financial assistant",
+    "app.title": "{name} — Assistant",
+    "app.skip": "Skip to the message box",
+    "lang.short": "FR",
     "lang.switchLabel": "Passer en français",
-    "tabs.label": "Sections",
-    "tabs.group": "ChatGPT Group",
-    "tabs.chat": "Integrated chat",
+    "dialog.cancel": "Cancel",
+    "dialog.close": "Close",
+    "notice.ai": "You are talking with an artificial intelligence, not an adviser; it can make mistakes.",
+    "notice.advice": "General information, not investment advice.",
+    "notice.voice": "AI-generated voice.",
+    "group.button": "ChatGPT group room",
     "group.heading": "ChatGPT group room",
-    "group.why": "OpenAI offers no API for group chats and chatgpt.com refuses to be shown inside another page, so the room opens in a new tab.",
+    "group.why": "The group room opens in ChatGPT, in a new tab: there, several people talk with the assistant together.",
     "group.label": "Room link",
     "group.placeholder": "https://chatgpt.com/gg/…",
     "group.save": "Save",
@@ -103,69 +166,121 @@ export const STRINGS = {
     "group.copied": "Link copied to the clipboard.",
     "group.copyFailed": "Could not copy: select the link and copy it by hand.",
     "group.invalid": "Link refused: only https://chatgpt.com/… links are accepted.",
-    "group.none": "No room set up: paste your ChatGPT group's invitation link.",
-    "chat.heading": "Integrated chat",
+    "group.none": "No room is set up: paste your ChatGPT group's invitation link.",
+    "chat.heading": "Conversation with the assistant",
     "chat.conversations": "Conversations",
+    "chat.logLabel": "Messages",
     "chat.new": "New conversation",
+    "chat.rename": "Rename “{title}”",
+    "chat.renameTitle": "Rename the conversation",
+    "chat.renameLabel": "New title",
+    "chat.renameSave": "Rename",
+    "chat.renameInvalid": "The title must be 1 to 200 characters long.",
     "chat.delete": "Delete “{title}”",
-    "chat.deleteConfirm": "Delete this conversation?",
-    "chat.empty": "Ask about your accounts, budgets or investments.",
+    "chat.deleteTitle": "Delete the conversation?",
+    "chat.deleteText": "“{title}” and all its messages will be deleted for good.",
+    "chat.deleteConfirm": "Delete",
+    "chat.untitled": "Untitled",
+    "chat.emptyTitle": "How can I help?",
+    "chat.empty": "Ask about your accounts, your budgets or how investments work.",
+    "chat.noConversations": "Your conversations will appear here.",
     "chat.inputLabel": "Your message",
-    "chat.placeholder": "Write your message… (Enter to send, Shift+Enter for a new line)",
+    "chat.placeholder": "Write your message…",
+    "chat.hint": "Enter to send, Shift+Enter for a new line.",
     "chat.send": "Send",
-    "chat.stop": "Stop",
+    "chat.stop": "Stop the reply",
     "chat.you": "You",
     "chat.assistant": "Assistant",
+    "chat.copy": "Copy",
+    "chat.copied": "Copied",
+    "chat.copyFailed": "Could not copy",
+    "chat.regenerate": "Regenerate",
     "chat.stopped": "Reply stopped.",
-    "chat.settings": "Settings",
+    "chat.settings": "System prompt",
     "chat.systemPrompt": "System prompt (optional)",
-    "chat.systemPromptHint": "For example: “Answer in plain English.”",
+    "chat.systemPromptHint": "For example: “Answer in plain words.”",
     "chat.notSaved": "This reply was not saved to the history.",
-    "chat.historyOff": "History is off on this server.",
+    "chat.historyOff": "Conversation history is not enabled on this service: conversations are not kept.",
     "chat.thinking": "The assistant is writing…",
+    "chat.jump": "Go to the latest message",
+    "chat.today": "Today",
+    "chat.yesterday": "Yesterday",
+    "search.label": "Search the conversations",
+    "search.placeholder": "Search",
+    "search.none": "No conversation matches “{query}”.",
+    "search.count": "{count} result(s)",
     "auth.signIn": "Sign in",
     "auth.signOut": "Sign out",
+    "auth.signedIn": "Signed in",
     "auth.signedInAs": "Signed in: {email}",
     "auth.email": "Email address",
     "auth.password": "Password",
     "auth.withPassword": "Sign in",
     "auth.magicLink": "Email me a sign-in link",
     "auth.linkSent": "Link sent: open the email to sign in.",
-    "auth.failed": "Sign-in refused: {message}",
-    "auth.close": "Close",
-    "auth.required": "Sign in to use the chat and the voice assistant.",
+    "auth.failed": "Sign-in refused: wrong email address or password.",
+    "auth.linkFailed": "The link could not be sent. Check the address and try again.",
+    "auth.required": "Sign in to use the assistant.",
     "auth.token": "Access token",
-    "auth.tokenSave": "Use this token",
-    "auth.tokenSaved": "Token saved on this device.",
+    "auth.tokenSave": "Sign in",
+    "auth.tokenWrong": "Token refused: check it and try again.",
+    "auth.tokenChecking": "Checking…",
     "voice.start": "Start the voice assistant",
     "voice.stop": "Stop the voice assistant",
+    "voice.label": "Voice",
+    "voice.labelActive": "Stop",
     "voice.idle": "",
     "voice.connecting": "Connecting…",
     "voice.listening": "Listening",
     "voice.speaking": "The assistant is speaking",
     "voice.stopped": "Voice assistant stopped",
-    "voice.transcript": "Transcript",
-    "voice.error.microphone": "Microphone refused: allow the microphone for this site.",
-    "voice.error.key": "Voice session refused: {message}",
+    "voice.transcript": "Voice conversation",
+    "voice.you": "You",
+    "voice.assistant": "Assistant",
+    "voice.error.unavailable": "The voice assistant is not available on this service.",
+    "voice.error.microphone": "Microphone refused: allow the microphone for this site in your browser.",
+    "voice.error.key": "The service refused the voice session. Try again later.",
+    "voice.error.signin": "Sign in to use the voice assistant.",
+    "voice.error.busy": "Too many voice sessions in a short time. Try again in a minute.",
     "voice.error.network": "Could not connect the voice session: check your network.",
     "voice.error.unsupported": "This browser cannot run the voice assistant.",
-    "error.rate_limited": "Too many requests. Try again in {seconds} s.",
-    "error.rate_limited_day": "Daily limit reached. Try again after {time}.",
-    "error.upstream_rate_limited": "OpenAI is busy right now. Try again in {seconds} s.",
-    "error.upstream_quota": "The service's OpenAI credit is used up: tell the administrator.",
-    "error.upstream_auth": "The service cannot sign in to OpenAI: tell the administrator.",
-    "error.upstream_timeout": "OpenAI did not answer in time. Try again.",
-    "error.upstream_down": "OpenAI is unavailable right now. Try again in a moment.",
-    "error.upstream_stream_interrupted": "The reply was cut off before the end. Try again.",
-    "error.not_configured": "The service is not set up yet: {message}",
-    "error.unauthorized": "Access refused: sign in or check your token.",
-    "error.validation_error": "Message refused: {message}",
-    "error.payload_too_large": "Message too long.",
+    "error.invalid_json": "The service could not read the request. Reload the page and try again.",
+    "error.bad_http_request": "The service could not read the request. Reload the page and try again.",
+    "error.unauthorized": "Access refused: sign in to continue.",
+    "error.origin_not_allowed": "This site is not allowed to use the service.",
     "error.conversation_not_found": "This conversation no longer exists.",
-    "error.history": "The history is unavailable right now.",
-    "error.network": "Could not reach the server. Check your network.",
-    "error.unknown": "Something went wrong ({code}). Try again.",
-    "error.config": "Invalid server configuration: {message}",
+    "error.method_not_allowed": "This action is not possible. Reload the page.",
+    "error.payload_too_large": "Message too long.",
+    "error.validation_error": "The service refused the request. Check what you typed.",
+    "error.validation_error.message": "Empty or too long message: at most {max} characters.",
+    "error.validation_error.title": "The title must be 1 to 200 characters long.",
+    "error.validation_error.q": "Search too long (200 characters at most).",
+    "error.validation_error.regenerate": "There is no reply to regenerate in this conversation.",
+    "error.rate_limited": "Too many requests. Try again in {seconds} s.",
+    "error.rate_limited.chat:minute": "You sent many messages in one minute. Try again in {seconds} s.",
+    "error.rate_limited.chat:day": "Daily message limit reached. Try again after {time}.",
+    "error.rate_limited.tokens:day": "Daily reply allowance reached. Try again after {time}.",
+    "error.rate_limited.realtime:minute": "Too many voice sessions in a short time. Try again in {seconds} s.",
+    "error.misconfigured": "The service is misconfigured. Tell your technical contact.",
+    "error.internal_error": "Something unexpected went wrong. Try again.",
+    "error.auth_not_configured": "The service is not open yet. Tell your technical contact.",
+    "error.auth_unavailable": "Your sign-in cannot be checked right now. Try again in a moment.",
+    "error.openai_not_configured": "The assistant is not enabled on this service yet. Tell your technical contact.",
+    "error.history_disabled": "Conversation history is not enabled on this service.",
+    "error.history_unavailable": "The history is unavailable right now. Try again in a moment.",
+    "error.upstream_error": "The assistant is unavailable right now. Try again in a moment.",
+    "error.upstream_rate_limited": "The assistant is very busy. Try again in {seconds} s.",
+    "error.upstream_quota": "The assistant is suspended for now. Tell your technical contact.",
+    "error.upstream_auth": "The assistant cannot connect to its provider. Tell your technical contact.",
+    "error.upstream_model_unavailable": "The assistant is unavailable right now. Tell your technical contact.",
+    "error.upstream_rejected": "The assistant could not handle this message. Rephrase it and try again.",
+    "error.upstream_unreachable": "The assistant cannot be reached right now. Try again in a moment.",
+    "error.upstream_bad_response": "The assistant's reply could not be read. Try again.",
+    "error.upstream_stream_interrupted": "The reply was cut off before the end. Try again.",
+    "error.upstream_timeout": "The assistant did not answer in time. Try again.",
+    "error.network": "Could not reach the service. Check your network.",
+    "error.unknown": "Something went wrong. Try again.",
+    "error.config": "The service is not answering. Try again in a moment.",
   },
 };
 
@@ -177,9 +292,30 @@ export function language() {
   return current;
 }
 
+export function locale() {
+  return current === "en" ? "en-GB" : "fr-FR";
+}
+
+export function has(key) {
+  return key in STRINGS[current];
+}
+
 export function t(key, values = {}) {
   const text = STRINGS[current][key] ?? STRINGS.fr[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in values ? String(values[name]) : `{${name}}`));
+}
+
+// Set an element's text from a key, and remember it so that translate() re-renders it in the next language.
+export function say(element, key, values = {}) {
+  if (!key) {
+    delete element.dataset.i18n;
+    delete element.dataset.i18nValues;
+    element.textContent = "";
+    return;
+  }
+  element.dataset.i18n = key;
+  element.dataset.i18nValues = JSON.stringify(values);
+  element.textContent = t(key, values);
 }
 
 export function setLanguage(lang) {
@@ -193,11 +329,13 @@ export function onLanguageChange(listener) {
   listeners.add(listener);
 }
 
-// Elements carry data-i18n="key" for their text and data-i18n-attr="attr:key;attr:key" for attributes.
+// Elements carry data-i18n="key" (and data-i18n-values) for their text, data-i18n-attr="attr:key;attr:key" for
+// attributes, and data-time (an ISO date) for a time written in the current language.
 export function translate(root) {
   document.documentElement.lang = current;
   root.querySelectorAll("[data-i18n]").forEach((element) => {
-    element.textContent = t(element.dataset.i18n);
+    const values = element.dataset.i18nValues ? JSON.parse(element.dataset.i18nValues) : {};
+    element.textContent = t(element.dataset.i18n, values);
   });
   root.querySelectorAll("[data-i18n-attr]").forEach((element) => {
     for (const pair of element.dataset.i18nAttr.split(";")) {
@@ -205,4 +343,32 @@ export function translate(root) {
       element.setAttribute(attribute, t(key));
     }
   });
+  root.querySelectorAll("time[data-style]").forEach((element) => {
+    element.textContent = formatTime(element.dateTime, element.dataset.style);
+  });
+}
+
+// "14:05", or for the list: the time today, "Hier"/"Yesterday", else "28 nov." (with the year when not this year).
+export function formatTime(iso, style = "time") {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  const time = date.toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
+  if (style === "time") return time;
+  const now = new Date();
+  const day = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const days = Math.round((day(now) - day(date)) / 86400000);
+  if (days === 0) return time;
+  if (days === 1) return t("chat.yesterday");
+  const options = { day: "numeric", month: "short" };
+  if (date.getFullYear() !== now.getFullYear()) options.year = "numeric";
+  return date.toLocaleDateString(locale(), options);
+}
+
+export function timeElement(iso, style = "time") {
+  const element = document.createElement("time");
+  element.dateTime = iso;
+  element.dataset.style = style;
+  element.textContent = formatTime(iso, style);
+  element.title = new Date(iso).toLocaleString(locale());
+  return element;
 }

@@ -1,42 +1,20 @@
-// The voice assistant: a short-lived key from our server, then WebRTC straight to the OpenAI Realtime API.
+// The voice assistant's connection: a short-lived key from our server, then WebRTC straight to the OpenAI Realtime
+// API. What the page shows (states, transcript, words for failures) is in voice-ui.js.
 import { request } from "./api.js";
-import { describe } from "./errors.js";
-import { t, onLanguageChange } from "./i18n.js";
+import { failureKind, voiceUi } from "./voice-ui.js";
 
 const ICE_WAIT_MS = 1500;
 
 export function setupVoice(config) {
   const button = document.getElementById("voice-button");
-  const status = document.getElementById("voice-status");
-  const panel = document.getElementById("voice-panel");
-  const transcript = document.getElementById("voice-transcript");
   const audio = document.getElementById("voice-audio");
+  const ui = voiceUi();
   let session = null;
-  let state = "idle";
-  let detail = "";
+  const setState = (next, kind) => ui.setState(next, kind);
 
-  const setState = (next, message = "") => {
-    state = next;
-    detail = message;
-    status.dataset.state = next;
-    button.dataset.state = next;
-    status.textContent = next === "error" ? message : t(`voice.${next}`);
-    const active = ["connecting", "listening", "speaking"].includes(next);
-    button.setAttribute("aria-pressed", String(active));
-    const label = t(active ? "voice.stop" : "voice.start");
-    button.setAttribute("aria-label", label);
-    button.title = label;
-  };
-  onLanguageChange(() => setState(state, detail));
+  const line = (speaker) => ui.line(speaker);
 
-  const line = (speaker) => {
-    const paragraph = document.createElement("p");
-    paragraph.dataset.speaker = speaker;
-    transcript.append(paragraph);
-    return paragraph;
-  };
-
-  function stopSession(next = "stopped", message = "") {
+  function stopSession(next = "stopped", kind = undefined) {
     if (session) {
       session.channel?.close();
       session.peer.close();
@@ -44,7 +22,7 @@ export function setupVoice(config) {
       audio.srcObject = null;
       session = null;
     }
-    setState(next, message);
+    setState(next, kind);
   }
 
   function onEvent(event) {
@@ -78,7 +56,7 @@ export function setupVoice(config) {
         line("user").textContent = event.transcript;
         break;
       case "error":
-        stopSession("error", t("voice.error.key", { message: (event.error && event.error.message) || "" }));
+        stopSession("error", "key");
         break;
       default:
         break;
@@ -86,22 +64,20 @@ export function setupVoice(config) {
   }
 
   async function startSession() {
-    if (!window.RTCPeerConnection || !navigator.mediaDevices) return setState("error", t("voice.error.unsupported"));
+    if (!window.RTCPeerConnection || !navigator.mediaDevices) return setState("error", "unsupported");
     setState("connecting");
-    transcript.replaceChildren();
-    panel.hidden = false;
     let microphone;
     try {
       microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
     } catch {
-      return setState("error", t("voice.error.microphone"));
+      return setState("error", "microphone");
     }
     let key;
     try {
       key = await request("POST", "/api/realtime/key", {});
     } catch (failure) {
       microphone.getTracks().forEach((track) => track.stop());
-      return setState("error", t("voice.error.key", { message: describe(failure) }));
+      return setState("error", failureKind(failure));
     }
     const peer = new RTCPeerConnection();
     session = { peer, microphone, channel: null, reply: null };
@@ -111,7 +87,7 @@ export function setupVoice(config) {
     };
     peer.onconnectionstatechange = () => {
       if (session && session.peer === peer && peer.connectionState === "failed") {
-        stopSession("error", t("voice.error.network"));
+        stopSession("error", "network");
       }
     };
     peer.addTrack(microphone.getAudioTracks()[0], microphone);
@@ -133,22 +109,18 @@ export function setupVoice(config) {
         body: peer.localDescription.sdp,
         headers: { Authorization: `Bearer ${key.value}`, "Content-Type": "application/sdp" },
       });
-      if (!answer.ok) {
-        const message = answer.status === 401 || answer.status === 403 ? `HTTP ${answer.status}` : "";
-        throw Object.assign(new Error(message), { refused: Boolean(message) });
-      }
+      if (!answer.ok) throw Object.assign(new Error(""), { status: answer.status, code: "refused" });
       if (!session || session.peer !== peer) return;
       await peer.setRemoteDescription({ type: "answer", sdp: await answer.text() });
     } catch (failure) {
       if (session && session.peer === peer) {
-        stopSession("error", failure.refused ? t("voice.error.key", { message: failure.message })
-          : t("voice.error.network"));
+        stopSession("error", failure.status ? failureKind(failure) : "network");
       }
     }
   }
 
   button.addEventListener("click", () => {
-    if (session || state === "connecting") stopSession();
+    if (session || ui.state === "connecting") stopSession();
     else startSession();
   });
   setState("idle");
