@@ -128,3 +128,8 @@ def show_conversations(page):
         page.locator("#drawer-button").click()
         expect(page.locator("#chat-sidebar")).to_be_visible()
     return page.locator("#conversation-list")
+
+
+def new_conversation(page):
+    """Start a new conversation: the list's button (laptop, open drawer) or the header's (phone)."""
+    page.get_by_role("button", name=text(page, "chat.new")).last.click()

@@ -8,7 +8,7 @@ import pytest
 
 from tests.browser import open_dashboard, screenshot
 from tests.browser_fixtures import (  # noqa: F401 - fixtures
-    chromium, context, last_reply, page, reply_done, send, site, site_with, text, view,
+    context, last_reply, page, reply_done, send, site, site_with, text, view,
 )
 from tests.helpers import ROOT, clear_of_minute_boundary
 
@@ -30,6 +30,13 @@ def test_the_chat_is_the_first_screen_with_a_pinned_composer(view, site):
     box = view.locator(".composer").bounding_box()
     assert box["y"] + box["height"] <= view.viewport_size["height"]
     screenshot(view, f"chat-long-{view.name}")
+
+
+def test_an_example_question_is_sent_in_one_click(view, site):
+    open_dashboard(view, site)
+    view.get_by_role("button", name=text(view, "chat.suggest2")).click()
+    reply_done(view, "Echo: " + text(view, "chat.suggest2"))
+    expect(view.locator(".empty")).to_have_count(0)
 
 
 def test_a_streamed_reply_with_stop(view, site, fake_openai):

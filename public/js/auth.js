@@ -21,79 +21,96 @@ async function accepted(token) {
   }
 }
 
+const PERSON = "M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm0 2c-3.3 0-8 1.7-8 5v1h16v-1c0-3.3-4.7-5-8-5z";
+
+// A header button with an icon and a label (the label hidden on phones, kept as the button's name).
+function headerButton(key, primary) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = `auth-button ${primary ? "primary" : "secondary"}`;
+  button.dataset.i18nAttr = `title:${key}`;
+  button.title = t(key);
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "18");
+  svg.setAttribute("height", "18");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("fill", "currentColor");
+  path.setAttribute("d", PERSON);
+  svg.append(path);
+  button.append(svg);
+  const label = document.createElement("span");
+  label.className = "label";
+  say(label, key);
+  button.append(label);
+  return button;
+}
+
 function tokenSignIn(area, onChange) {
   let token = localStorage.getItem(TOKEN_KEY) || null;
+  const dialog = document.getElementById("token-dialog");
+  const form = document.getElementById("token-form");
+  const input = document.getElementById("auth-token");
+  const message = document.getElementById("auth-token-message");
+  const submit = document.getElementById("token-submit");
+
   const signedOut = () => {
-    const form = document.createElement("form");
-    form.className = "token-form";
-    form.noValidate = true;
-    const label = document.createElement("label");
-    label.htmlFor = "auth-token";
-    label.className = "visually-hidden";
-    say(label, "auth.token");
-    const input = document.createElement("input");
-    input.id = "auth-token";
-    input.type = "password";
-    input.autocomplete = "current-password";
-    input.dataset.i18nAttr = "placeholder:auth.token";
-    input.placeholder = t("auth.token");
-    input.setAttribute("aria-describedby", "auth-token-message");
-    const button = document.createElement("button");
-    button.type = "submit";
-    button.className = "primary";
-    say(button, "auth.tokenSave");
-    const message = document.createElement("p");
-    message.id = "auth-token-message";
-    message.className = "token-message";
-    message.setAttribute("role", "status");
-    form.append(label, input, button, message);
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const value = input.value.trim();
-      if (!value) return input.focus();
-      button.disabled = true;
-      say(message, "auth.tokenChecking");
-      let ok = false;
-      try {
-        ok = await accepted(value);
-      } catch {
-        say(message, "error.network");
-        button.disabled = false;
-        return;
-      }
-      button.disabled = false;
-      if (!ok) {
-        say(message, "auth.tokenWrong");
-        input.setAttribute("aria-invalid", "true");
-        input.select();
-        return;
-      }
-      token = value;
-      localStorage.setItem(TOKEN_KEY, value);
-      signedIn();
-      onChange();
+    const button = headerButton("auth.signIn", true);
+    button.id = "sign-in-button";
+    button.addEventListener("click", () => {
+      input.value = "";
+      input.setAttribute("aria-invalid", "false");
+      say(message, null);
+      dialog.showModal();
     });
-    area.replaceChildren(form);
+    area.replaceChildren(button);
     area.dataset.state = "signed-out";
   };
   const signedIn = () => {
     const who = document.createElement("span");
     who.className = "signed-in";
     say(who, "auth.signedIn");
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "secondary";
-    say(button, "auth.signOut");
+    const button = headerButton("auth.signOut", false);
     button.addEventListener("click", () => {
       token = null;
       localStorage.removeItem(TOKEN_KEY);
       signedOut();
       onChange();
-      document.getElementById("auth-token").focus();
+      document.getElementById("sign-in-button").focus();
     });
     area.replaceChildren(who, button);
     area.dataset.state = "signed-in";
   };
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = input.value.trim();
+    if (!value) return input.focus();
+    submit.disabled = true;
+    say(message, "auth.tokenChecking");
+    let ok = false;
+    try {
+      ok = await accepted(value);
+    } catch {
+      say(message, "error.network");
+      submit.disabled = false;
+      return;
+    }
+    submit.disabled = false;
+    if (!ok) {
+      say(message, "auth.tokenWrong");
+      input.setAttribute("aria-invalid", "true");
+      input.select();
+      return;
+    }
+    say(message, null);
+    token = value;
+    localStorage.setItem(TOKEN_KEY, value);
+    dialog.close();
+    signedIn();
+    onChange();
+  });
+  document.getElementById("token-close").addEventListener("click", () => dialog.close());
   if (token) signedIn();
   else signedOut();
   // A stored token that no longer works: back to signed out, quietly (the user tried nothing yet).
@@ -118,21 +135,17 @@ async function supabaseSignIn({ url, anonKey }, area, onChange) {
   const message = document.getElementById("auth-message");
 
   const render = () => {
-    const button = document.createElement("button");
-    button.type = "button";
     if (session) {
       const who = document.createElement("span");
       who.className = "signed-in";
       who.textContent = t("auth.signedInAs", { email: session.user.email || session.user.id });
-      button.className = "secondary";
-      button.textContent = t("auth.signOut");
+      const button = headerButton("auth.signOut", false);
       button.addEventListener("click", () => supabase.auth.signOut());
       area.replaceChildren(who, button);
       area.dataset.state = "signed-in";
     } else {
+      const button = headerButton("auth.signIn", true);
       button.id = "sign-in-button";
-      button.className = "primary";
-      button.textContent = t("auth.signIn");
       button.addEventListener("click", () => dialog.showModal());
       area.replaceChildren(button);
       area.dataset.state = "signed-out";

@@ -78,7 +78,23 @@ export function setupChat(config) {
     say(title, "chat.emptyTitle");
     const text = document.createElement("p");
     say(text, "chat.empty");
-    empty.append(title, text);
+    const ideas = document.createElement("ul");
+    ideas.className = "suggestions";
+    ideas.dataset.i18nAttr = "aria-label:chat.suggestions";
+    ideas.setAttribute("aria-label", t("chat.suggestions"));
+    for (const key of ["chat.suggest1", "chat.suggest2", "chat.suggest3"]) {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      say(button, key);
+      button.addEventListener("click", () => {
+        input.value = button.textContent;
+        sendMessage();
+      });
+      item.append(button);
+      ideas.append(item);
+    }
+    empty.append(title, text, ideas);
     return empty;
   };
   const clearLog = () => {
@@ -309,8 +325,9 @@ export function setupChat(config) {
       stick = true;
       follow();
     } catch (failure) {
-      remember(null);
       clearLog();
+      if (failure instanceof ApiError && failure.code === "unauthorized") return;  // not signed in yet: say nothing
+      remember(null);
       if (failure instanceof ApiError && failure.code !== "conversation_not_found") fail(failure);
     }
     markLast();

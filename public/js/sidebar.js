@@ -45,7 +45,7 @@ export function setupSidebar(config, chat) {
   };
   drawerButton.addEventListener("click", () => drawer(document.body.dataset.drawer !== "open"));
   backdrop.addEventListener("click", () => drawer(false));
-  sidebar.addEventListener("keydown", (event) => {
+  document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && document.body.dataset.drawer === "open") {
       drawer(false);
       drawerButton.focus();
@@ -104,7 +104,8 @@ export function setupSidebar(config, chat) {
       else if (!query && !conversations.length) say(status, "chat.noConversations");
       else say(status, null);
     } catch (failure) {
-      if (mine === sequence && failure instanceof ApiError) show(error, describe(failure));
+      if (failure instanceof ApiError && failure.code === "unauthorized") list.replaceChildren();  // not signed in yet
+      else if (mine === sequence && failure instanceof ApiError) show(error, describe(failure));
     }
   }
 
@@ -140,12 +141,14 @@ export function setupSidebar(config, chat) {
     clearTimeout(timer);
     refresh();
   });
-  document.getElementById("chat-new").addEventListener("click", () => {
-    chat.reset();
-    if (phone()) drawer(false);
-    refresh();
-    document.getElementById("chat-input").focus();
-  });
+  for (const id of ["chat-new", "chat-new-top"]) {
+    document.getElementById(id).addEventListener("click", () => {
+      chat.reset();
+      if (phone()) drawer(false);
+      refresh();
+      document.getElementById("chat-input").focus();
+    });
+  }
   onLanguageChange(refresh);
   drawer(false);
   return { refresh };
