@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lib.stores.base import ROLES
+
 CONTEXT_MESSAGES = 200  # the most recent messages loaded before trimming to the character budget
 TITLE_CHARS = 80
 
@@ -13,10 +15,13 @@ def title_for(message: str) -> str:
 
 
 def fit_to_budget(messages: list[dict], max_chars: int) -> list[dict]:
-    """The most recent messages whose contents add up to at most max_chars, as OpenAI chat messages."""
+    """The most recent messages whose contents add up to at most max_chars, as OpenAI chat messages; only user and
+    assistant messages are ever replayed, whatever a store holds."""
     kept: list[dict] = []
     used = 0
     for message in reversed(messages):
+        if message.get("role") not in ROLES:
+            continue
         used += len(message["content"])
         if used > max_chars:
             break

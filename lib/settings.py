@@ -70,6 +70,7 @@ class Access:
     allowed_origins: tuple[str, ...]
     supabase_url: str | None = None
     supabase_jwt_secret: str | None = None
+    supabase_allow_anonymous_users: bool = False
 
     @property
     def supabase_auth(self) -> bool:
@@ -232,6 +233,7 @@ def access(env: Mapping[str, str] | None = None) -> Access:
         allowed_origins=tuple(origin.rstrip("/") for origin in origins),
         supabase_url=_url(env, "SUPABASE_URL"),
         supabase_jwt_secret=_text(env, "SUPABASE_JWT_SECRET"),
+        supabase_allow_anonymous_users=_flag(env, "SUPABASE_ALLOW_ANONYMOUS_USERS"),
     )
 
 

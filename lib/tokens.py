@@ -33,6 +33,8 @@ def user_id_from(token: str, access: Access) -> str:
         raise Unauthorized("The access token has expired; sign in again.") from None
     except jwt.PyJWTError:
         raise Unauthorized("The access token is not valid.") from None
+    if claims.get("is_anonymous") is True and not access.supabase_allow_anonymous_users:
+        raise Unauthorized("Anonymous Supabase sign-ins are not accepted here; sign in with an account.")
     try:
         return str(uuid.UUID(str(claims["sub"])))
     except ValueError:

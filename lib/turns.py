@@ -11,6 +11,13 @@ from lib.errors import ConversationNotFound, HistoryDisabled, HistoryUnavailable
 from lib.settings import HistorySettings, Limits
 
 
+DELETED_MEANWHILE = "The conversation was deleted while this reply was written; the turn was not saved."
+
+
+class HistoryForUsersOnly(HistoryDisabled):
+    default_message = "Chat history in Supabase is kept for signed-in users only; this turn was not saved."
+
+
 @dataclass
 class Turn:
     """Where a turn goes; `store` is None when it cannot be saved, and `unsaved` says why."""
@@ -34,6 +41,7 @@ class Turn:
 
     def save(self, reply: str, status: str = "complete") -> dict:
         """Store the message and its reply; the response's `saved` (and a `warning` when not)."""
+        warning = None
         if self.store is not None:
             try:
                 if self.replaces is not None:
@@ -42,22 +50,31 @@ class Turn:
                     self.store.record_turn(self.user_id, self.conversation_id, history.title_for(self.message),
                                            self.message, reply, status)
                 return {"saved": True}
-            except (stores.StoreUnavailable, stores.ConversationNotFound) as exc:
+            except stores.ConversationNotFound:
+                log.info(event="history_write_refused", conversationId=self.conversation_id)
+                warning = HistoryUnavailable(DELETED_MEANWHILE)
+            except stores.StoreUnavailable as exc:
                 log.error(event="history_write_failed", conversationId=self.conversation_id,
                           error=type(exc).__name__)
                 self.unsaved = HistoryUnavailable
-        warning = (self.unsaved or HistoryUnavailable)()
+        warning = warning or (self.unsaved or HistoryUnavailable)()
         return {"saved": False, "warning": {"code": warning.code, "message": warning.message}}
 
 
 def begin(caller: Caller, client_ip: str, message: str, conversation_id: str | None, cfg: HistorySettings,
           spending: Limits) -> Turn:
     """A counted turn with its conversation's recent context; 429 over a limit, 404 for a conversation not the
-    caller's, both before any OpenAI call."""
+    caller's, 503 when the store cannot say whose it is (fails closed), all before any OpenAI call."""
     subject = limits.subject_for(caller, client_ip)
     limits.enforce(subject, limits.chat_buckets(spending), cfg)
     turn = Turn(caller.user_id, str(conversation_id or uuid.uuid4()), message, subject, spending, cfg)
     user_id = caller.user_id
+    if cfg.backend == "supabase" and caller.kind != "user":
+        # Supabase history rows belong to users in auth.users: the token holder and anonymous callers have none
+        if conversation_id is not None:
+            raise ConversationNotFound()
+        turn.unsaved = HistoryForUsersOnly
+        return turn
     try:
         turn.store = stores.open_store(cfg)
         if turn.store is None:
@@ -70,6 +87,8 @@ def begin(caller: Caller, client_ip: str, message: str, conversation_id: str | N
             turn.context = history.fit_to_budget(recent, cfg.max_chars)
     except stores.StoreUnavailable as exc:
         log.error(event="history_read_failed", error=type(exc).__name__)
+        if conversation_id is not None:  # whose conversation it is, and what it said, are unknown: refuse
+            raise HistoryUnavailable() from None
         turn.store, turn.unsaved = None, HistoryUnavailable
     return turn
 
@@ -80,6 +99,8 @@ def begin_regenerate(caller: Caller, client_ip: str, conversation_id: str, cfg: 
     for a conversation not the caller's, 422 when it has no reply to regenerate, 503 without a store."""
     subject = limits.subject_for(caller, client_ip)
     limits.enforce(subject, limits.chat_buckets(spending), cfg)
+    if cfg.backend == "supabase" and caller.kind != "user":
+        raise ConversationNotFound()  # only signed-in users keep history there (see begin)
     try:
         store = stores.open_store(cfg)
         if store is None:

@@ -113,12 +113,12 @@ def postgres():
 
 @pytest.fixture(scope="session")
 def postgrest(postgres):
-    """The PostgREST stand-in over the real PostgreSQL."""
-    from tests.standins.postgrest import PostgrestStandIn
+    """The real PostgREST over the real PostgreSQL, behind Supabase's /rest/v1 gateway (which can inject faults)."""
+    from tests.standins.postgrest import SupabaseRest
 
-    server = PostgrestStandIn(postgres.dsn).start()
+    server = SupabaseRest(postgres).start()
     yield server
-    server.shutdown()
+    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "supabase"])
@@ -133,6 +133,22 @@ def store(request, tmp_path):
     postgrest = request.getfixturevalue("postgrest")
     postgrest.faults.clear()
     return SupabaseStore(postgrest.url, postgrest.SERVICE_KEY, 5.0)
+
+
+@pytest.fixture
+def new_user(request, store):
+    """Makes a fresh user id for the store under test; with Supabase, a user in auth.users (history references it)."""
+    import uuid
+
+    postgres = request.getfixturevalue("postgres") if type(store).__name__ == "SupabaseStore" else None
+
+    def make() -> str:
+        user_id = str(uuid.uuid4())
+        if postgres is not None:
+            postgres.add_user(user_id)
+        return user_id
+
+    return make
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ CHAT = "/api/groupchat/chat"
 SECRET = "jwt-secret-for-tests-0123456789abcdef0123"
 
 
-def bearer(user_id: str, issuer: str | None) -> dict:
-    claims = {"sub": user_id, "aud": "authenticated", "exp": int(time.time()) + 600}
+def bearer(user_id: str, issuer: str | None, **extra) -> dict:
+    claims = {"sub": user_id, "aud": "authenticated", "exp": int(time.time()) + 600, **extra}
     if issuer:
         claims["iss"] = f"{issuer}/auth/v1"
     return {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
@@ -39,8 +39,11 @@ def history(request, env, tmp_path, fake_openai):
         env.setenv("SUPABASE_URL", postgrest.url)
         env.setenv("SUPABASE_SERVICE_ROLE_KEY", postgrest.SERVICE_KEY)
     issuer = postgrest.url if postgrest else None
-    ALICE.update(bearer(str(uuid.uuid4()), issuer))
-    BOB.update(bearer(str(uuid.uuid4()), issuer))
+    for headers in (ALICE, BOB):
+        user_id = str(uuid.uuid4())
+        if postgrest:
+            postgrest.postgres.add_user(user_id)  # Supabase history rows belong to users in auth.users
+        headers.update(bearer(user_id, issuer))
     return postgrest
 
 
@@ -212,6 +215,67 @@ def test_when_the_store_fails_at_the_save_the_reply_still_arrives(chat, history)
     assert events[-1]["type"] == "done" and events[-1]["message"] == "Echo: après"
     assert events[-1]["saved"] is False and events[-1]["warning"]["code"] == "history_unavailable"
     assert len(messages_of(chat, conversation)) == 2  # still consistent: no half turn
+
+
+def test_a_conversation_deleted_while_its_reply_streams_stays_deleted(chat, history, fake_openai):
+    conversation = say(chat, "avant").json()["conversationId"]
+    fake_openai.gate = threading.Event()
+    connection, response = open_stream(chat, CHAT, {"message": "encore", "stream": True,
+                                                    "conversationId": conversation}, ALICE)
+    assert read_event(response)["type"] == "delta"  # the turn is under way
+    deleted = call(chat, "DELETE", f"{CHAT}?conversationId={conversation}", headers=ALICE)
+    assert deleted.json() == {"deleted": True, "conversationId": conversation}
+    fake_openai.gate.set()
+    events = []
+    while not events or events[-1]["type"] not in ("done", "error"):
+        events.append(read_event(response))
+    connection.close()
+    fake_openai.gate = None
+    assert events[-1]["type"] == "done" and events[-1]["saved"] is False
+    assert events[-1]["warning"]["code"] == "history_unavailable"
+    assert call(chat, "GET", f"{CHAT}?conversationId={conversation}", headers=ALICE).status == 404
+    assert call(chat, "GET", CHAT, headers=ALICE).json()["conversations"] == []
+
+
+def test_when_the_store_cannot_say_whose_conversation_it_is_the_turn_is_refused(chat, history, fake_openai):
+    conversation = say(chat, "avant").json()["conversationId"]
+    before = len(fake_openai.requests)
+    with pytest.MonkeyPatch.context() as patch:
+        if history is None:
+            def fail(*args, **kwargs):
+                raise StoreUnavailable("disk gone")
+
+            patch.setattr("lib.stores.sqlite.SqliteStore.conversation", fail)
+        else:
+            history.fail_next(503)
+        reply = say(chat, "suite", conversationId=conversation)
+    assert (reply.status, reply.error_code) == (503, "history_unavailable")
+    assert len(fake_openai.requests) == before  # nothing was sent to OpenAI
+    assert len(messages_of(chat, conversation)) == 2
+
+
+def test_supabase_anonymous_sign_ins_are_refused_unless_allowed(chat, history, fake_openai, env):
+    user_id = str(uuid.uuid4())
+    if history:
+        history.postgres.add_user(user_id, is_anonymous=True)
+    anonymous = bearer(user_id, history.url if history else None, is_anonymous=True)
+    for request in [("POST", CHAT, {"message": "bonjour"}), ("GET", CHAT, None)]:
+        reply = call(chat, *request, anonymous)
+        assert (reply.status, reply.error_code) == (401, "unauthorized")
+    assert not fake_openai.requests
+    env.setenv("SUPABASE_ALLOW_ANONYMOUS_USERS", "1")
+    reply = say(chat, "bonjour", who=anonymous)
+    assert reply.status == 200 and reply.json()["saved"] is True
+    assert say(chat, "bonjour", who=bearer(user_id, history.url if history else None, is_anonymous=False)).status == 200
+
+
+def test_on_supabase_the_token_holder_chats_but_keeps_no_history(chat, env, fake_openai, postgrest):
+    env.setenv("SUPABASE_URL", postgrest.url)
+    env.setenv("SUPABASE_SERVICE_ROLE_KEY", postgrest.SERVICE_KEY)
+    env.setenv("DASHBOARD_TOKEN", "dash-token")
+    reply = call(chat, "POST", CHAT, {"message": "jeton"}, {"Authorization": "Bearer dash-token"})
+    assert reply.status == 200 and reply.json()["saved"] is False
+    assert reply.json()["warning"]["code"] == "history_disabled" and "signed-in" in reply.json()["warning"]["message"]
 
 
 def test_with_no_store_history_is_off_and_the_api_says_so(chat, env, fake_openai):

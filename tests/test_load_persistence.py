@@ -57,6 +57,8 @@ def test_the_same_concurrent_turns_into_the_supabase_schema(postgres, postgrest)
 
     store = SupabaseStore(postgrest.url, postgrest.SERVICE_KEY, 10.0)
     users = [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(USERS)]
+    for user_id, _ in users:
+        postgres.add_user(user_id)
 
     def converse(user):
         user_id, conversation = user
@@ -84,6 +86,7 @@ def test_concurrent_turns_on_one_conversation_stay_paired_in_postgres(postgres, 
 
     store = SupabaseStore(postgrest.url, postgrest.SERVICE_KEY, 10.0)
     user_id, conversation = str(uuid.uuid4()), str(uuid.uuid4())
+    postgres.add_user(user_id)
     with ThreadPoolExecutor(max_workers=writers) as pool:
         list(pool.map(lambda n: store.record_turn(user_id, conversation, "t", f"q{n}", f"a{n}"), range(writers * 5)))
     contents = [m["content"] for m in store.messages(user_id, conversation)]

@@ -54,41 +54,60 @@ def test_conversations_are_listed_newest_first_for_the_owner(supabase, store):
                                                   ("user_id", f"eq.{USER}")]
 
 
+def message_row(n: int) -> dict:
+    return {"id": n, "role": "user", "content": f"m{n}", "status": "complete", "source": "text", "created_at": "t"}
+
+
 def test_recent_messages_are_the_newest_n_returned_oldest_first(supabase, store):
-    rows = [{"id": 8, "role": "assistant", "content": "a", "status": "complete", "created_at": "t"},
-            {"id": 7, "role": "user", "content": "q", "status": "complete", "created_at": "t"}]
+    rows = [{"id": 8, "role": "assistant", "content": "a", "status": "complete", "source": "voice", "created_at": "t"},
+            {"id": 7, "role": "user", "content": "q", "status": "complete", "source": "text", "created_at": "t"}]
     route = supabase.get("/messages").mock(return_value=httpx.Response(200, json=rows))
-    assert [m["id"] for m in store.messages(USER, CONVERSATION, newest=200)] == [7, 8]
+    assert [(m["id"], m["source"]) for m in store.messages(USER, CONVERSATION, newest=200)] == [
+        (7, "text"), (8, "voice")]
     assert query_of(route.calls.last.request) == [
         ("conversation_id", f"eq.{CONVERSATION}"), ("limit", "200"), ("order", "id.desc"),
-        ("select", "id,role,content,status,created_at"), ("user_id", f"eq.{USER}")]
+        ("select", "id,role,content,status,source,created_at"), ("user_id", f"eq.{USER}")]
 
 
-def test_a_turn_is_one_rpc_call(supabase, store):
-    route = supabase.post("/rpc/record_turn").mock(return_value=httpx.Response(204))
+def test_a_whole_conversation_is_read_in_keyset_pages_of_1000(supabase, store):
+    route = supabase.get("/messages").mock(side_effect=[
+        httpx.Response(200, json=[message_row(n) for n in range(1, 1001)]),
+        httpx.Response(200, json=[message_row(n) for n in range(1001, 1004)])])
+    assert [m["id"] for m in store.messages(USER, CONVERSATION)] == list(range(1, 1004))
+    first, second = (query_of(call.request) for call in route.calls)
+    assert ("order", "id.asc") in first and ("limit", "1000") in first and not [q for q in first if q[0] == "id"]
+    assert ("id", "gt.1000") in second
+
+
+def test_messages_are_recorded_in_one_rpc_call(supabase, store):
+    route = supabase.post("/rpc/record_messages").mock(return_value=httpx.Response(204))
+    store.record_messages(USER, CONVERSATION, "Appel", [{"role": "user", "content": "Allô", "source": "voice"}])
+    assert json.loads(route.calls.last.request.content) == {
+        "p_user_id": USER, "p_conversation_id": CONVERSATION, "p_title": "Appel",
+        "p_messages": [{"role": "user", "content": "Allô", "status": "complete", "source": "voice"}]}
+    assert_service_role_headers(route.calls.last.request)
+
+
+def test_a_turn_is_one_rpc_call_to_the_one_writer(supabase, store):
+    route = supabase.post("/rpc/record_messages").mock(return_value=httpx.Response(204))
     store.record_turn(USER, CONVERSATION, "Budget", "Quel budget ?", "Voici.", "interrupted")
     request = route.calls.last.request
     assert json.loads(request.content) == {
-        "p_user_id": USER, "p_conversation_id": CONVERSATION, "p_title": "Budget",
-        "p_user_content": "Quel budget ?", "p_assistant_content": "Voici.", "p_status": "interrupted"}
+        "p_user_id": USER, "p_conversation_id": CONVERSATION, "p_title": "Budget", "p_messages": [
+            {"role": "user", "content": "Quel budget ?", "status": "complete", "source": "text"},
+            {"role": "assistant", "content": "Voici.", "status": "interrupted", "source": "text"}]}
     assert_service_role_headers(request)
 
 
-def test_deleting_filters_by_id_and_owner_and_asks_for_the_rows(supabase, store):
-    route = supabase.delete("/conversations").mock(return_value=httpx.Response(200, json=[ROW]))
-    assert store.delete_conversation(USER, CONVERSATION) is True
-    request = route.calls.last.request
-    assert query_of(request) == [("id", f"eq.{CONVERSATION}"), ("user_id", f"eq.{USER}")]
-    assert "return=representation" in request.headers["prefer"]
-
-
-def test_deleting_nothing_is_false(supabase, store):
-    supabase.delete("/conversations").mock(return_value=httpx.Response(200, json=[]))
-    assert store.delete_conversation(USER, CONVERSATION) is False
+@pytest.mark.parametrize("answer, deleted", [(True, True), (False, False)])
+def test_deleting_is_one_rpc_call_that_says_whether_there_was_one(supabase, store, answer, deleted):
+    route = supabase.post("/rpc/delete_conversation").mock(return_value=httpx.Response(200, json=answer))
+    assert store.delete_conversation(USER, CONVERSATION) is deleted
+    assert json.loads(route.calls.last.request.content) == {"p_user_id": USER, "p_conversation_id": CONVERSATION}
 
 
 def test_a_turn_on_someone_elses_conversation_is_not_found(supabase, store):
-    supabase.post("/rpc/record_turn").mock(return_value=httpx.Response(
+    supabase.post("/rpc/record_messages").mock(return_value=httpx.Response(
         404, json={"code": "P0002", "message": "conversation not found", "details": None, "hint": None}))
     with pytest.raises(ConversationNotFound):
         store.record_turn(USER, CONVERSATION, "t", "q", "a")

@@ -11,7 +11,26 @@ class StoreUnavailable(Exception):
 
 
 class ConversationNotFound(Exception):
-    """No such conversation for this user."""
+    """No such conversation for this user (or it was deleted: a deleted conversation's id is never used again)."""
+
+
+ROLES = ("user", "assistant")  # the only roles history stores, and the only ones it ever replays
+STATUSES = ("complete", "interrupted")
+SOURCES = ("text", "voice")
+
+
+def checked_messages(messages: list[dict]) -> list[dict]:
+    """Messages to store, each {"role", "content", "status", "source"} with defaults filled; ValueError if invalid."""
+    checked = []
+    for message in messages:
+        role, content = message.get("role"), message.get("content")
+        status, source = message.get("status", "complete"), message.get("source", "text")
+        if role not in ROLES or not isinstance(content, str) or status not in STATUSES or source not in SOURCES:
+            raise ValueError("each message needs a role (user, assistant), text content, a status and a source")
+        checked.append({"role": role, "content": content, "status": status, "source": source})
+    if not checked:
+        raise ValueError("no messages to store")
+    return checked
 
 
 @dataclass(frozen=True)
@@ -44,14 +63,18 @@ class Store(Protocol):
         """The user's conversations, most recently updated first."""
 
     def messages(self, user_id: str, conversation_id: str, newest: int | None = None) -> list[dict]:
-        """{"id", "role", "content", "status", "createdAt"}, oldest first; only the last `newest` if given."""
+        """{"id", "role", "content", "status", "source", "createdAt"}, oldest first; only the last `newest` if given."""
+
+    def record_messages(self, user_id: str, conversation_id: str, title: str, messages: list[dict]) -> None:
+        """The one writer: store messages ({"role", "content", "status", "source"}) atomically and in order,
+        creating the conversation if new; ConversationNotFound if it is another user's or was deleted."""
 
     def record_turn(self, user_id: str, conversation_id: str, title: str, user_text: str,
                     assistant_text: str, status: str = "complete") -> None:
-        """Store a user message and its reply atomically, creating the conversation if new."""
+        """Store a user message and its reply atomically (record_messages), creating the conversation if new."""
 
     def delete_conversation(self, user_id: str, conversation_id: str) -> bool:
-        """Delete a conversation and its messages; False if the user has no such conversation."""
+        """Delete a conversation and its messages for good; False if the user has no such conversation."""
 
     def search(self, user_id: str, query: str, limit: int = 50) -> list[dict]:
         """Conversations whose title or a message contains `query` (case-insensitive), most recent first, each

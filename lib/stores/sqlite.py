@@ -9,7 +9,7 @@ from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lib.stores.base import ConversationNotFound, StoreUnavailable, Usage
+from lib.stores.base import ConversationNotFound, StoreUnavailable, Usage, checked_messages
 
 SCHEMA = """
 create table if not exists conversations (
@@ -24,15 +24,20 @@ create table if not exists messages (
   id integer primary key autoincrement,
   conversation_id text not null,
   user_id text not null,
-  role text not null check (role in ('user', 'assistant', 'system')),
+  role text not null check (role in ('user', 'assistant')),
   content text not null,
   status text not null default 'complete' check (status in ('complete', 'interrupted')),
+  source text not null default 'text' check (source in ('text', 'voice')),
   created_at text not null,
   foreign key (conversation_id, user_id) references conversations (id, user_id) on delete cascade
 );
 create index if not exists conversations_user_id_updated_at_idx on conversations (user_id, updated_at desc);
 create index if not exists messages_user_id_idx on messages (user_id);
-create index if not exists messages_conversation_id_created_at_idx on messages (conversation_id, created_at);
+create index if not exists messages_conversation_id_user_id_id_idx on messages (conversation_id, user_id, id);
+create table if not exists deleted_conversations (
+  id text primary key,
+  deleted_at text not null
+);
 create table if not exists rate_limits (
   subject text not null,
   bucket text not null,
@@ -41,6 +46,9 @@ create table if not exists rate_limits (
   primary key (subject, bucket, window_start)
 );
 """
+# files made before messages had a source
+ADD_SOURCE = ("alter table messages add column source text not null default 'text' "
+              "check (source in ('text', 'voice'))")
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
 
@@ -63,6 +71,9 @@ class SqliteStore:
                 with self._connection() as db:
                     db.execute("pragma journal_mode = wal")
                     db.executescript(SCHEMA)
+                    columns = {row["name"] for row in db.execute("pragma table_info(messages)")}
+                    if "source" not in columns:
+                        db.execute(ADD_SOURCE)
                 _ready.add(path)
 
     @contextmanager
@@ -91,15 +102,18 @@ class SqliteStore:
 
     def messages(self, user_id, conversation_id, newest=None):
         with self._connection() as db:
-            rows = db.execute("select id, role, content, status, created_at from messages "
+            rows = db.execute("select id, role, content, status, source, created_at from messages "
                               "where conversation_id = ? and user_id = ? order by id desc limit ?",
                               (conversation_id, user_id, -1 if newest is None else newest)).fetchall()
         return [_message(row) for row in reversed(rows)]
 
-    def record_turn(self, user_id, conversation_id, title, user_text, assistant_text, status="complete"):
+    def record_messages(self, user_id, conversation_id, title, messages):
+        rows = checked_messages(messages)
         with self._connection() as db:
-            db.execute("begin immediate")
+            db.execute("begin immediate")  # one writer at a time: a deletion cannot slip in between the checks
             try:
+                if db.execute("select 1 from deleted_conversations where id = ?", (conversation_id,)).fetchone():
+                    raise ConversationNotFound(conversation_id)
                 now = _now()
                 db.execute("insert or ignore into conversations (id, user_id, title, created_at, updated_at) "
                            "values (?, ?, ?, ?, ?)", (conversation_id, user_id, title[:200], now, now))
@@ -107,15 +121,19 @@ class SqliteStore:
                 if owner is None or owner[0] != user_id:
                     raise ConversationNotFound(conversation_id)
                 db.executemany(
-                    "insert into messages (conversation_id, user_id, role, content, status, created_at) "
-                    "values (?, ?, ?, ?, ?, ?)",
-                    [(conversation_id, user_id, "user", user_text, "complete", now),
-                     (conversation_id, user_id, "assistant", assistant_text, status, now)])
+                    "insert into messages (conversation_id, user_id, role, content, status, source, created_at) "
+                    "values (?, ?, ?, ?, ?, ?, ?)",
+                    [(conversation_id, user_id, m["role"], m["content"], m["status"], m["source"], now) for m in rows])
                 db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
                 db.execute("commit")
             except BaseException:
                 db.execute("rollback")
                 raise
+
+    def record_turn(self, user_id, conversation_id, title, user_text, assistant_text, status="complete"):
+        self.record_messages(user_id, conversation_id, title, [
+            {"role": "user", "content": user_text, "status": "complete"},
+            {"role": "assistant", "content": assistant_text, "status": status}])
 
     def search(self, user_id, query, limit=50):
         # SQLite's LIKE folds ASCII case only: match on Python's lower() of both sides, as PostgreSQL's ilike does
@@ -177,8 +195,17 @@ class SqliteStore:
 
     def delete_conversation(self, user_id, conversation_id):
         with self._connection() as db:
-            deleted = db.execute("delete from conversations where id = ? and user_id = ?",
-                                 (conversation_id, user_id)).rowcount
+            db.execute("begin immediate")
+            try:
+                deleted = db.execute("delete from conversations where id = ? and user_id = ?",
+                                     (conversation_id, user_id)).rowcount
+                if deleted:
+                    db.execute("insert or ignore into deleted_conversations (id, deleted_at) values (?, ?)",
+                               (conversation_id, _now()))
+                db.execute("commit")
+            except BaseException:
+                db.execute("rollback")
+                raise
         return deleted > 0
 
 
@@ -188,4 +215,4 @@ def _conversation(row) -> dict:
 
 def _message(row) -> dict:
     return {"id": row["id"], "role": row["role"], "content": row["content"], "status": row["status"],
-            "createdAt": row["created_at"]}
+            "source": row["source"], "createdAt": row["created_at"]}

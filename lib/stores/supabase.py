@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 
-from lib.stores.base import ConversationNotFound, StoreUnavailable, Usage
+from lib.stores.base import ConversationNotFound, StoreUnavailable, Usage, checked_messages
 
 CONVERSATION_COLUMNS = "id,title,created_at,updated_at"
-MESSAGE_COLUMNS = "id,role,content,status,created_at"
+MESSAGE_COLUMNS = "id,role,content,status,source,created_at"
+PAGE = 1000  # PostgREST answers at most max_rows rows (Supabase's default: 1000); longer reads are paged
 
 
 @functools.lru_cache(maxsize=4)
@@ -50,18 +51,34 @@ class SupabaseStore:
         return [_conversation(row) for row in rows]
 
     def messages(self, user_id, conversation_id, newest=None):
-        query = (self.client.table("messages").select(MESSAGE_COLUMNS)
-                 .eq("conversation_id", conversation_id).eq("user_id", user_id).order("id", desc=True))
+        """Keyset pages of at most PAGE rows (newest first when `newest` is given), so no read is cut at max_rows."""
+        rows: list[dict] = []
+        wanted = newest if newest is not None else float("inf")
+        while len(rows) < wanted:
+            size = int(min(PAGE, wanted - len(rows)))
+            query = (self.client.table("messages").select(MESSAGE_COLUMNS)
+                     .eq("conversation_id", conversation_id).eq("user_id", user_id)
+                     .order("id", desc=newest is not None).limit(size))
+            if rows:
+                query = query.lt("id", rows[-1]["id"]) if newest is not None else query.gt("id", rows[-1]["id"])
+            page = self._run(query).data
+            rows.extend(page)
+            if len(page) < size:
+                break
         if newest is not None:
-            query = query.limit(newest)
-        rows = self._run(query).data
-        return [_message(row) for row in reversed(rows)]
+            rows.reverse()
+        return [_message(row) for row in rows]
+
+    def record_messages(self, user_id, conversation_id, title, messages):
+        self._run(self.client.rpc("record_messages", {
+            "p_user_id": user_id, "p_conversation_id": conversation_id, "p_title": title[:200],
+            "p_messages": checked_messages(messages),
+        }))
 
     def record_turn(self, user_id, conversation_id, title, user_text, assistant_text, status="complete"):
-        self._run(self.client.rpc("record_turn", {
-            "p_user_id": user_id, "p_conversation_id": conversation_id, "p_title": title[:200],
-            "p_user_content": user_text, "p_assistant_content": assistant_text, "p_status": status,
-        }))
+        self.record_messages(user_id, conversation_id, title, [
+            {"role": "user", "content": user_text, "status": "complete"},
+            {"role": "assistant", "content": assistant_text, "status": status}])
 
     def search(self, user_id, query, limit=50):
         rows = self._run(self.client.rpc("search_conversations", {
@@ -89,9 +106,9 @@ class SupabaseStore:
                       datetime.fromisoformat(row["reset_at"]).timestamp()) for row in rows]
 
     def delete_conversation(self, user_id, conversation_id):
-        rows = self._run(self.client.table("conversations").delete()
-                         .eq("id", conversation_id).eq("user_id", user_id)).data
-        return bool(rows)
+        deleted = self._run(self.client.rpc("delete_conversation", {
+            "p_user_id": user_id, "p_conversation_id": conversation_id})).data
+        return deleted is True
 
 
 def _conversation(row: dict) -> dict:
@@ -100,4 +117,4 @@ def _conversation(row: dict) -> dict:
 
 def _message(row: dict) -> dict:
     return {"id": row["id"], "role": row["role"], "content": row["content"], "status": row["status"],
-            "createdAt": row["created_at"]}
+            "source": row["source"], "createdAt": row["created_at"]}

@@ -1,4 +1,9 @@
-"""A throwaway PostgreSQL cluster with Supabase's roles and auth.uid(), and the project's migrations applied."""
+"""A throwaway PostgreSQL cluster set up as a Supabase project is, with the project's migrations applied in order.
+
+The cluster's superuser is supabase_admin; `postgres` is the project owner, not a superuser, and applies each
+migration in its own transaction as `supabase db push` does. Supabase's roles, default privileges and GoTrue's
+`auth` schema come from supabase_roles.sql.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +30,11 @@ def postgres_bindir() -> Path | None:
     return Path(candidates[-1]).parent if candidates else None
 
 
+def all_migrations() -> list[Path]:
+    """supabase/migrations/*.sql in the order `supabase db push` applies them."""
+    return sorted(MIGRATIONS.glob("*.sql"))
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -45,7 +55,11 @@ class Postgres:
 
     @property
     def dsn(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        """The project owner's connection (what the Supabase dashboard's SQL editor runs as)."""
+        return self.dsn_as("postgres")
+
+    def dsn_as(self, role: str) -> str:
+        return f"postgresql://{role}@127.0.0.1:{self.port}/postgres"
 
     def _run(self, *args: str):
         command = [str(self.bindir / args[0]), *args[1:]]
@@ -53,24 +67,48 @@ class Postgres:
             command = ["runuser", "-u", "postgres", "--", *command]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    def start(self) -> "Postgres":
+    def start(self, migrations: list[Path] | None = None) -> "Postgres":
+        """A running cluster with the given migrations applied (all of them by default)."""
         if os.geteuid() == 0:
             user = pwd.getpwnam("postgres")
             os.chown(self.directory, user.pw_uid, user.pw_gid)
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        self._run("initdb", "-D", str(self.data), "-U", "supabase_admin", "--auth=trust", "-E", "UTF8", "--no-sync")
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off " \
                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.directory / "log"), "-w", "start")
-        self.execute(ROLES.read_text())
-        for migration in sorted(MIGRATIONS.glob("*.sql")):
-            self.execute(migration.read_text())
+        self.execute(ROLES.read_text(), role="supabase_admin")
+        for migration in all_migrations() if migrations is None else migrations:
+            self.apply(migration.read_text())
         return self
 
-    def execute(self, sql: str):
+    def execute(self, sql: str, role: str = "postgres"):
         import psycopg
 
-        with psycopg.connect(self.dsn, autocommit=True) as connection:
+        with psycopg.connect(self.dsn_as(role), autocommit=True) as connection:
             connection.execute(sql)
+
+    def apply(self, migration: str):
+        """One migration, all or nothing, as the project owner."""
+        import psycopg
+
+        with psycopg.connect(self.dsn) as connection:
+            connection.execute(migration)
+
+    def add_user(self, user_id: str, is_anonymous: bool = False):
+        """A user in auth.users, as GoTrue signs one up."""
+        import psycopg
+
+        with psycopg.connect(self.dsn_as("supabase_auth_admin"), autocommit=True) as connection:
+            connection.execute("insert into auth.users (id, aud, role, is_anonymous) values "
+                               "(%s, 'authenticated', 'authenticated', %s) on conflict (id) do nothing",
+                               (user_id, is_anonymous))
+
+    def delete_user(self, user_id: str):
+        """Delete a user as GoTrue (or the dashboard) does."""
+        import psycopg
+
+        with psycopg.connect(self.dsn_as("supabase_auth_admin"), autocommit=True) as connection:
+            connection.execute("delete from auth.users where id = %s", (user_id,))
 
     def stop(self):
         try:

