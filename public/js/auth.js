@@ -1,5 +1,6 @@
 // Sign-in: Supabase (password or magic link, supabase-js shipped in /vendor), a dashboard token, or nothing.
 import { ApiError } from "./api.js";
+import { icon } from "./icons.js";
 import { onLanguageChange, say, t } from "./i18n.js";
 
 const TOKEN_KEY = "dashboard.token";
@@ -21,8 +22,6 @@ async function accepted(token) {
   }
 }
 
-const PERSON = "M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm0 2c-3.3 0-8 1.7-8 5v1h16v-1c0-3.3-4.7-5-8-5z";
-
 // A header button with an icon and a label (the label hidden on phones, kept as the button's name).
 function headerButton(key, primary) {
   const button = document.createElement("button");
@@ -30,16 +29,7 @@ function headerButton(key, primary) {
   button.className = `auth-button ${primary ? "primary" : "secondary"}`;
   button.dataset.i18nAttr = `title:${key}`;
   button.title = t(key);
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("width", "18");
-  svg.setAttribute("height", "18");
-  svg.setAttribute("aria-hidden", "true");
-  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
-  path.setAttribute("fill", "currentColor");
-  path.setAttribute("d", PERSON);
-  svg.append(path);
-  button.append(svg);
+  button.append(icon("person"));
   const label = document.createElement("span");
   label.className = "label";
   say(label, key);

@@ -2,30 +2,13 @@
 // the page's words, and a live countdown while rate-limited.
 import { ApiError, events, request } from "./api.js";
 import { describe, show } from "./errors.js";
+import { icon } from "./icons.js";
 import { say, t, timeElement } from "./i18n.js";
 import { render } from "./markdown.js";
 
 const CHAT = "/api/groupchat/chat";
 const CURRENT_KEY = "dashboard.conversationId";
 const NEAR_BOTTOM_PX = 48;
-const ICONS = {
-  copy: "M16 1H4a2 2 0 0 0-2 2v14h2V3h12V1zm3 4H8a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h11a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2zm0 16H8V7h11v14z",
-  regenerate: "M17.65 6.35A8 8 0 1 0 19.73 14h-2.08A6 6 0 1 1 12 6c1.66 0 3.14.69 4.22 1.78L13 11h7V4l-2.35 2.35z",
-};
-
-function icon(name) {
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("width", "16");
-  svg.setAttribute("height", "16");
-  svg.setAttribute("aria-hidden", "true");
-  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
-  path.setAttribute("fill", "currentColor");
-  path.setAttribute("d", ICONS[name]);
-  svg.append(path);
-  return svg;
-}
-
 export function setupChat(config) {
   const log = document.getElementById("chat-log");
   const form = document.getElementById("chat-form");
@@ -117,7 +100,7 @@ export function setupChat(config) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = `action ${name}`;
-    button.append(icon(name));
+    button.append(icon(name, 16));
     const text = document.createElement("span");
     say(text, key);
     button.append(text);

@@ -2,27 +2,10 @@
 import { ApiError, request } from "./api.js";
 import { askTitle, confirmDelete } from "./dialogs.js";
 import { describe, show } from "./errors.js";
+import { icon } from "./icons.js";
 import { onLanguageChange, say, t, timeElement } from "./i18n.js";
 
 const CHAT = "/api/groupchat/chat";
-const ICONS = {
-  rename: "M4 17.3V20h2.7l8-8-2.7-2.7-8 8zM19.7 7a1 1 0 0 0 0-1.4l-1.3-1.3a1 1 0 0 0-1.4 0l-1.1 1.1 2.7 2.7L19.7 7z",
-  delete: "M7 21a2 2 0 0 1-2-2V7H4V5h5V4h6v1h5v2h-1v12a2 2 0 0 1-2 2H7zm2-4h2V9H9v8zm4 0h2V9h-2v8z",
-};
-
-export function icon(name, size = 18) {
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("width", size);
-  svg.setAttribute("height", size);
-  svg.setAttribute("aria-hidden", "true");
-  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
-  path.setAttribute("fill", "currentColor");
-  path.setAttribute("d", ICONS[name]);
-  svg.append(path);
-  return svg;
-}
-
 export function setupSidebar(config, chat) {
   const sidebar = document.getElementById("chat-sidebar");
   const list = document.getElementById("conversation-list");
@@ -73,22 +56,21 @@ export function setupSidebar(config, chat) {
       await chat.open(conversation.id);
       if (phone()) drawer(false);
     });
-    const rename = document.createElement("button");
-    rename.type = "button";
-    rename.className = "icon-button small";
-    rename.setAttribute("aria-label", t("chat.rename", { title }));
-    rename.title = t("chat.rename", { title });
-    rename.append(icon("rename"));
-    rename.addEventListener("click", () => renameConversation(conversation.id, title));
-    const remove = document.createElement("button");
-    remove.type = "button";
-    remove.className = "icon-button small";
-    remove.setAttribute("aria-label", t("chat.delete", { title }));
-    remove.title = t("chat.delete", { title });
-    remove.append(icon("delete"));
-    remove.addEventListener("click", () => deleteConversation(conversation.id, title));
-    li.append(open, rename, remove);
+    li.append(open, tool("rename", title, () => renameConversation(conversation.id, title)),
+      tool("delete", title, () => deleteConversation(conversation.id, title)));
     return li;
+  }
+
+  // An icon button named after what it does to this conversation ("Renommer « Budget »").
+  function tool(name, title, handler) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "icon-button small";
+    button.setAttribute("aria-label", t(`chat.${name}`, { title }));
+    button.title = t(`chat.${name}`, { title });
+    button.append(icon(name));
+    button.addEventListener("click", handler);
+    return button;
   }
 
   async function refresh() {
