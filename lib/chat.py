@@ -30,6 +30,8 @@ class ChatRequest(BaseModel):
 
 def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
     """A valid ChatRequest, or 422 naming the first field at fault."""
+    if "message" not in data and not data.get("regenerate"):
+        raise ValidationFailed("message", "field required")  # named first, as when it was always required
     try:
         request = ChatRequest.model_validate(data)
     except ValidationError as exc:

@@ -15,6 +15,7 @@ export function setupSidebar(config, chat) {
   const backdrop = document.getElementById("drawer-backdrop");
   const error = document.getElementById("chat-error");
   sidebar.hidden = !config.history;
+  document.body.dataset.history = config.history ? "on" : "off";
   drawerButton.hidden = !config.history;
   let sequence = 0;
   let timer = null;
@@ -29,6 +30,7 @@ export function setupSidebar(config, chat) {
   drawerButton.addEventListener("click", () => drawer(document.body.dataset.drawer !== "open"));
   backdrop.addEventListener("click", () => drawer(false));
   document.addEventListener("keydown", (event) => {
+    if (document.querySelector("dialog[open]")) return;  // Escape closes the dialog first, not the drawer under it
     if (event.key === "Escape" && document.body.dataset.drawer === "open") {
       drawer(false);
       drawerButton.focus();
