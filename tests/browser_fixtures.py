@@ -12,6 +12,15 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, VIEWS, Site, 
 ROOM = "https://chatgpt.com/gg/v/6745-room-demo"
 
 
+try:  # a generous ceiling for every expect(): on a loaded machine Chromium can take seconds to paint (tests still
+    # wait on DOM state, never on time)
+    from playwright.sync_api import expect as _expect
+
+    _expect.set_options(timeout=20_000)
+except ImportError:
+    pass
+
+
 @pytest.fixture(scope="session")
 def chromium():
     from playwright.sync_api import sync_playwright

@@ -134,4 +134,6 @@ def test_without_history_there_is_no_list_and_the_page_says_so(view, site_with):
     reply_done(view, "Echo: Sans historique")
     expect(view.locator(".regenerate:visible")).to_have_count(0)
     expect(view.get_by_role("button", name=text(view, "group.button"))).to_be_visible()  # the launcher moves up
+    assert view.locator("#brand-name").bounding_box()["width"] > 60  # and leaves the brand its room
+    assert view.locator(".topbar").bounding_box()["height"] <= 64
     screenshot(view, f"history-off-{view.name}")
