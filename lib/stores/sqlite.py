@@ -51,6 +51,10 @@ ADD_SOURCE = ("alter table messages add column source text not null default 'tex
               "check (source in ('text', 'voice'))")
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
+# This process's writers to each file take turns here, in order and without a deadline. Left to SQLite's busy
+# timeout alone, 50 threads writing at once on a busy CPU starve one another (each lock holder waits for the GIL
+# between statements) until some give up with "database is locked" and a turn goes unsaved.
+_writers: dict[str, threading.Lock] = {}
 
 
 def _now() -> str:
@@ -75,9 +79,14 @@ class SqliteStore:
                     if "source" not in columns:
                         db.execute(ADD_SOURCE)
                 _ready.add(path)
+            self._writer = _writers.setdefault(path, threading.Lock())
 
     @contextmanager
-    def _connection(self):
+    def _connection(self, write: bool = False):
+        if write:
+            with self._writer, self._connection() as db:
+                yield db
+            return
         try:
             with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as db:
                 db.row_factory = sqlite3.Row
@@ -109,7 +118,7 @@ class SqliteStore:
 
     def record_messages(self, user_id, conversation_id, title, messages):
         rows = checked_messages(messages)
-        with self._connection() as db:
+        with self._connection(write=True) as db:
             db.execute("begin immediate")  # one writer at a time: a deletion cannot slip in between the checks
             try:
                 if db.execute("select 1 from deleted_conversations where id = ?", (conversation_id,)).fetchone():
@@ -176,7 +185,7 @@ class SqliteStore:
     def consume_limits(self, subject, buckets):
         now = time.time()
         results = []
-        with self._connection() as db:
+        with self._connection(write=True) as db:
             db.execute("begin immediate")
             try:
                 for bucket in buckets:
@@ -194,7 +203,7 @@ class SqliteStore:
         return results
 
     def delete_conversation(self, user_id, conversation_id):
-        with self._connection() as db:
+        with self._connection(write=True) as db:
             db.execute("begin immediate")
             try:
                 deleted = db.execute("delete from conversations where id = ? and user_id = ?",
