@@ -160,13 +160,13 @@ class SqliteStore:
         return [{**_conversation(row), "snippet": row["snippet"]} for row in rows]
 
     def rename_conversation(self, user_id, conversation_id, title):
-        with self._connection() as db:
+        with self._connection(write=True) as db:
             renamed = db.execute("update conversations set title = ? where id = ? and user_id = ?",
                                  (title[:200], conversation_id, user_id)).rowcount
         return renamed > 0
 
     def replace_reply(self, user_id, conversation_id, message_id, text, status="complete"):
-        with self._connection() as db:
+        with self._connection(write=True) as db:
             db.execute("begin immediate")
             try:
                 now = _now()
