@@ -118,7 +118,7 @@ def cold_start(runs: int, base_url: str) -> dict:
     return result
 
 
-# --- warm overhead ---------------------------------------------------------------------------------------
+# --- a warm function ------------------------------------------------------------------------------------
 
 SERVE_FUNCTION = """
 import sys
@@ -130,36 +130,7 @@ sys.stdin.read()
 """
 
 
-def start_function(env: dict) -> tuple[subprocess.Popen, int]:
-    process = subprocess.Popen([PYTHON, "-c", SERVE_FUNCTION.format(root=str(ROOT))], cwd=ROOT, env=env,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    return process, int(process.stdout.readline())
-
-
-def warm_overhead(requests: int, base_url: str) -> dict:
-    stand_in_port = int(base_url.split(":")[2].split("/")[0])
-    function, port = start_function(base_env(base_url))
-    direct_body = {"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "bonjour"}]}
-    through, direct = [], []
-    try:
-        for _ in range(20):  # warm: imports and connection pools
-            first_event(port, "/api/groupchat/chat", {"message": "bonjour", "stream": True}, b"event: delta")
-        for _ in range(requests):
-            through.append(first_event(port, "/api/groupchat/chat", {"message": "bonjour", "stream": True},
-                                       b"event: delta")[0])
-            direct.append(first_event(stand_in_port, "/v1/chat/completions", direct_body, b"data: ")[0])
-    finally:
-        function.stdin.close()
-        function.wait(10)
-    ms = lambda values, q: round(percentile(values, q) * 1000, 2)  # noqa: E731
-    return {"requests": requests,
-            "function_ttft_ms": {"p50": ms(through, 0.5), "p95": ms(through, 0.95)},
-            "direct_ttft_ms": {"p50": ms(direct, 0.5), "p95": ms(direct, 0.95)},
-            "overhead_ms": {"p50": round(ms(through, 0.5) - ms(direct, 0.5), 2),
-                            "p95": round(ms(through, 0.95) - ms(direct, 0.95), 2)}}
-
-
-# --- concurrency -----------------------------------------------------------------------------------------
+# --- load ------------------------------------------------------------------------------------------------
 
 WARM_UP_S, RAMP_S = 1.0, 0.6
 
@@ -214,56 +185,6 @@ def peak_rss_mb(pid: int) -> float:
 REPLY_WORDS, TOKEN_GAP = 30, 0.02  # a streamed reply as users see one: 30 tokens, 20 ms apart (0.6 s)
 
 
-def concurrency(clients: int, seconds: float) -> dict:
-    """100 chats in flight at once, each streaming a realistic reply: TTFT through the function vs direct."""
-    stand_in, base_url = start_stand_in(chunk_delay=TOKEN_GAP)
-    message = " ".join(["mot"] * (REPLY_WORDS - 1))  # the stand-in echoes it: 30 tokens with "Echo:"
-    try:
-        through, errors, total, rss, cpu = _through_function(base_url, clients, seconds, message)
-        direct, direct_errors, direct_total = _direct(base_url, clients, seconds, message)
-    finally:
-        stand_in.terminate()
-        stand_in.wait(10)
-    ms = lambda values, q: round(percentile(values, q) * 1000, 1)  # noqa: E731
-    return {"clients": clients, "seconds": seconds, "reply": f"{REPLY_WORDS} tokens, {TOKEN_GAP * 1000:.0f} ms apart",
-            "requests": total, "errors": errors,
-            "function_ttft_ms": {"p50": ms(through, 0.5), "p95": ms(through, 0.95)},
-            "direct_ttft_ms": {"p50": ms(direct, 0.5), "p95": ms(direct, 0.95)},
-            "added_ttft_p95_ms": round(ms(through, 0.95) - ms(direct, 0.95), 1),
-            "peak_rss_mb": rss, "function_cpu": cpu, "direct_requests": direct_total, "direct_errors": direct_errors}
-
-
-def saturation(clients: int, seconds: float, base_url: str) -> dict:
-    """Throughput with instant replies and clients sending back to back: what one process can serve at most."""
-    through, errors, total, _, _ = _through_function(base_url, clients, seconds, "bonjour")
-    direct, _, direct_total = _direct(base_url, clients, seconds, "bonjour")
-    return {"clients": clients, "seconds": seconds, "errors": errors,
-            "function_requests_per_s": round(total / seconds), "direct_requests_per_s": round(direct_total / seconds)}
-
-
-def _through_function(base_url: str, clients: int, seconds: float, message: str):
-    function, port = start_function(base_env(base_url))
-    try:
-        for _ in range(5):
-            first_event(port, "/api/groupchat/chat", {"message": "bonjour", "stream": True}, b"event: delta")
-        cpu_before, wall_before = cpu_seconds(function.pid), time.monotonic()
-        ttfts, errors, total = load(port, "/api/groupchat/chat", {"message": message, "stream": True},
-                                    b"event: delta", clients, seconds)
-        used = cpu_seconds(function.pid) - cpu_before
-        cpu = {"cores_used": round(used / (time.monotonic() - wall_before), 2),
-               "ms_per_request": round(used / max(1, total) * 1000, 2)}
-        return ttfts, errors, total, peak_rss_mb(function.pid), cpu
-    finally:
-        function.stdin.close()
-        function.wait(10)
-
-
-def _direct(base_url: str, clients: int, seconds: float, message: str):
-    port = int(base_url.split(":")[2].split("/")[0])
-    body = {"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": message}]}
-    return load(port, "/v1/chat/completions", body, b"data: ", clients, seconds)
-
-
 # --- the dashboard ---------------------------------------------------------------------------------------
 
 def dashboard(loads: int) -> dict:
@@ -316,7 +237,7 @@ def machine() -> dict:
 
 
 def table(report: dict) -> str:
-    cold, warm, conc, board = report["cold_start"], report["warm"], report["concurrency"], report["dashboard"]
+    cold, board, peers = report["cold_start"], report["dashboard"], report["peers"]
     rows = [("measure", "result", "goal", "met")]
     for route in ("chat", "key"):
         c = cold[route]
@@ -325,54 +246,121 @@ def table(report: dict) -> str:
                      f"{c['median_ms']['floor-urllib']} ms", "", ""))
         rows.append((f"cold start {route}: ratio to SDK floor", f"{c['ratio_to_sdk_floor']}x", "<= 1.1x",
                      "yes" if c["ratio_to_sdk_floor"] <= 1.1 else "no"))
-        rows.append((f"cold start {route}: ratio to urllib floor", f"{c['ratio_to_urllib_floor']}x", "", ""))
         rows.append((f"cold start {route}: imports supabase", "yes" if c["imports_supabase"] else "no", "no",
                      "no" if c["imports_supabase"] else "yes"))
-    rows.append((f"warm TTFT overhead p50 ({warm['requests']} requests)", f"{warm['overhead_ms']['p50']} ms",
-                 "<= 2 ms", "yes" if warm["overhead_ms"]["p50"] <= 2 else "no"))
-    rows.append(("warm TTFT overhead p95", f"{warm['overhead_ms']['p95']} ms", "<= 5 ms",
-                 "yes" if warm["overhead_ms"]["p95"] <= 5 else "no"))
-    rows.append((f"{conc['clients']} chats streaming at once ({conc['reply']}), {conc['seconds']} s: errors",
-                 f"{conc['errors']} of {conc['requests']}", "0", "yes" if conc["errors"] == 0 else "no"))
-    rows.append(("  added TTFT p95 (function minus direct, same load)", f"{conc['added_ttft_p95_ms']} ms",
-                 "<= 20 ms", "yes" if conc["added_ttft_p95_ms"] <= 20 else "no"))
-    rows.append(("  peak RSS of the function process", f"{conc['peak_rss_mb']} MB", "<= 100 MB",
-                 "yes" if conc["peak_rss_mb"] <= 100 else "no"))
-    rows.append(("  function CPU: cores used / ms per streamed reply",
-                 f"{conc['function_cpu']['cores_used']} / {conc['function_cpu']['ms_per_request']} ms", "", ""))
-    sat = report["saturation"]
-    rows.append((f"saturation: {sat['clients']} clients back to back, instant replies",
-                 f"{sat['function_requests_per_s']} req/s (stand-in alone: {sat['direct_requests_per_s']})", "", ""))
+    seq, conc, sat, cs = peers["sequential"], peers["concurrent"], peers["saturation"], peers["cold_streamed"]
+    fn = "function"
+    goals = [
+        ("cold start streamed chat: ratio to bare httpx floor", cs["ratio_function_to_floor"], "<= 1.5x",
+         cs["ratio_function_to_floor"] <= 1.5, "x"),
+        ("CPU per streamed reply at 100 streams: function / floor",
+         round(conc[fn]["cpu_ms_per_reply"]["median"] / conc["floor"]["cpu_ms_per_reply"]["median"], 3), "<= 1x",
+         conc[fn]["cpu_ms_per_reply"]["median"] <= conc["floor"]["cpu_ms_per_reply"]["median"], "x"),
+        ("saturation: function / direct", sat[fn]["ratio_to_direct"]["median"], ">= 0.8x",
+         sat[fn]["ratio_to_direct"]["median"] >= 0.8, "x"),
+    ]
+    if "node" in seq:
+        goals.append(("added TTFT sequential p50: function - Node relay",
+                      round(seq[fn]["added_p50_ms"]["median"] - seq["node"]["added_p50_ms"]["median"], 2), "<= 0 ms",
+                      seq[fn]["added_p50_ms"]["median"] <= seq["node"]["added_p50_ms"]["median"], " ms"))
+    goals += [
+        ("added TTFT sequential p50 (function - direct)", seq[fn]["added_p50_ms"]["median"], "<= 2 ms",
+         seq[fn]["added_p50_ms"]["median"] <= 2, " ms"),
+        ("added TTFT sequential p95 (function - direct)", seq[fn]["added_p95_ms"]["median"], "<= 5 ms",
+         seq[fn]["added_p95_ms"]["median"] <= 5, " ms"),
+        (f"errors at 100 streams ({conc[fn]['requests']} replies)", conc[fn]["errors"], "0", conc[fn]["errors"] == 0, ""),
+        ("added TTFT p95 at 100 streams (function - direct)", conc[fn]["added_ttft_p95_ms"]["median"], "<= 20 ms",
+         conc[fn]["added_ttft_p95_ms"]["median"] <= 20, " ms"),
+        ("peak RSS of the function at 100 streams", conc[fn]["peak_rss_mb"], "<= 100 MB",
+         conc[fn]["peak_rss_mb"] <= 100, " MB"),
+    ]
+    for name, value, goal, met, unit in goals:
+        rows.append((name, f"{value}{unit}", goal, "yes" if met else "no"))
     for name, values in board.items():
         rows.append((f"dashboard first load ({name}): bytes", f"{values['bytes']:,} B", "", ""))
         rows.append((f"dashboard first load ({name}): ready, p50 of {values['loads']}",
                      f"{values['ready_ms']['p50']} ms", "", ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return _grid(rows) + "\n\n" + peers_table(peers)
+
+
+def peers_table(peers: dict) -> str:
+    """The streamed chat beside its peers: median (min-max) over the repeats."""
+    seq, conc, sat, cs = peers["sequential"], peers["concurrent"], peers["saturation"], peers["cold_streamed"]
+    names = [name for name in ("function", "node", "floor") if name in seq]
+    title = {"function": "this project", "node": "Node relay (npm openai)", "floor": "bare Python + httpx",
+             "direct": "direct"}
+    cell = lambda s, unit="": f"{s['median']}{unit} ({s['min']}-{s['max']})"  # noqa: E731
+    rows = [(f"per streamed reply (median (min-max) of {seq[names[0]]['ttft_p50_ms']['repeats']} repeats)",
+             *[title[name] for name in names], "direct")]
+    rows.append((f"added TTFT, sequential, p50 ({seq['requests']} each)",
+                 *[cell(seq[n]["added_p50_ms"], " ms") for n in names], f"TTFT {cell(seq['direct']['ttft_p50_ms'], ' ms')}"))
+    rows.append(("added TTFT, sequential, p95", *[cell(seq[n]["added_p95_ms"], " ms") for n in names],
+                 f"TTFT {cell(seq['direct']['ttft_p95_ms'], ' ms')}"))
+    rows.append((f"CPU per reply at {conc['clients']} streams ({conc['reply']})",
+                 *[cell(conc[n]["cpu_ms_per_reply"], " ms") for n in names], ""))
+    rows.append(("cores used by the relay at 100 streams", *[cell(conc[n]["cores_used"]) for n in names], ""))
+    rows.append(("added TTFT p95 at 100 streams", *[cell(conc[n]["added_ttft_p95_ms"], " ms") for n in names],
+                 f"TTFT {cell(conc['direct']['ttft_p95_ms'], ' ms')}"))
+    rows.append(("errors at 100 streams", *[f"{conc[n]['errors']} of {conc[n]['requests']}" for n in names],
+                 str(conc["direct"]["errors"])))
+    rows.append(("peak RSS", *[f"{conc[n]['peak_rss_mb']} MB" for n in names], ""))
+    rows.append((f"saturation, replies/s ({sat['clients']} clients, instant replies)",
+                 *[cell(sat[n]["replies_per_s"]) for n in names], cell(sat["direct"]["replies_per_s"])))
+    rows.append(("saturation, ratio to direct", *[cell(sat[n]["ratio_to_direct"], "x") for n in names], "1x"))
+    rows.append((f"cold start, spawn -> first streamed reply (median (min-max) of {cs['function']['repeats']})",
+                 *[cell(cs[n], " ms") for n in names], ""))
+    why = peers["sdk_or_httpx"]
+    rows.append((f"open + read one streamed reply, CPU of the calling thread ({why['requests']} each): "
+                 f"SDK / lib/openai_stream.py", f"{cell(why['stream_cpu_ms']['sdk'], ' ms')} / "
+                 f"{cell(why['stream_cpu_ms']['httpx'], ' ms')}", *[""] * len(names)))
+    rows.append(("import openai, CPU in a fresh process", cell(why["import_openai_cpu_ms"], " ms"),
+                 *[""] * len(names)))
+    js = why["json_us"]
+    rows.append(("JSON per chunk read / event written: stdlib json vs orjson",
+                 f"{js['json']['loads']} / {js['json']['dumps']} us vs {js['orjson']['loads']} / "
+                 f"{js['orjson']['dumps']} us", *[""] * len(names)))
+    note = (f"Relays pinned to core 1, stand-in and load generator to core 0: {'yes' if peers['pinned'] else 'no'}."
+            + (f" Node relay: {peers['node']}." if peers.get("node") else ""))
+    return _grid(rows) + "\n" + note
+
+
+def _grid(rows: list[tuple]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "-|-".join("-" * width for width in widths))
     return "\n".join(lines)
 
 
 def main(argv=None):
+    from bench import relays
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer runs, to check the benchmark itself")
+    parser.add_argument("--only-peers", action="store_true", help="only the side-by-side streamed chat measures")
     args = parser.parse_args(argv)
-    cold_runs, warm_requests, seconds, loads = (3, 50, 3.0, 2) if args.quick else (15, 500, 10.0, 10)
-    stand_in, base_url = start_stand_in()
-    try:
-        report = {"machine": machine(), "command": "scripts/bench" + (" --quick" if args.quick else ""),
-                  "cold_start": cold_start(cold_runs, base_url), "warm": warm_overhead(warm_requests, base_url),
-                  "concurrency": concurrency(100, seconds), "saturation": saturation(100, seconds / 2, base_url),
-                  "dashboard": dashboard(loads)}
-    finally:
-        stand_in.terminate()
-        stand_in.wait(10)
+    cold_runs, loads = (3, 2) if args.quick else (15, 10)
+    load_before = os.getloadavg()
+    report = {"machine": machine(), "command": "scripts/bench" + (" --quick" if args.quick else "")
+              + (" --only-peers" if args.only_peers else "")}
+    if not args.only_peers:
+        stand_in, base_url = start_stand_in()
+        try:
+            report["cold_start"] = cold_start(cold_runs, base_url)
+        finally:
+            stand_in.terminate()
+            stand_in.wait(10)
+    report["peers"] = relays.run(args.quick)
+    if not args.only_peers:
+        report["dashboard"] = dashboard(loads)
+    report["load_average"] = {"before": [round(x, 2) for x in load_before],
+                              "after": [round(x, 2) for x in os.getloadavg()]}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     m = report["machine"]
     print(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, {m['os']}, Python {m['python']}")
-    print("Absolute times are this machine's.\n")
-    print(table(report))
+    print(f"Load average (1, 5, 15 min) before: {report['load_average']['before']}, "
+          f"after: {report['load_average']['after']}. Absolute times are this machine's.\n")
+    print(peers_table(report["peers"]) if args.only_peers else table(report))
     print(f"\nJSON: {RESULTS / 'latest.json'}")
 
 

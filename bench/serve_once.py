@@ -3,6 +3,7 @@
     python -m bench.serve_once function api/groupchat/chat.py
     python -m bench.serve_once floor-urllib chat|key
     python -m bench.serve_once floor-sdk chat|key
+    python -m bench.serve_once floor-httpx chat      (bench/floor_relay.py: a bare streamed chat over httpx)
 
 Prints the port it listens on, serves one request, then reports (on stderr, as JSON) which top-level modules the
 process imported.
@@ -84,6 +85,13 @@ def floor_sdk(route: str):
     return handler
 
 
+def floor_httpx(route: str):
+    """The bare Python + httpx streaming relay (bench/floor_relay.py), the floor of a streamed chat."""
+    from bench.floor_relay import relay_handler
+
+    return relay_handler()
+
+
 def _answer(handler, data: bytes) -> None:
     handler.send_response(200)
     handler.send_header("Content-Type", "application/json")
@@ -106,7 +114,8 @@ def main():
 
     kind, target = sys.argv[1], sys.argv[2]
     before = set(sys.modules)
-    handler = {"function": function_handler, "floor-urllib": floor_urllib, "floor-sdk": floor_sdk}[kind](target)
+    handler = {"function": function_handler, "floor-urllib": floor_urllib, "floor-sdk": floor_sdk,
+               "floor-httpx": floor_httpx}[kind](target)
     server = HTTPServer(("127.0.0.1", 0), handler)
     print(server.server_port, flush=True)
     server.handle_request()

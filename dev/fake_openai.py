@@ -13,6 +13,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("rate_limit", "quota", "500", "503", "401", "403", "model_not_found", "hang", "cut", "malformed", "stream_error")
 _INLINE_FAULT = re.compile(r"#fault=([a-z0-9_]+)")
+_HANGUP = re.compile(r"^/v1/realtime/calls/([A-Za-z0-9_-]+)/hangup$")
+
+
+def _form(raw: bytes, content_type: str) -> dict:
+    """A multipart/form-data body as {name: value}; JSON parts (the session) parsed."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    form = {}
+    for part in message.iter_parts():
+        value = part.get_payload(decode=True).decode()
+        form[part.get_param("name", header="content-disposition")] = (
+            json.loads(value) if part.get_content_type() == "application/json" else value)
+    return form
 
 
 def reply_for(text: str) -> str:
@@ -36,7 +51,7 @@ _FAULT_ANSWERS = {
 
 
 class FakeOpenAIHandler(BaseHTTPRequestHandler):
-    """Answers /v1/chat/completions and /v1/realtime/client_secrets like OpenAI does."""
+    """Answers chat completions, Realtime client secrets, calls and hangups like OpenAI does."""
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
@@ -60,9 +75,11 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
-        if self.path == "/v1/realtime/calls":
-            return self._call(self.rfile.read(length).decode())
-        body = json.loads(self.rfile.read(length) or b"{}")
+        raw = self.rfile.read(length)
+        if self.path == "/v1/realtime/calls" and self.headers.get("Content-Type", "").startswith("application/sdp"):
+            return self._call(raw.decode())  # the browser's own offer, with a client secret
+        body = _form(raw, self.headers.get("Content-Type", "")) if self.path == "/v1/realtime/calls" else (
+            json.loads(raw or b"{}"))
         self.server.record(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         if not self.headers.get("Authorization", "").startswith("Bearer "):
             return self._json(*_error(401, "missing_api_key", "You didn't provide an API key."))
@@ -76,6 +93,11 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
             return self._chat(body, fault)
         if self.path == "/v1/realtime/client_secrets":
             return self._client_secret(body, fault)
+        if self.path == "/v1/realtime/calls":
+            return self._server_call(body, fault)
+        hangup = _HANGUP.match(self.path)
+        if hangup:
+            return self._hangup(hangup.group(1))
         return self._json(*_error(404, "unknown_url", f"Unknown path {self.path}"))
 
     def _chat(self, body: dict, fault: str | None):
@@ -90,8 +112,8 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
             return self._json(200, {
                 "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model"), "usage": usage,
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": text}}],
+                "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                             "message": {"role": "assistant", "content": text, "refusal": None}}],
             })
         self._stream(body, text, usage, fault)
 
@@ -144,12 +166,34 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
     def _client_secret(self, body: dict, fault: str | None):
         if fault == "malformed":
             return self._raw(200, "application/json", b"{not json")
-        session = dict(body.get("session") or {})
+        session = {"object": "realtime.session", "id": "sess_" + secrets.token_hex(8),
+                   **(body.get("session") or {})}
         ttl = (body.get("expires_after") or {}).get("seconds", 600)
-        session.setdefault("id", "sess_fake")
         value = "ek_" + secrets.token_hex(12)
         self.server.minted.add(value)
         return self._json(200, {"value": value, "expires_at": int(time.time()) + ttl, "session": session})
+
+    def _server_call(self, form: dict, fault: str | None):
+        """POST /v1/realtime/calls from a server: the offer and the session as multipart parts, the server's key."""
+        if fault == "malformed":
+            return self._raw(201, "application/sdp", b"<html>", headers={"Location": "/v1/realtime/calls/"})
+        if not isinstance(form.get("sdp"), str):
+            return self._json(*_error(400, "missing_required_parameter", "Missing required parameter: 'sdp'."))
+        try:
+            answer = self.server.realtime().answer(form["sdp"])
+        except ImportError:
+            return self._json(501, {"error": {"message": "the voice stand-in needs aiortc "
+                                                         "(pip install -r requirements-dev.txt)"}})
+        call_id = "rtc_" + secrets.token_hex(12)
+        self.server.calls[call_id] = {"session": form.get("session"), "ended": False}
+        self._raw(201, "application/sdp", answer.encode(), headers={"Location": f"/v1/realtime/calls/{call_id}"})
+
+    def _hangup(self, call_id: str):
+        call = self.server.calls.get(call_id)
+        if call is None or call["ended"]:
+            return self._json(*_error(404, "call_not_found", f"Call {call_id} not found."))
+        call["ended"] = True
+        self._raw(200, "application/json", b"")
 
     def _call(self, offer: str):
         """POST /v1/realtime/calls: an SDP offer in, the SDP answer out, for a key this stand-in minted."""
@@ -199,6 +243,7 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.gate: threading.Event | None = None
         self.stream_aborted = threading.Event()
         self.minted: set[str] = set()
+        self.calls: dict[str, dict] = {}  # call id -> {"session": what the server configured, "ended": bool}
         self._realtime = None
         self._lock = threading.Lock()
 

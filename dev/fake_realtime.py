@@ -37,6 +37,7 @@ class RealtimeStandIn:
         self.track_ended = None
         self.speak: threading.Event | None = None  # when set by a test, the model speaks only once it is released
         self.finish: threading.Event | None = None  # likewise for the end of its reply
+        self.interrupted = False  # True: the user talks over the reply after its first words (it is cut there)
 
     def answer(self, offer_sdp: str, timeout: float = 15) -> str:
         """The SDP answer to a browser's offer (blocking; called from an HTTP handler thread)."""
@@ -96,6 +97,12 @@ class RealtimeStandIn:
         send({"type": "output_audio_buffer.started"})
         for part in TRANSCRIPT:
             send({"type": "response.output_audio_transcript.delta", "delta": part})
+            if self.interrupted:  # as OpenAI does over WebRTC: speech detected, the audio cut, the response cancelled
+                await self._released(self.finish)
+                send({"type": "input_audio_buffer.speech_started"})
+                send({"type": "output_audio_buffer.cleared"})
+                send({"type": "response.done", "response": {"status": "cancelled"}})
+                return
             await asyncio.sleep(0.2)
         send({"type": "response.output_audio_transcript.done", "transcript": "".join(TRANSCRIPT)})
         await self._released(self.finish, default_wait=1.5)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib.util
 import io
+import ipaddress
 import json
 import os
 import sys
@@ -16,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = ROOT / "public"
 API = ROOT / "api"
+READ_TIMEOUT_SECONDS = 20.0  # a connection that sends nothing for this long is closed (slowloris)
 
 
 def vercel_headers() -> dict[str, str]:
@@ -23,7 +26,7 @@ def vercel_headers() -> dict[str, str]:
     config = json.loads((ROOT / "vercel.json").read_text())
     headers = {item["key"]: item["value"] for rule in config.get("headers", []) if rule["source"] == "/(.*)"
                for item in rule["headers"]}
-    extra = {_origin(os.environ.get(name, "")) for name in ("REALTIME_CALLS_URL", "SUPABASE_URL")} - {""}
+    extra = {_origin(os.environ.get(name, "")) for name in ("SUPABASE_URL",)} - {""}
     policy = headers.get("Content-Security-Policy", "")
     for origin in sorted(extra):
         if origin not in policy:
@@ -53,6 +56,37 @@ def load_dotenv(path: Path) -> None:
         os.environ.setdefault(key.strip(), value)
 
 
+def allowed_hosts(setting: str | None) -> tuple[str, ...]:
+    """DEV_ALLOWED_HOSTS: comma-separated host names (".example.test" also allows its subdomains)."""
+    return tuple(name.strip().lower().rstrip(".") if not name.strip().startswith(".") else name.strip().lower()
+                 for name in (setting or "").split(",") if name.strip())
+
+
+def host_is_allowed(host_header: str | None, configured: tuple[str, ...]) -> bool:
+    """Whether a request's Host names this machine: a loopback name, an IP address, or a configured name.
+
+    A page on another site reaching the dev server through DNS rebinding sends its own host name, so refusing
+    unknown names keeps other sites away from the developer's OPENAI_API_KEY and history.
+    """
+    if not host_header:
+        return True  # HTTP/1.0 without Host: not a browser
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        host = host[1:host.find("]")] if "]" in host else host
+    elif host.count(":") == 1:
+        host = host.split(":")[0]
+    host = host.rstrip(".")
+    try:
+        ipaddress.ip_address(host)
+        return True  # an address cannot be rebound
+    except ValueError:
+        pass
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    return any(host == name or (name.startswith(".") and (host.endswith(name) or host == name[1:]))
+               for name in configured)
+
+
 class Functions:
     """api/<path>.py (or api/<path>/index.py) for /api/<path>, each module loaded once, like a warm instance."""
 
@@ -64,12 +98,16 @@ class Functions:
     def lookup(self, url_path: str):
         """The handler class serving url_path, or None."""
         path = unquote(urlsplit(url_path).path)
-        if not path.startswith("/api/"):
+        if not path.startswith("/api/") or "\0" in path:
             return None
         rest = path[len("/api/"):].strip("/")
         for candidate in (self.api_dir / f"{rest}.py", self.api_dir / rest / "index.py"):
-            file = candidate.resolve()
-            if file.is_file() and self.api_dir in file.parents and not file.name.startswith("_"):
+            try:
+                file = candidate.resolve()
+                found = file.is_file()
+            except (OSError, ValueError):  # a name too long for the file system, say
+                return None
+            if found and self.api_dir in file.parents and not file.name.startswith("_"):
                 return self._load(file)
         return None
 
@@ -141,20 +179,26 @@ class DevServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # socketserver's 5 drops bursts of connections (SYN retried after 1 s)
 
-    def __init__(self, address, functions: Functions | None = None):
+    def __init__(self, address, functions: Functions | None = None, read_timeout: float = READ_TIMEOUT_SECONDS):
         super().__init__(address, StaticHandler)
         self.functions = functions or Functions()
         self.site_headers = vercel_headers()
+        self.read_timeout = read_timeout
+        self.allowed_hosts = allowed_hosts(os.environ.get("DEV_ALLOWED_HOSTS"))
 
     def finish_request(self, request, client_address):
-        rfile = request.makefile("rb")
-        first_line = rfile.readline(65537)
+        request.settimeout(self.read_timeout)  # also bounds each header and body read: no half-sent request
+        rfile = request.makefile("rb")        # holds a thread for ever
+        try:
+            first_line = rfile.readline(65537)
+        except (TimeoutError, ConnectionError):
+            return
         parts = first_line.split()
         handler_class = StaticHandler
         if len(parts) >= 2:
             handler_class = self.functions.lookup(parts[1].decode("latin-1")) or StaticHandler
         replay = io.BufferedReader(_Replay(first_line, rfile))
-        site_headers = self.site_headers
+        site_headers, configured_hosts = self.site_headers, self.allowed_hosts
 
         class Bound(handler_class):
             def setup(self):
@@ -165,6 +209,26 @@ class DevServer(ThreadingHTTPServer):
             def send_header(self, keyword, value):
                 self._sent_names.add(keyword.lower())
                 super().send_header(keyword, value)
+
+            def parse_request(self):
+                if not super().parse_request():
+                    return False
+                if "\0" in unquote(urlsplit(self.path).path):
+                    return self._refuse(400, "bad_http_request", "The path holds a NUL byte.")
+                if not host_is_allowed(self.headers.get("Host"), configured_hosts):
+                    return self._refuse(403, "host_not_allowed", "This dev server answers only to its own host "
+                                        "names (localhost, an IP address, or one listed in DEV_ALLOWED_HOSTS).")
+                return True
+
+            def _refuse(self, status: int, code: str, message: str) -> bool:
+                body = json.dumps({"error": {"code": code, "message": message}}).encode()
+                self.close_connection = True
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return False
 
             def end_headers(self):  # what Vercel's edge adds from vercel.json
                 for name, value in site_headers.items():
@@ -182,21 +246,52 @@ def start_offline_openai():
     fake = FakeOpenAI(chunk_delay=0.03).start()
     os.environ["OPENAI_API_KEY"] = "sk-offline-standin"
     os.environ["OPENAI_BASE_URL"] = fake.base_url
-    os.environ.setdefault("REALTIME_CALLS_URL", fake.base_url + "/realtime/calls")
     return fake
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 3000)))
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, every option explained (`scripts/dev --help`)."""
+    parser = argparse.ArgumentParser(
+        prog="scripts/dev", description=__doc__,
+        epilog="Settings come from the environment, then from .env (copy .env.example). With no OPENAI_API_KEY, "
+               "replies come from a built-in offline stand-in. DEV_ALLOWED_HOSTS: extra host names this server "
+               "answers to (comma-separated; localhost, *.localhost and IP addresses always work).")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 opens it to "
+                             "the network)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="port to listen on (default: PORT from the environment or .env, else 3000; 0 picks "
+                             "a free one)")
+    return parser
+
+
+def options(argv=None, env_file: Path = ROOT / ".env") -> argparse.Namespace:
+    """The parsed command line, after .env has filled the environment (so PORT there is the default port)."""
+    parser = build_parser()
     args = parser.parse_args(argv)
+    load_dotenv(env_file)
+    if args.port is None:
+        try:
+            args.port = int(os.environ.get("PORT") or 3000)
+        except ValueError:
+            parser.error(f"PORT must be a port number, not {os.environ['PORT']!r}.")
+    return args
+
+
+def main(argv=None):
+    args = options(argv)
     sys.path.insert(0, str(ROOT))
-    load_dotenv(ROOT / ".env")
     os.environ.setdefault("ALLOW_ANONYMOUS", "1")
     os.environ.setdefault("HISTORY_DB", str(ROOT / "data" / "history.sqlite3"))
-    offline = not os.environ.get("OPENAI_API_KEY") and start_offline_openai()
-    server = DevServer((args.host, args.port))
+    offline = not os.environ.get("OPENAI_API_KEY") and start_offline_openai()  # before vercel_headers() reads it
+    try:
+        server = DevServer((args.host, args.port))
+    except OSError as exc:
+        reason = {errno.EADDRINUSE: "is already in use (another dev server?); stop it or pick another with --port",
+                  errno.EACCES: "needs more privileges; pick one above 1023 with --port"}.get(
+            exc.errno, f"cannot be used ({exc.strerror or exc})")
+        print(f"Cannot start the dev server: port {args.port} on {args.host} {reason}.", file=sys.stderr)
+        sys.exit(1)
     print(f"Dev server on http://{'localhost' if args.host == '127.0.0.1' else args.host}:{server.server_port}", flush=True)
     if offline:
         print("No OPENAI_API_KEY: replies come from the built-in offline stand-in (it echoes).", flush=True)

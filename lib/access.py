@@ -17,32 +17,51 @@ ANONYMOUS_USER_ID = str(uuid.uuid5(_NAMESPACE, "anonymous"))
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Accept"
 
 
+def named_token_user_id(name: str) -> str:
+    """A named dashboard token's user id: fixed by its name, so the token itself can be rotated."""
+    return str(uuid.uuid5(_NAMESPACE, "dashboard-token:" + name))
+
+
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated caller: how they got in and the user id their data lives under."""
+    """An authenticated caller: how they got in, the user id their data lives under, and a display name if any."""
 
     kind: str  # "token" | "anonymous" | "user"
     user_id: str
+    name: str | None = None  # a named dashboard token's name
+    keeps_history: bool = True  # False for anonymous callers on Vercel: nothing of theirs is stored
 
 
 def authenticate(authorization: str | None, access: Access) -> Caller:
     """The caller behind an Authorization header, or 401/503."""
-    if not (access.dashboard_token or access.allow_anonymous or access.supabase_auth):
+    if not (access.dashboard_token or access.named_tokens or access.allow_anonymous or access.supabase_auth):
         raise NotConfigured(
             "auth_not_configured",
-            "The API is closed because no access is configured: set DASHBOARD_TOKEN, or SUPABASE_URL / "
-            "SUPABASE_JWT_SECRET for Supabase sign-in (or ALLOW_ANONYMOUS=1 for local development).",
+            "The API is closed because no access is configured: set DASHBOARD_TOKENS or DASHBOARD_TOKEN, or "
+            "SUPABASE_URL / SUPABASE_JWT_SECRET for Supabase sign-in (or ALLOW_ANONYMOUS=1 for local development).",
         )
     token = _bearer(authorization)
     if token is None:
         if access.allow_anonymous:
-            return Caller("anonymous", ANONYMOUS_USER_ID)
+            return Caller("anonymous", ANONYMOUS_USER_ID, keeps_history=access.anonymous_history)
         raise Unauthorized()
-    if access.dashboard_token and hmac.compare_digest(token.encode(), access.dashboard_token.encode()):
-        return Caller("token", TOKEN_USER_ID)
+    holder = _token_holder(token, access)
+    if holder is not None:
+        return holder
     if access.supabase_auth and tokens.looks_like_jwt(token):
         return Caller("user", tokens.user_id_from(token, access))
     raise Unauthorized("The bearer token is not valid.")
+
+
+def _token_holder(token: str, access: Access) -> Caller | None:
+    """The dashboard token this is, compared in constant time with every configured one."""
+    presented, holder = token.encode(), None
+    for name, secret in access.named_tokens:
+        if hmac.compare_digest(presented, secret.encode()):
+            holder = Caller("token", named_token_user_id(name), name=name)
+    if access.dashboard_token and hmac.compare_digest(presented, access.dashboard_token.encode()):
+        holder = Caller("token", TOKEN_USER_ID)
+    return holder
 
 
 def _bearer(authorization: str | None) -> str | None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Iterator
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError, field_validator
 
-from lib import upstream
+from lib import openai_stream, upstream
 from lib.errors import (
     ApiError, UpstreamBadResponse, UpstreamStreamInterrupted, ValidationFailed, canonical_uuid, validation_failed,
 )
@@ -26,6 +25,11 @@ class ChatRequest(BaseModel):
     model: StrictStr | None = None
     stream: StrictBool = False
     regenerate: StrictBool | None = None
+
+    @field_validator("stream", mode="before")
+    @classmethod
+    def _null_is_absent(cls, value):
+        return False if value is None else value
 
 
 def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
@@ -63,10 +67,15 @@ def wants_stream(request: ChatRequest, accept: str | None) -> bool:
     return request.stream or "text/event-stream" in (accept or "")
 
 
+def system_prompt_for(request: ChatRequest, cfg: ChatSettings) -> str | None:
+    """The system prompt sent: the client's, else the server's."""
+    return request.systemPrompt if request.systemPrompt is not None else cfg.system_prompt
+
+
 def build_messages(request: ChatRequest, cfg: ChatSettings, history: list[dict] | None = None) -> list[dict]:
     """The system prompt (client's, else the server's), earlier turns, then the new user message."""
     messages = []
-    system = request.systemPrompt if request.systemPrompt is not None else cfg.system_prompt
+    system = system_prompt_for(request, cfg)
     if system:
         messages.append({"role": "system", "content": system})
     messages.extend(history or [])
@@ -80,7 +89,7 @@ def reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettin
     model = request.model or cfg.model
     completion = upstream.call(
         lambda: client.chat.completions.create(model=model, messages=build_messages(request, cfg, turn.context),
-                                               max_completion_tokens=cfg.max_output_tokens),
+                                               **cfg.completion_options()),
         model=model,
     )
     if not completion.choices:
@@ -92,15 +101,13 @@ def reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettin
 
 def stream_reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettings) -> Iterator[dict]:
     """Open the upstream stream (errors here are ordinary HTTP errors), then relay it as events."""
-    client = upstream.client(oai)
     model = request.model or cfg.model
-    # The SDK builds and sends the request and raises its typed errors; the chunks are read as plain JSON lines,
-    # which spares a pydantic model per chunk on the path to the first token (see README, Benchmarks).
-    opening = client.chat.completions.with_streaming_response.create(
-        model=model, messages=build_messages(request, cfg, turn.context), stream=True,
-        stream_options={"include_usage": True}, max_completion_tokens=cfg.max_output_tokens,
-    )
-    response = upstream.call(opening.__enter__, model=model)
+    # Raw HTTP through the shared httpx client, not the SDK: `import openai` alone would add ~0.4 s to a cold
+    # start, and opening a stream through it costs about twice the CPU (see README, Benchmarks).
+    response = openai_stream.open_chat(oai, {
+        "model": model, "messages": build_messages(request, cfg, turn.context), "stream": True,
+        "stream_options": {"include_usage": True}, **cfg.completion_options(),
+    })
     return _relay(response, turn, model)
 
 
@@ -112,11 +119,12 @@ def _relay(response, turn: Turn, model: str) -> Iterator[dict]:
     parts: list[str] = []
     usage = finish_reason = None
     try:
-        for chunk in _chunks(response):
+        for chunk in openai_stream.chunks(response):
             if chunk.get("usage"):
                 usage = _usage(chunk["usage"])
             for choice in chunk.get("choices") or ():
-                text = (choice.get("delta") or {}).get("content")
+                delta = choice.get("delta")
+                text = delta.get("content") if delta else None
                 if text:
                     parts.append(text)
                     yield {"type": "delta", "text": text}
@@ -125,32 +133,18 @@ def _relay(response, turn: Turn, model: str) -> Iterator[dict]:
         turn.finish("".join(parts), usage, status="interrupted")
         raise
     except Exception as exc:  # noqa: BLE001 - any upstream failure closes the stream with an error event
+        turn.charge("".join(parts), usage)
         yield error_event(upstream.translate(exc, model=model, mid_stream=True))
         return
     finally:
         response.close()
     if finish_reason is None:
+        turn.charge("".join(parts), usage)
         yield error_event(UpstreamStreamInterrupted())
         return
     text = "".join(parts)
     yield {"type": "done", "message": text, "conversationId": turn.conversation_id, "usage": usage,
            "finishReason": finish_reason, **turn.finish(text, usage)}
-
-
-def _chunks(response) -> Iterator[dict]:
-    """The JSON of each `data:` line of a Chat Completions stream, until `[DONE]`."""
-    for line in response.iter_lines():
-        if not line.startswith("data:"):
-            continue
-        data = line[5:].strip()
-        if data == "[DONE]":
-            return
-        chunk = json.loads(data)
-        if not isinstance(chunk, dict):
-            raise UpstreamBadResponse()
-        if chunk.get("error"):
-            raise UpstreamStreamInterrupted("OpenAI reported an error in the middle of the reply; try again.")
-        yield chunk
 
 
 def error_event(error: ApiError) -> dict:

@@ -15,8 +15,8 @@ def config() -> dict:
         supabase = {"url": board.supabase_url, "anonKey": board.supabase_anon_key}
     return {
         "groupchatUrl": board.groupchat_url,
-        "realtimeCallsUrl": board.realtime_calls_url,
-        "auth": {"supabase": supabase, "token": bool(access.dashboard_token), "anonymous": access.allow_anonymous},
+        "auth": {"supabase": supabase, "token": bool(access.dashboard_token or access.named_tokens),
+                 "anonymous": access.allow_anonymous, "allowSignup": board.allow_signup},
         "history": history.backend is not None,
         "clientSystemPrompt": settings.chat().allow_client_system_prompt,
         "showSystemPrompt": board.show_system_prompt,

@@ -33,6 +33,16 @@ class InvalidJson(ApiError):
     default_message = "The request body must be a JSON object."
 
 
+class BadHttpRequest(ApiError):
+    status, code = 400, "bad_http_request"
+    default_message = "Malformed HTTP request."
+
+
+class RequestTimeout(ApiError):
+    status, code = 408, "request_timeout"
+    default_message = "The request body did not arrive in time; send it whole, at once."
+
+
 class Unauthorized(ApiError):
     status, code = 401, "unauthorized"
     default_message = "Missing or invalid credentials: send Authorization: Bearer <token>."
@@ -60,6 +70,15 @@ class MethodNotAllowed(ApiError):
 
 class PayloadTooLarge(ApiError):
     status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    status, code = 415, "unsupported_media_type"
+
+
+class CallNotFound(ApiError):
+    status, code = 404, "call_not_found"
+    default_message = "No voice call with this id was started by you."
 
 
 class ValidationFailed(ApiError):

@@ -1,4 +1,6 @@
-"""Spending limits per user, counted where every instance sees them: the store, else this instance's memory."""
+"""Spending limits per user and for the whole deployment, counted where every instance sees them: the store,
+else this instance's memory. A request takes from all its buckets or from none; token costs are reserved
+before OpenAI is called and settled to what it really cost afterwards."""
 
 from __future__ import annotations
 
@@ -7,28 +9,57 @@ import math
 import os
 import threading
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from lib import log, stores
+from lib import log, settings, stores
 from lib.access import Caller
 from lib.errors import RateLimited
 from lib.settings import HistorySettings, Limits
-from lib.stores import Bucket, Usage
+from lib.stores import Bucket, Charge, Usage
 
 MINUTE, DAY = 60, 86400
+GLOBAL = "global"  # the subject of the deployment-wide buckets
+TOKEN_BUCKETS = ("tokens:day", "global:tokens:day")
+CHARS_PER_TOKEN = 4
+MESSAGE_OVERHEAD_TOKENS = 4  # role and separators OpenAI adds around each message
 
 
-def chat_buckets(limits: Limits) -> list[Bucket]:
-    """The buckets one chat message counts against (0 = off)."""
-    buckets = [Bucket("chat:minute", MINUTE, limits.chat_per_minute), Bucket("chat:day", DAY, limits.chat_per_day)]
-    if limits.chat_tokens_per_day:
-        buckets.append(Bucket("tokens:day", DAY, limits.chat_tokens_per_day, cost=0))  # checked, paid after
+def chat_buckets(limits: Limits, subject: str, tokens: int) -> list[Bucket]:
+    """The buckets one chat message counts against (0 = off), its token reservation in the token ones."""
+    return _on([
+        Bucket("chat:minute", MINUTE, limits.chat_per_minute, 1, subject),
+        Bucket("chat:day", DAY, limits.chat_per_day, 1, subject),
+        Bucket("tokens:day", DAY, limits.chat_tokens_per_day, tokens, subject),
+        Bucket("global:chat:day", DAY, limits.global_messages_per_day, 1, GLOBAL),
+        Bucket("global:tokens:day", DAY, limits.global_tokens_per_day, tokens, GLOBAL),
+    ])
+
+
+def message_buckets(limits: Limits, subject: str, count: int) -> list[Bucket]:
+    """The daily buckets `count` stored messages with no OpenAI call (a call's transcript) count against."""
+    return _on([
+        Bucket("chat:day", DAY, limits.chat_per_day, count, subject),
+        Bucket("global:chat:day", DAY, limits.global_messages_per_day, count, GLOBAL),
+    ])
+
+
+def voice_buckets(limits: Limits, subject: str) -> list[Bucket]:
+    """The buckets one voice session (a key minted or a call started) counts against (0 = off)."""
+    return _on([
+        Bucket("realtime:minute", MINUTE, limits.realtime_keys_per_minute, 1, subject),
+        Bucket("realtime:day", DAY, limits.realtime_sessions_per_day, 1, subject),
+        Bucket("global:voice:day", DAY, limits.global_voice_sessions_per_day, 1, GLOBAL),
+    ])
+
+
+def _on(buckets: list[Bucket]) -> list[Bucket]:
     return [bucket for bucket in buckets if bucket.limit > 0]
 
 
-def realtime_buckets(limits: Limits) -> list[Bucket]:
-    return [bucket for bucket in [Bucket("realtime:minute", MINUTE, limits.realtime_keys_per_minute)]
-            if bucket.limit > 0]
+def enforce_voice(caller: Caller, client_ip: str) -> None:
+    """Count one voice session for this caller and the deployment; 429 naming the limit it would break."""
+    reserve(voice_buckets(settings.limits(), subject_for(caller, client_ip)), settings.history())
 
 
 def subject_for(caller: Caller, client_ip: str) -> str:
@@ -45,43 +76,88 @@ def client_ip(headers, peer: str) -> str:
     return peer
 
 
-def enforce(subject: str, buckets: list[Bucket], cfg: HistorySettings) -> None:
-    """Count this request; 429 naming the first limit it breaks."""
+def estimate_tokens(text: str) -> int:
+    """An estimate of the tokens in a text: a quarter of its characters, rounded up."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def prompt_estimate(contents: list[str]) -> int:
+    """The tokens a prompt of these messages' contents is expected to cost (never zero)."""
+    return sum(estimate_tokens(content) + MESSAGE_OVERHEAD_TOKENS for content in contents) or 1
+
+
+@dataclass
+class Reservation:
+    """What a request took from its token buckets, until it is settled to what it really cost."""
+
+    charges: list[Charge] = field(default_factory=list)
+    reserved: int = 0
+    in_memory: bool = False
+    settled: bool = False
+
+    def settle(self, tokens: int, cfg: HistorySettings) -> None:
+        """Replace the reservation by the real cost, once; later calls change nothing."""
+        if self.settled:
+            return
+        self.settled = True
+        delta = tokens - self.reserved
+        if not self.charges or delta == 0:
+            return
+        corrections = [Charge(c.subject, c.bucket, c.window_start, delta) for c in self.charges]
+        if self.in_memory:
+            return _memory.settle(corrections)
+        try:
+            store = stores.open_store(cfg)
+            if store is not None:
+                store.settle_limits(corrections)
+        except stores.StoreUnavailable as exc:  # the reservation stands: an over-count, never an under-count
+            log.error(event="limits_store_unavailable", error=type(exc).__name__)
+
+
+def reserve(buckets: list[Bucket], cfg: HistorySettings) -> Reservation:
+    """Take from every bucket or, if one is full, from none and answer 429 naming it."""
     if not buckets:
-        return
-    for usage in consume(subject, buckets, cfg):
-        if not usage.allowed:
-            raise _refusal(next(b for b in buckets if b.name == usage.bucket), usage)
+        return Reservation()
+    usages, in_memory = _reserve(buckets, cfg)
+    refused = [(bucket, usage) for bucket, usage in zip(buckets, usages) if not usage.allowed]
+    if refused:  # the limit that keeps the caller out the longest
+        raise _refusal(*max(refused, key=lambda pair: pair[1].reset_at))
+    tokens = [(bucket, usage) for bucket, usage in zip(buckets, usages) if bucket.name in TOKEN_BUCKETS]
+    return Reservation([Charge(bucket.subject, bucket.name, round(usage.reset_at) - bucket.window, 0)
+                        for bucket, usage in tokens], tokens[0][0].cost if tokens else 0, in_memory)
 
 
-def record_tokens(subject: str, tokens: int, limits: Limits, cfg: HistorySettings) -> None:
-    """Add a reply's tokens to the daily budget (when one is set)."""
-    if limits.chat_tokens_per_day and tokens:
-        consume(subject, [Bucket("tokens:day", DAY, limits.chat_tokens_per_day, cost=tokens)], cfg)
-
-
-def consume(subject: str, buckets: list[Bucket], cfg: HistorySettings) -> list[Usage]:
+def _reserve(buckets: list[Bucket], cfg: HistorySettings) -> tuple[list[Usage], bool]:
     """Count in the shared store; if there is none, or it fails, in this instance's memory."""
     try:
         store = stores.open_store(cfg)
         if store is not None:
-            return store.consume_limits(subject, buckets)
+            return store.reserve_limits(buckets), False
     except stores.StoreUnavailable as exc:
         log.error(event="limits_store_unavailable", error=type(exc).__name__)
-    return _memory.consume(subject, buckets)
+    return _memory.reserve(buckets), True
+
+
+_MESSAGES = {
+    "chat:minute": "Too many messages: at most {limit} per minute. Try again in {wait} s.",
+    "chat:day": "Daily message limit reached ({limit} per day). It resets at {reset:%H:%M} UTC.",
+    "tokens:day": "Daily token budget used up ({limit} tokens per day). It resets at {reset:%H:%M} UTC.",
+    "realtime:minute": "Too many voice sessions started: at most {limit} per minute. Try again in {wait} s.",
+    "realtime:day": "Daily voice session limit reached ({limit} per day). It resets at {reset:%H:%M} UTC.",
+    "global:chat:day": "This service's daily message ceiling, shared by all its users, is reached ({limit} per "
+                       "day). It resets at {reset:%H:%M} UTC.",
+    "global:tokens:day": "This service's daily token ceiling, shared by all its users, is reached ({limit} tokens "
+                         "per day). It resets at {reset:%H:%M} UTC.",
+    "global:voice:day": "This service's daily voice session ceiling, shared by all its users, is reached ({limit} "
+                        "per day). It resets at {reset:%H:%M} UTC.",
+}
 
 
 def _refusal(bucket: Bucket, usage: Usage) -> RateLimited:
     wait = max(1, math.ceil(usage.reset_at - time.time()))
     reset = datetime.fromtimestamp(usage.reset_at, timezone.utc)
-    messages = {
-        "chat:minute": f"Too many messages: at most {bucket.limit} per minute. Try again in {wait} s.",
-        "chat:day": f"Daily message limit reached ({bucket.limit} per day). It resets at {reset:%H:%M} UTC.",
-        "tokens:day": f"Daily token budget used up ({bucket.limit} tokens per day). It resets at {reset:%H:%M} UTC.",
-        "realtime:minute": f"Too many voice sessions started: at most {bucket.limit} per minute. "
-                           f"Try again in {wait} s.",
-    }
-    return RateLimited(messages[bucket.name], headers={"Retry-After": str(wait)}, limit=bucket.name,
+    return RateLimited(_MESSAGES[bucket.name].format(limit=bucket.limit, wait=wait, reset=reset),
+                       headers={"Retry-After": str(wait)}, limit=bucket.name,
                        resetAt=reset.isoformat().replace("+00:00", "Z"))
 
 
@@ -92,19 +168,33 @@ class MemoryCounter:
         self._used: dict[tuple[str, str, int], int] = {}
         self._lock = threading.Lock()
 
-    def consume(self, subject: str, buckets: list[Bucket]) -> list[Usage]:
+    def reserve(self, buckets: list[Bucket]) -> list[Usage]:
         now = time.time()
-        results = []
+        starts = [int(now // bucket.window * bucket.window) for bucket in buckets]
+        keys = [(bucket.subject, bucket.name, start) for bucket, start in zip(buckets, starts)]
         with self._lock:
-            for bucket in buckets:
-                start = int(now // bucket.window * bucket.window)
-                key = (subject, bucket.name, start)
-                used = self._used.get(key, 0) + bucket.cost
-                self._used[key] = used
-                results.append(Usage(bucket.name, used - bucket.cost < bucket.limit, used, start + bucket.window))
+            used = [self._used.get(key, 0) for key in keys]
+            fits = all(count < bucket.limit for count, bucket in zip(used, buckets))
+            if fits:
+                for key, bucket in zip(keys, buckets):
+                    self._used[key] = self._used.get(key, 0) + bucket.cost
+                used = [count + bucket.cost for count, bucket in zip(used, buckets)]
             if len(self._used) > 10_000:
                 self._used = {k: v for k, v in self._used.items() if k[2] > now - 2 * DAY}
-        return results
+        return [Usage(bucket.name, fits or count < bucket.limit, count, start + bucket.window)
+                for bucket, count, start in zip(buckets, used, starts)]
+
+    def settle(self, charges: list[Charge]) -> None:
+        with self._lock:
+            for charge in charges:
+                key = (charge.subject, charge.bucket, charge.window_start)
+                if key in self._used:
+                    self._used[key] = max(0, self._used[key] + charge.delta)
+
+    def used(self, subject: str, bucket: str, window_start: int) -> int:
+        """What a bucket's window holds (for tests and diagnostics)."""
+        with self._lock:
+            return self._used.get((subject, bucket, window_start), 0)
 
 
 _memory = MemoryCounter()

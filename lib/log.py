@@ -1,4 +1,4 @@
-"""One JSON log line per request on stderr (Vercel keeps stderr as the function's log)."""
+"""One JSON log line per request (plus errors): to the host's logging when it has one (Vercel's runtime), else stderr."""
 
 from __future__ import annotations
 
@@ -10,10 +10,15 @@ import sys
 
 logger = logging.getLogger("api")
 
+# Libraries whose INFO lines (turned on by Vercel's runtime for every logger) carry URLs with raw user and
+# conversation ids: only their warnings and errors pass.
+QUIET_LIBRARIES = ("httpx", "httpcore", "openai", "hpack", "h2", "h11", "urllib3", "postgrest", "supabase",
+                   "supabase_auth", "gotrue", "storage3", "realtime", "supabase_functions", "websockets")
+
 
 class _JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps({"level": record.levelname.lower(), **getattr(record, "fields", {})})
+        return record.getMessage()
 
 
 class _CurrentStderr(logging.StreamHandler):
@@ -28,12 +33,20 @@ class _CurrentStderr(logging.StreamHandler):
         pass
 
 
+def _no_host_logging(record: logging.LogRecord) -> bool:
+    """Write to stderr only when nobody set up logging: a host that did (Vercel's vc_init) gets the records
+    themselves through propagation, with their levels, instead of unlevelled stderr text."""
+    return not logging.getLogger().handlers
+
+
 if not logger.handlers:
     _handler = _CurrentStderr()
     _handler.setFormatter(_JsonLines())
+    _handler.addFilter(_no_host_logging)
     logger.addHandler(_handler)
     logger.setLevel(logging.INFO)
-    logger.propagate = False
+    for _name in QUIET_LIBRARIES:
+        logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 _request_fields: contextvars.ContextVar[dict | None] = contextvars.ContextVar("request_fields", default=None)
@@ -58,10 +71,15 @@ def user_hash(user_id: str) -> str:
     return hashlib.sha256(f"log:{user_id}".encode()).hexdigest()[:16]
 
 
+def _emit(level: int, fields: dict) -> None:
+    line = json.dumps({"level": logging.getLevelName(level).lower(), **fields})
+    logger.log(level, "%s", line, extra={"fields": fields})
+
+
 def info(**fields) -> None:
     """Log one line of fields: names and numbers only, never message content or credentials."""
-    logger.info("", extra={"fields": fields})
+    _emit(logging.INFO, fields)
 
 
 def error(**fields) -> None:
-    logger.error("", extra={"fields": fields})
+    _emit(logging.ERROR, fields)

@@ -1,11 +1,15 @@
-"""Realtime voice: mint a short-lived OpenAI client secret (ephemeral key) for the browser's WebRTC session."""
+"""Realtime voice with OpenAI: the session we configure, a client secret for it, or a call relayed from our server."""
 
 from __future__ import annotations
+
+import re
 
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
 from lib import upstream
-from lib.errors import UpstreamBadResponse, ValidationFailed, validation_failed
+from lib.errors import (
+    PayloadTooLarge, UnsupportedMediaType, UpstreamBadResponse, ValidationFailed, validation_failed,
+)
 from lib.settings import REALTIME_INSTRUCTIONS_MAX_CHARS, OpenAISettings, RealtimeSettings
 
 AUTH_MESSAGE = (
@@ -40,8 +44,11 @@ def parse_request(data: dict, cfg: RealtimeSettings) -> KeyRequest:
 
 
 def session_config(request: KeyRequest, cfg: RealtimeSettings) -> dict:
-    """The session the client secret is bound to."""
-    session = {"type": "realtime", "model": cfg.model, "audio": {"output": {"voice": request.voice or cfg.voice}}}
+    """The session a client secret or a call is bound to; the user's speech is always transcribed."""
+    session = {"type": "realtime", "model": cfg.model, "audio": {
+        "input": {"transcription": {"model": cfg.transcription_model}},
+        "output": {"voice": request.voice or cfg.voice},
+    }}
     instructions = request.instructions or cfg.instructions
     if instructions:
         session["instructions"] = instructions
@@ -62,3 +69,57 @@ def mint_key(request: KeyRequest, cfg: RealtimeSettings, oai: OpenAISettings) ->
         raise UpstreamBadResponse("OpenAI's answer carried no usable client secret.")
     return {"value": secret.value, "expires_at": secret.expires_at, "model": cfg.model,
             "voice": session["audio"]["output"]["voice"]}
+
+
+MAX_OFFER_BYTES = 32 * 1024  # a browser's audio + data channel offer is 2-6 KiB, even with many ICE candidates
+_CALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+
+
+def parse_offer(raw: bytes, content_type: str | None) -> str:
+    """The browser's SDP offer: `application/sdp`, at most MAX_OFFER_BYTES, text starting `v=0` with audio."""
+    if (content_type or "").split(";")[0].strip().lower() != "application/sdp":
+        raise UnsupportedMediaType("Send the WebRTC SDP offer as the body, with Content-Type: application/sdp.")
+    if len(raw) > MAX_OFFER_BYTES:
+        raise PayloadTooLarge(f"The SDP offer is {len(raw)} bytes; the limit is {MAX_OFFER_BYTES}.")
+    try:
+        offer = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationFailed("body", "the SDP offer must be UTF-8 text") from None
+    if not offer.startswith("v=0") or "\nm=audio " not in offer or "\x00" in offer:
+        raise ValidationFailed("body", "must be a WebRTC SDP offer (v=0 ... m=audio ...)")
+    return offer
+
+
+def create_call(offer: str, cfg: RealtimeSettings, oai: OpenAISettings) -> tuple[str, str]:
+    """Start a call with OpenAI from our server, with our session: (its SDP answer, its call id)."""
+    client = upstream.client(oai)
+    session = session_config(KeyRequest(), cfg)
+    answer = upstream.call(lambda: client.realtime.calls.create(sdp=offer, session=session),
+                           model=cfg.model, auth_message=AUTH_MESSAGE)
+    location = answer.response.headers.get("location") or ""
+    call_id = location.rstrip("/").rsplit("/", 1)[-1]
+    sdp = answer.content.decode("utf-8", "replace")
+    if not _CALL_ID.match(call_id) or not sdp.startswith("v=0"):
+        raise UpstreamBadResponse("OpenAI's answer carried no SDP answer or no call id.")
+    return sdp, call_id
+
+
+def is_call_id(value: str) -> bool:
+    """True for a string shaped like OpenAI's call ids."""
+    return bool(_CALL_ID.match(value))
+
+
+def hang_up(call_id: str, oai: OpenAISettings) -> None:
+    """End a call through OpenAI; a call OpenAI no longer knows is already over."""
+    import openai
+
+    client = upstream.client(oai)
+
+    def end():
+        try:
+            client.realtime.calls.hangup(call_id)
+        except openai.NotFoundError:
+            pass
+        return True  # upstream.call takes a str answer for a non-JSON body
+
+    upstream.call(end, auth_message=AUTH_MESSAGE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -10,6 +11,11 @@ from lib.errors import ConfigError
 
 SYSTEM_PROMPT_MAX_CHARS = 4000
 REALTIME_INSTRUCTIONS_MAX_CHARS = 4000
+# Current models with no announced shutdown (tests/test_model_lifecycle.py checks the installed SDK's notes).
+DEFAULT_CHAT_MODEL = "gpt-5.5"
+DEFAULT_REALTIME_MODEL = "gpt-realtime-2"
+DEFAULT_TRANSCRIPTION_MODEL = "gpt-transcribe"
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 REALTIME_VOICES = ("alloy", "ash", "ballad", "cedar", "coral", "echo", "marin", "sage", "shimmer", "verse")
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
@@ -71,6 +77,8 @@ class Access:
     supabase_url: str | None = None
     supabase_jwt_secret: str | None = None
     supabase_allow_anonymous_users: bool = False
+    named_tokens: tuple[tuple[str, str], ...] = ()  # (name, token) pairs from DASHBOARD_TOKENS
+    anonymous_history: bool = True  # False on Vercel: anonymous callers share no stored history there
 
     @property
     def supabase_auth(self) -> bool:
@@ -112,18 +120,30 @@ class ChatSettings:
     allowed_models: tuple[str, ...]
     system_prompt: str | None
     max_message_chars: int
-    max_output_tokens: int = 1024
+    max_output_tokens: int = 4096
     allow_client_system_prompt: bool = True
+    reasoning_effort: str | None = None
+
+    def completion_options(self) -> dict:
+        """What every Chat Completions request adds to model and messages (reasoning models refuse temperature)."""
+        options = {"max_completion_tokens": self.max_output_tokens}
+        if self.reasoning_effort:
+            options["reasoning_effort"] = self.reasoning_effort
+        return options
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Spending limits per user (0 turns one off)."""
+    """Spending limits per user and for the whole deployment (0 turns one off)."""
 
     chat_per_minute: int
     chat_per_day: int
     chat_tokens_per_day: int
     realtime_keys_per_minute: int
+    realtime_sessions_per_day: int = 10
+    global_messages_per_day: int = 2000
+    global_tokens_per_day: int = 2_000_000
+    global_voice_sessions_per_day: int = 50
 
 
 @dataclass(frozen=True)
@@ -136,6 +156,7 @@ class RealtimeSettings:
     key_ttl: int
     allowed_voices: tuple[str, ...]
     allow_client_instructions: bool
+    transcription_model: str = DEFAULT_TRANSCRIPTION_MODEL
 
 
 @dataclass(frozen=True)
@@ -152,9 +173,9 @@ class DashboardSettings:
     """What the static dashboard is told (all of it public)."""
 
     groupchat_url: str | None
-    realtime_calls_url: str
     supabase_url: str | None
     supabase_anon_key: str | None
+    allow_signup: bool = False
     brand: Brand = Brand(None, None, None)
     notices: dict[str, dict[str, str | None]] = field(default_factory=dict)
     show_system_prompt: bool = False
@@ -166,8 +187,6 @@ NOTICES = {"ai": "AI_DISCLOSURE", "advice": "ADVICE_NOTICE"}  # notice -> settin
 
 
 def _brand(env: Mapping[str, str]) -> Brand:
-    import re
-
     name = _text(env, "BRAND_NAME")
     if name is not None and len(name) > BRAND_NAME_MAX_CHARS:
         raise ConfigError("BRAND_NAME", f"must be at most {BRAND_NAME_MAX_CHARS} characters")
@@ -195,7 +214,7 @@ def _notices(env: Mapping[str, str]) -> dict[str, dict[str, str | None]]:
 
 
 def dashboard(env: Mapping[str, str] | None = None) -> DashboardSettings:
-    """Dashboard settings: GROUPCHAT_URL, REALTIME_CALLS_URL, SUPABASE_URL, SUPABASE_ANON_KEY, BRAND_*,
+    """Dashboard settings: GROUPCHAT_URL, SUPABASE_URL, SUPABASE_ANON_KEY, AUTH_ALLOW_SIGNUP, BRAND_*,
     AI_DISCLOSURE_FR/EN, ADVICE_NOTICE_FR/EN, DASHBOARD_SHOW_SYSTEM_PROMPT."""
     env = _env(env)
     groupchat = _text(env, "GROUPCHAT_URL")
@@ -203,9 +222,9 @@ def dashboard(env: Mapping[str, str] | None = None) -> DashboardSettings:
         raise ConfigError("GROUPCHAT_URL", "must be a https://chatgpt.com/... link")
     return DashboardSettings(
         groupchat_url=groupchat,
-        realtime_calls_url=_url(env, "REALTIME_CALLS_URL") or "https://api.openai.com/v1/realtime/calls",
         supabase_url=_url(env, "SUPABASE_URL"),
         supabase_anon_key=_text(env, "SUPABASE_ANON_KEY"),
+        allow_signup=_flag(env, "AUTH_ALLOW_SIGNUP"),
         brand=_brand(env),
         notices=_notices(env),
         show_system_prompt=_flag(env, "DASHBOARD_SHOW_SYSTEM_PROMPT"),
@@ -222,19 +241,48 @@ def is_chatgpt_link(url: str) -> bool:
 
 
 def access(env: Mapping[str, str] | None = None) -> Access:
-    """Access settings: DASHBOARD_TOKEN, ALLOW_ANONYMOUS, ALLOWED_ORIGINS."""
+    """Access settings: DASHBOARD_TOKEN, DASHBOARD_TOKENS, ALLOW_ANONYMOUS(_ON_VERCEL), ALLOWED_ORIGINS."""
     env = _env(env)
     origins = _names(env, "ALLOWED_ORIGINS")
     if "*" in origins:
         raise ConfigError("ALLOWED_ORIGINS", "must list exact origins; '*' is refused")
+    allow_anonymous = _flag(env, "ALLOW_ANONYMOUS")
+    on_vercel = env.get("VERCEL", "").strip() == "1"
+    if allow_anonymous and on_vercel and not _flag(env, "ALLOW_ANONYMOUS_ON_VERCEL"):
+        raise ConfigError("ALLOW_ANONYMOUS", "is refused on a Vercel deployment: anyone could spend on the OpenAI "
+                                             "key (set ALLOW_ANONYMOUS_ON_VERCEL=1 to accept that)")
+    dashboard_token = _text(env, "DASHBOARD_TOKEN")
     return Access(
-        dashboard_token=_text(env, "DASHBOARD_TOKEN"),
-        allow_anonymous=_flag(env, "ALLOW_ANONYMOUS"),
+        dashboard_token=dashboard_token,
+        allow_anonymous=allow_anonymous,
         allowed_origins=tuple(origin.rstrip("/") for origin in origins),
         supabase_url=_url(env, "SUPABASE_URL"),
         supabase_jwt_secret=_text(env, "SUPABASE_JWT_SECRET"),
         supabase_allow_anonymous_users=_flag(env, "SUPABASE_ALLOW_ANONYMOUS_USERS"),
+        named_tokens=_named_tokens(env, dashboard_token),
+        anonymous_history=not on_vercel,
     )
+
+
+_TOKEN_NAME = re.compile(r"^[\w.@-][\w .@-]{0,63}$")
+NAMED_TOKEN_MIN_CHARS = 16
+
+
+def _named_tokens(env: Mapping[str, str], dashboard_token: str | None) -> tuple[tuple[str, str], ...]:
+    """DASHBOARD_TOKENS=name:token,name:token: each name a separate user; names and tokens unique."""
+    pairs: list[tuple[str, str]] = []
+    for entry in _names(env, "DASHBOARD_TOKENS"):
+        name, colon, token = (part.strip() for part in entry.partition(":"))
+        if not colon or not _TOKEN_NAME.match(name):
+            raise ConfigError("DASHBOARD_TOKENS", "must be name:token pairs, comma-separated (names of letters, "
+                                                  "digits, spaces, . @ _ -; at most 64 characters)")
+        if len(token) < NAMED_TOKEN_MIN_CHARS or any(char.isspace() for char in token):
+            raise ConfigError("DASHBOARD_TOKENS", f"has a token for {name!r} shorter than {NAMED_TOKEN_MIN_CHARS} "
+                                                  "characters or with spaces")
+        if any(name == other for other, _ in pairs) or token == dashboard_token or any(token == t for _, t in pairs):
+            raise ConfigError("DASHBOARD_TOKENS", f"repeats a name or a token ({name!r})")
+        pairs.append((name, token))
+    return tuple(pairs)
 
 
 def history(env: Mapping[str, str] | None = None) -> HistorySettings:
@@ -260,9 +308,12 @@ def openai(env: Mapping[str, str] | None = None) -> OpenAISettings:
 
 
 def chat(env: Mapping[str, str] | None = None) -> ChatSettings:
-    """Chat settings: CHAT_MODEL, CHAT_ALLOWED_MODELS, CHAT_SYSTEM_PROMPT, CHAT_MAX_MESSAGE_CHARS."""
+    """Chat settings: CHAT_MODEL, CHAT_ALLOWED_MODELS, CHAT_SYSTEM_PROMPT, CHAT_MAX_MESSAGE_CHARS, ..."""
     env = _env(env)
-    model = _text(env, "CHAT_MODEL", "gpt-4o")
+    model = _text(env, "CHAT_MODEL", DEFAULT_CHAT_MODEL)
+    effort = _text(env, "CHAT_REASONING_EFFORT")
+    if effort is not None and effort not in REASONING_EFFORTS:
+        raise ConfigError("CHAT_REASONING_EFFORT", f"must be one of {', '.join(REASONING_EFFORTS)}, not {effort!r}")
     allowed = _names(env, "CHAT_ALLOWED_MODELS") or (model,)
     if model not in allowed:
         allowed = (model, *allowed)
@@ -271,19 +322,25 @@ def chat(env: Mapping[str, str] | None = None) -> ChatSettings:
         allowed_models=allowed,
         system_prompt=_text(env, "CHAT_SYSTEM_PROMPT"),
         max_message_chars=_number(env, "CHAT_MAX_MESSAGE_CHARS", 8000, 1, 60000),
-        max_output_tokens=_number(env, "CHAT_MAX_OUTPUT_TOKENS", 1024, 1, 128000),
+        max_output_tokens=_number(env, "CHAT_MAX_OUTPUT_TOKENS", 4096, 1, 128000),
         allow_client_system_prompt=_flag(env, "CHAT_ALLOW_CLIENT_SYSTEM_PROMPT", True),
+        reasoning_effort=effort,
     )
 
 
 def limits(env: Mapping[str, str] | None = None) -> Limits:
-    """Limits: CHAT_RATE_LIMIT_PER_MINUTE, CHAT_DAILY_MESSAGE_LIMIT, CHAT_DAILY_TOKEN_LIMIT, REALTIME_KEY_RATE_LIMIT_PER_MINUTE."""
+    """Limits per user (CHAT_RATE_LIMIT_PER_MINUTE, CHAT_DAILY_MESSAGE_LIMIT, CHAT_DAILY_TOKEN_LIMIT,
+    REALTIME_KEY_RATE_LIMIT_PER_MINUTE, REALTIME_DAILY_SESSION_LIMIT) and for the deployment (GLOBAL_DAILY_*)."""
     env = _env(env)
     return Limits(
         chat_per_minute=_number(env, "CHAT_RATE_LIMIT_PER_MINUTE", 20, 0, 1_000_000),
         chat_per_day=_number(env, "CHAT_DAILY_MESSAGE_LIMIT", 500, 0, 10_000_000),
         chat_tokens_per_day=_number(env, "CHAT_DAILY_TOKEN_LIMIT", 0, 0, 10_000_000_000),
         realtime_keys_per_minute=_number(env, "REALTIME_KEY_RATE_LIMIT_PER_MINUTE", 5, 0, 1_000_000),
+        realtime_sessions_per_day=_number(env, "REALTIME_DAILY_SESSION_LIMIT", 10, 0, 1_000_000),
+        global_messages_per_day=_number(env, "GLOBAL_DAILY_MESSAGE_LIMIT", 2000, 0, 100_000_000),
+        global_tokens_per_day=_number(env, "GLOBAL_DAILY_TOKEN_LIMIT", 2_000_000, 0, 100_000_000_000),
+        global_voice_sessions_per_day=_number(env, "GLOBAL_DAILY_VOICE_SESSION_LIMIT", 50, 0, 10_000_000),
     )
 
 
@@ -295,10 +352,16 @@ def realtime(env: Mapping[str, str] | None = None) -> RealtimeSettings:
     if voice not in allowed:
         allowed = (voice, *allowed)
     return RealtimeSettings(
-        model=_text(env, "REALTIME_MODEL", "gpt-realtime"),
+        model=_text(env, "REALTIME_MODEL", DEFAULT_REALTIME_MODEL),
         voice=voice,
         instructions=_text(env, "REALTIME_INSTRUCTIONS"),
         key_ttl=_number(env, "REALTIME_KEY_TTL", 600, 10, 7200),
         allowed_voices=allowed,
         allow_client_instructions=_flag(env, "REALTIME_ALLOW_CLIENT_INSTRUCTIONS"),
+        transcription_model=_text(env, "REALTIME_TRANSCRIPTION_MODEL", DEFAULT_TRANSCRIPTION_MODEL),
     )
+
+
+def on_vercel(env: Mapping[str, str] | None = None) -> bool:
+    """Running in Vercel's runtime (VERCEL=1): only there are its request headers (x-vercel-id...) Vercel's own."""
+    return _env(env).get("VERCEL") == "1"

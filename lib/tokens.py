@@ -48,12 +48,15 @@ def _key_for(token: str, algorithm: str | None, access: Access):
         return access.supabase_jwt_secret
     if algorithm in ASYMMETRIC and access.supabase_url:
         try:
-            return _jwks(access.supabase_url + JWKS_PATH).get_signing_key_from_jwt(token).key
+            signing_key = _jwks(access.supabase_url + JWKS_PATH).get_signing_key_from_jwt(token)
         except jwt.PyJWKClientConnectionError:
             raise NotConfigured("auth_unavailable", "Could not reach Supabase to check the access token; "
                                                     "try again shortly.") from None
         except jwt.PyJWTError:
             raise Unauthorized("The access token was not signed by this project's keys.") from None
+        if signing_key.algorithm_name != algorithm:  # e.g. RS256 in the header, an EC key behind its kid
+            raise Unauthorized("The access token's algorithm does not match its key.")
+        return signing_key.key
     raise Unauthorized("The access token is not signed in a way this server accepts.")
 
 

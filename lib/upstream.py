@@ -22,25 +22,56 @@ MAX_RETRY_AFTER_SECONDS = 2.0
 
 def client(cfg: OpenAISettings):
     """The shared OpenAI client for these settings; 503 when no key is configured."""
+    require_key(cfg)
+    return _client(cfg.api_key, cfg.base_url, cfg.timeout)
+
+
+def require_key(cfg: OpenAISettings) -> str:
+    """The server's OpenAI key; 503 when none is configured."""
     if not cfg.api_key:
         raise NotConfigured(
             "openai_not_configured",
             "The server has no OpenAI key: set OPENAI_API_KEY in its environment (see .env.example).",
         )
-    return _client(cfg.api_key, cfg.base_url, cfg.timeout)
+    return cfg.api_key
+
+
+def http_client(timeout: float):
+    """The one httpx client (and connection pool) both the SDK and the raw stream talk through."""
+    return _http(timeout)[0]
+
+
+def http_transport(timeout: float):
+    """That client's transport: the streamed chat sends through it directly (see lib/openai_stream.py)."""
+    return _http(timeout)[1]
+
+
+@functools.lru_cache(maxsize=8)
+def _http(timeout: float):
+    import httpx
+
+    transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+    return httpx.Client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)), transport=transport), transport
 
 
 @functools.lru_cache(maxsize=8)
 def _client(api_key: str, base_url: str | None, timeout: float):
-    import httpx
     import openai
 
-    http = httpx.Client(
-        timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-    )
     # Retries are ours (call()): the SDK would also retry insufficient_quota and long Retry-After waits.
-    return openai.OpenAI(api_key=api_key, base_url=base_url, http_client=http, max_retries=0)
+    return openai.OpenAI(api_key=api_key, base_url=base_url, http_client=http_client(timeout), max_retries=0)
+
+
+class StatusError(Exception):
+    """OpenAI's non-2xx answer read without the SDK, with the attributes the SDK's APIStatusError has."""
+
+    def __init__(self, response, body: object):
+        super().__init__(f"Error code: {response.status_code}")
+        self.response, self.status_code = response, response.status_code
+        self.body = body.get("error", body) if isinstance(body, dict) else body  # as the SDK keeps it
+        code = self.body.get("code") if isinstance(self.body, dict) else None
+        self.code = str(code) if code is not None else None
+        self.request_id = response.headers.get("x-request-id")
 
 
 def call(fn: Callable[[], T], *, model: str | None = None, auth_message: str | None = None) -> T:
@@ -87,24 +118,37 @@ def translate(exc: BaseException, *, model: str | None = None, auth_message: str
     """Map an exception raised while talking to OpenAI to the ApiError the caller sees."""
     if isinstance(exc, ApiError):
         return exc
-    import openai
-
-    if isinstance(exc, openai.APITimeoutError) or _is_transport(exc, "TimeoutException"):
-        error: ApiError = UpstreamTimeout()
-    elif isinstance(exc, openai.APIConnectionError):
-        error = UpstreamStreamInterrupted() if mid_stream else UpstreamUnreachable()
-    elif isinstance(exc, openai.APIStatusError):
+    if type(exc).__module__.split(".")[0] == "openai":
+        error = _from_sdk(exc, model, auth_message, mid_stream)
+    elif _is_transport(exc, "TimeoutException"):
+        error = UpstreamTimeout()
+    elif isinstance(exc, StatusError):
         error = _from_status(exc, model, auth_message)
-    elif isinstance(exc, openai.APIResponseValidationError) or isinstance(exc, (json.JSONDecodeError, ValueError)):
+    elif isinstance(exc, (json.JSONDecodeError, ValueError)):  # orjson's decode error is a JSONDecodeError too
         error = UpstreamBadResponse()
-    elif isinstance(exc, openai.APIError):  # an error event inside a stream
-        error = UpstreamStreamInterrupted("OpenAI reported an error in the middle of the reply; try again.")
     elif _is_transport(exc, "TransportError"):
         error = UpstreamStreamInterrupted() if mid_stream else UpstreamUnreachable()
     else:
         raise exc
     error.upstream_request_id = getattr(exc, "request_id", None)
     return error
+
+
+def _from_sdk(exc: BaseException, model: str | None, auth_message: str | None, mid_stream: bool) -> ApiError:
+    """The SDK's typed errors as ours (the SDK is imported only when one of its errors is at hand)."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return UpstreamTimeout()
+    if isinstance(exc, openai.APIConnectionError):
+        return UpstreamStreamInterrupted() if mid_stream else UpstreamUnreachable()
+    if isinstance(exc, openai.APIStatusError):
+        return _from_status(exc, model, auth_message)
+    if isinstance(exc, openai.APIResponseValidationError):
+        return UpstreamBadResponse()
+    if isinstance(exc, openai.APIError):  # an error event inside a stream
+        return UpstreamStreamInterrupted("OpenAI reported an error in the middle of the reply; try again.")
+    raise exc
 
 
 def _is_transport(exc: BaseException, name: str) -> bool:

@@ -40,7 +40,6 @@ def site_with(env, fake_openai, tmp_path):
 
     def start(**settings):
         env.setenv("HISTORY_DB", str(tmp_path / "history.sqlite3"))
-        env.setenv("REALTIME_CALLS_URL", fake_openai.base_url + "/realtime/calls")
         for name, value in settings.items():
             if value is None:
                 env.delenv(name, raising=False)

@@ -12,7 +12,7 @@ from tests.browser_fixtures import chromium  # noqa: F401 - one browser for the 
 from tests.helpers import CANARY_KEY, LoopbackServer, load_handler
 
 SETTINGS = re.compile(r"^(OPENAI_|CHAT_|REALTIME_|DASHBOARD_TOKEN|ALLOW_ANONYMOUS|ALLOWED_ORIGINS|SUPABASE_|HISTORY_"
-                      r"|GROUPCHAT_URL|VERCEL$|BRAND_|AI_DISCLOSURE_|ADVICE_NOTICE_|DASHBOARD_)")
+                      r"|GROUPCHAT_URL|VERCEL$|GLOBAL_|AUTH_ALLOW_SIGNUP|BRAND_|AI_DISCLOSURE_|ADVICE_NOTICE_|DASHBOARD_)")
 
 
 @pytest.fixture(autouse=True)
@@ -25,11 +25,21 @@ def env(monkeypatch):
             monkeypatch.delenv(name)
     monkeypatch.setenv("OPENAI_API_KEY", CANARY_KEY)
     monkeypatch.setenv("ALLOW_ANONYMOUS", "1")
-    for limit in ("CHAT_RATE_LIMIT_PER_MINUTE", "CHAT_DAILY_MESSAGE_LIMIT", "REALTIME_KEY_RATE_LIMIT_PER_MINUTE"):
+    for limit in ("CHAT_RATE_LIMIT_PER_MINUTE", "CHAT_DAILY_MESSAGE_LIMIT", "REALTIME_KEY_RATE_LIMIT_PER_MINUTE",
+                  "REALTIME_DAILY_SESSION_LIMIT", "GLOBAL_DAILY_MESSAGE_LIMIT", "GLOBAL_DAILY_TOKEN_LIMIT",
+                  "GLOBAL_DAILY_VOICE_SESSION_LIMIT"):
         monkeypatch.setenv(limit, "0")  # off unless a test is about limits (tests/test_limits.py)
     monkeypatch.setattr("lib.upstream.RETRY_DELAY_SECONDS", 0.01)
     monkeypatch.setattr("lib.limits._memory", MemoryCounter())
     return monkeypatch
+
+
+@pytest.fixture(autouse=True)
+def requests_end_within_their_test():
+    """No handler outlives its test: a late log line or write would land in the next test's records."""
+    yield
+    for server in list(LoopbackServer.live):
+        server.wait_idle()
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ import importlib.util
 import json
 import threading
 import time
+import types
+import weakref
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -25,18 +27,40 @@ def load_handler(relative: str):
 
 
 class LoopbackServer(ThreadingHTTPServer):
-    """A real handler class served on 127.0.0.1 from a background thread."""
+    """A real handler class served on 127.0.0.1 from a background thread; it knows when no request is being handled."""
 
     daemon_threads = True
     request_queue_size = 128
+    live: "weakref.WeakSet[LoopbackServer]" = weakref.WeakSet()
 
     def __init__(self, handler_class):
-        super().__init__(("127.0.0.1", 0), handler_class)
+        self._handling, self._idle = 0, threading.Condition()
+        server = self
+
+        class Counted(handler_class):
+            def _serve(self, method):
+                with server._idle:
+                    server._handling += 1
+                try:
+                    super()._serve(method)
+                finally:
+                    with server._idle:
+                        server._handling -= 1
+                        server._idle.notify_all()
+
+        super().__init__(("127.0.0.1", 0), Counted)
+        LoopbackServer.live.add(self)
         threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     @property
     def port(self) -> int:
         return self.server_address[1]
+
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Return once every request begun has been handled to its end (log line written), e.g. a stream whose
+        caller hung up; fail if one never ends."""
+        with self._idle:
+            assert self._idle.wait_for(lambda: self._handling == 0, timeout), "a request never finished"
 
 
 @dataclass
@@ -66,9 +90,10 @@ class Reply:
         return events
 
 
-def call(port: int, method: str, path: str, body=None, headers: dict | None = None, raw: bytes | None = None) -> Reply:
+def call(port: int, method: str, path: str, body=None, headers: dict | None = None, raw: bytes | None = None,
+         timeout: float = 30) -> Reply:
     """One request with http.client (not httpx, so respx never intercepts the test's own call)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     connection.request(method, path, body=data, headers=all_headers)
@@ -97,6 +122,26 @@ def read_event(response) -> dict:
             data = json.loads(line[len("data: "):])
         elif line == "\n" and data is not None:
             return data
+
+
+def freeze_limit_clock(monkeypatch, at: float = 1_900_000_030.0) -> None:
+    """Count limits on a clock that stands still mid-minute (memory and SQLite counters), so a test's requests
+    all fall in one window however slowly they run; servers the test starts in other processes follow
+    FREEZE_LIMIT_CLOCK (see frozen_if_asked)."""
+    clock = types.SimpleNamespace(time=lambda: at)
+    for module in ("lib.limits", "lib.stores.sqlite"):
+        monkeypatch.setattr(f"{module}.time", clock)
+    monkeypatch.setenv("FREEZE_LIMIT_CLOCK", repr(at))
+
+
+def frozen_if_asked() -> None:
+    """In a server process a test started: the test's frozen limit clock, if it froze one."""
+    import os
+
+    import pytest
+
+    if os.environ.get("FREEZE_LIMIT_CLOCK"):
+        freeze_limit_clock(pytest.MonkeyPatch(), float(os.environ["FREEZE_LIMIT_CLOCK"]))
 
 
 def clear_of_minute_boundary(margin: float = 8.0) -> None:

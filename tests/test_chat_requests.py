@@ -28,8 +28,8 @@ def test_a_message_gets_the_assistant_reply(chat, openai_mock):
     assert body["model"] == "gpt-4o-2024-08-06"
     assert body["usage"] == {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}
     assert len(body["conversationId"]) == 36
-    assert sent(openai_mock) == {"model": "gpt-4o", "messages": [{"role": "user", "content": "Quel est le solde ?"}],
-                                 "max_completion_tokens": 1024}
+    assert sent(openai_mock) == {"model": "gpt-5.5", "messages": [{"role": "user", "content": "Quel est le solde ?"}],
+                                 "max_completion_tokens": 4096}
 
 
 def test_the_request_carries_the_server_key_as_bearer(chat, openai_mock):
@@ -58,6 +58,13 @@ def test_chat_model_setting_picks_the_model(chat, openai_mock, env):
     env.setenv("CHAT_MODEL", "gpt-4o-mini")
     call(chat, "POST", CHAT, {"message": "hi"})
     assert sent(openai_mock)["model"] == "gpt-4o-mini"
+
+
+def test_a_reasoning_effort_setting_is_sent_and_no_temperature_ever(chat, openai_mock, env):
+    env.setenv("CHAT_REASONING_EFFORT", "minimal")
+    call(chat, "POST", CHAT, {"message": "hi"})
+    assert sent(openai_mock)["reasoning_effort"] == "minimal"
+    assert "temperature" not in sent(openai_mock)  # reasoning models refuse it
 
 
 def test_an_allowed_model_may_be_chosen(chat, openai_mock, env):

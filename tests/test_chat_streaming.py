@@ -1,11 +1,17 @@
 """Streaming replies over a real socket, against the loopback OpenAI stand-in: order, flushing, cut streams."""
 
+import gzip
+import json
 import threading
 
+import httpx
 import pytest
 
 from dev.fake_openai import reply_for
-from tests.helpers import call, open_stream, read_event
+from lib import log, openai_stream, settings
+from lib.errors import UpstreamQuota
+from tests.helpers import CANARY_KEY, call, open_stream, read_event
+from tests.openai_responses import error, stream
 
 CHAT = "/api/groupchat/chat"
 
@@ -114,3 +120,56 @@ def test_malformed_json_from_openai_is_502(chat, fake_openai):
     fake_openai.fail_next("malformed", "malformed")
     reply = call(chat, "POST", CHAT, {"message": "hi"})
     assert (reply.status, reply.error_code) == (502, "upstream_bad_response")
+
+
+def sse_response(*pieces: bytes) -> httpx.Response:
+    """A stream whose body arrives in exactly these reads."""
+    return httpx.Response(200, content=iter(pieces), headers={"content-type": "text/event-stream"})
+
+
+def test_the_stream_goes_through_the_shared_httpx_client(chat, openai_mock):
+    route = openai_mock.post("/chat/completions").mock(return_value=stream("Bon", "jour"))
+    events = call(chat, "POST", CHAT, {"message": "hi", "stream": True}).events()
+    assert [event.get("text") for event in events[:-1]] == ["Bon", "jour"]
+    assert events[-1]["usage"] == {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}
+    sent = json.loads(route.calls.last.request.content)
+    assert sent["stream"] is True and sent["messages"][-1] == {"role": "user", "content": "hi"}
+    assert route.calls.last.request.headers["Authorization"] == f"Bearer {CANARY_KEY}"
+
+
+def test_lines_split_across_reads_are_joined_before_they_are_read(chat, openai_mock):
+    whole = stream("Déjà ", "vu").content.replace(b"\n", b"\r\n")  # CRLF line ends are lines too
+    cut = whole.index("é".encode()) + 1  # inside a UTF-8 character
+    pieces = [whole[:7], whole[7:cut], whole[cut:-3], whole[-3:]]
+    openai_mock.post("/chat/completions").mock(return_value=sse_response(*pieces))
+    events = call(chat, "POST", CHAT, {"message": "hi", "stream": True}).events()
+    assert events[-1]["type"] == "done" and events[-1]["message"] == "Déjà vu"
+
+
+def test_a_compressed_stream_is_read_like_a_plain_one(chat, openai_mock):
+    compressed = gzip.compress(stream("Bon", "jour").content)
+    openai_mock.post("/chat/completions").mock(return_value=httpx.Response(
+        200, content=compressed, headers={"content-type": "text/event-stream", "content-encoding": "gzip"}))
+    events = call(chat, "POST", CHAT, {"message": "hi", "stream": True}).events()
+    assert events[-1]["type"] == "done" and events[-1]["message"] == "Bonjour"
+
+
+def test_a_stream_that_ends_without_done_or_finish_ends_with_error(chat, openai_mock):
+    first = stream("Bon").content.split(b"\n\n")[0] + b"\n\n"
+    openai_mock.post("/chat/completions").mock(return_value=sse_response(first))
+    events = call(chat, "POST", CHAT, {"message": "hi", "stream": True}).events()
+    assert [event["type"] for event in events] == ["delta", "error"]
+    assert events[-1]["error"]["code"] == "upstream_stream_interrupted"
+
+
+def test_openais_request_id_is_logged_for_a_stream_and_kept_on_its_errors(openai_mock):
+    route = openai_mock.post("/chat/completions")
+    route.side_effect = [stream("ok", request_id="req_ok"),
+                         error(429, "insufficient_quota", headers={"x-request-id": "req_quota"})]
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    fields = log.start_request()
+    openai_stream.open_chat(settings.openai(), body).close()
+    assert fields["upstreamRequestId"] == "req_ok"
+    with pytest.raises(UpstreamQuota) as caught:
+        openai_stream.open_chat(settings.openai(), body)
+    assert caught.value.upstream_request_id == "req_quota"

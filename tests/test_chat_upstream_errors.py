@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from tests.helpers import call
-from tests.openai_responses import completion, error
+from tests.openai_responses import completion, error, stream
 
 CHAT = "/api/groupchat/chat"
 
@@ -102,3 +102,56 @@ def test_an_unreadable_answer_is_502_bad_response(chat, openai_mock, answer):
     answer_with(openai_mock, answer)
     reply = call(chat, "POST", CHAT, {"message": "hi"})
     assert (reply.status, reply.error_code) == (502, "upstream_bad_response")
+
+
+# The streamed chat talks to OpenAI without the SDK (lib/openai_stream.py): it must fail exactly as the whole reply.
+FAILURES = {
+    "long rate limit": (lambda: [error(429, "rate_limit_exceeded", headers={"retry-after": "20"})],
+                        429, "upstream_rate_limited", 1, "20"),
+    "rate limit in ms": (lambda: [error(429, "rate_limit_exceeded", headers={"retry-after-ms": "4500"})] * 2,
+                         429, "upstream_rate_limited", 1, "5"),
+    "insufficient quota": (lambda: [error(429, "insufficient_quota", "insufficient_quota")] * 2,
+                           503, "upstream_quota", 1, None),
+    "refused key": (lambda: [error(401, "invalid_api_key")] * 2, 502, "upstream_auth", 1, None),
+    "forbidden": (lambda: [error(403, "unsupported_country_region_territory")] * 2, 502, "upstream_auth", 1, None),
+    "server errors": (lambda: [error(503, "server_error"), error(500, "server_error")], 502, "upstream_error", 2, None),
+    "html server error": (lambda: [httpx.Response(502, text="<html>bad gateway</html>")] * 2,
+                          502, "upstream_error", 2, None),
+    "timeout": (lambda: [httpx.ReadTimeout("slow")] * 2, 504, "upstream_timeout", 1, None),
+    "request timeout": (lambda: [error(408, "timeout")] * 2, 504, "upstream_timeout", 1, None),
+    "unreachable": (lambda: [httpx.ConnectError("refused")] * 2, 502, "upstream_unreachable", 2, None),
+    "unknown model": (lambda: [error(404, "model_not_found")] * 2, 502, "upstream_model_unavailable", 1, None),
+    "rejected": (lambda: [error(400, "context_length_exceeded")] * 2, 502, "upstream_rejected", 1, None),
+}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize("answers, status, code, calls, retry_after", FAILURES.values(), ids=FAILURES.keys())
+def test_a_streamed_request_fails_exactly_as_a_whole_one(chat, openai_mock, stream, answers, status, code, calls,
+                                                         retry_after):
+    route = answer_with(openai_mock, *answers())
+    reply = call(chat, "POST", CHAT, {"message": "hi", "stream": stream})
+    assert (reply.status, reply.error_code) == (status, code)
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.headers.get("retry-after") == retry_after
+    assert route.call_count == calls
+    if code == "upstream_rejected":
+        assert reply.json()["error"]["upstreamCode"] == "context_length_exceeded"
+
+
+@pytest.mark.parametrize("first", [error(503, "server_error"), error(429, "rate_limit_exceeded",
+                                                                        headers={"retry-after-ms": "10"}),
+                                   httpx.ConnectError("refused")], ids=["server error", "short rate limit", "refused"])
+def test_one_passing_failure_before_a_stream_is_absorbed_by_the_retry(chat, openai_mock, first):
+    route = answer_with(openai_mock, first, stream("Bon", "jour"))
+    events = call(chat, "POST", CHAT, {"message": "hi", "stream": True}).events()
+    assert events[-1]["type"] == "done" and events[-1]["message"] == "Bonjour"
+    assert route.call_count == 2
+
+
+def test_a_whole_answer_to_a_streamed_request_is_502_bad_response_not_cut_off(chat, openai_mock):
+    route = answer_with(openai_mock, completion("Bonjour"), completion("Bonjour"))
+    reply = call(chat, "POST", CHAT, {"message": "hi", "stream": True})
+    assert (reply.status, reply.error_code) == (502, "upstream_bad_response")
+    assert reply.headers["content-type"] == "application/json"
+    assert route.call_count == 1

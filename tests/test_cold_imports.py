@@ -27,7 +27,7 @@ def serve_one(handler: str, path: str, body: dict, env: dict | None = None) -> d
     script = SERVE_ONE.format(root=str(ROOT), handler=handler, path=path, body=body, env=env or {})
     environment = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment,
-                            cwd=ROOT, timeout=60)
+                            cwd=ROOT, timeout=600)  # a hang guard: a cold start on a busy CPU can take a minute
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -54,3 +54,10 @@ def test_the_store_is_imported_when_configured(env, expected):
     assert served["status"] == 200
     assert expected in top_level(served["modules"])
     assert "supabase" not in top_level(served["modules"])
+
+
+def test_a_streamed_chat_never_imports_the_openai_sdk():
+    served = serve_one("groupchat/chat.py", "/api/groupchat/chat", {"message": "hi", "stream": True})
+    assert served["status"] == 200
+    assert "openai" not in top_level(served["modules"])
+    assert "httpx" in top_level(served["modules"])  # it did talk to OpenAI, through the shared httpx client

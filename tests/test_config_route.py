@@ -14,8 +14,9 @@ def test_defaults(config):
     reply = call(config, "GET", "/api/config")
     assert reply.status == 200
     assert reply.json() == {
-        "groupchatUrl": None, "realtimeCallsUrl": "https://api.openai.com/v1/realtime/calls",
-        "auth": {"supabase": None, "token": False, "anonymous": True}, "history": False, "clientSystemPrompt": True,
+        "groupchatUrl": None,
+        "auth": {"supabase": None, "token": False, "anonymous": True, "allowSignup": False}, "history": False,
+        "clientSystemPrompt": True,
         "showSystemPrompt": False, "brand": {"name": None, "logoUrl": None, "accentColor": None},
         "notices": {"ai": {"fr": None, "en": None}, "advice": {"fr": None, "en": None}},
     }

@@ -10,7 +10,7 @@ from tests.browser import open_dashboard, screenshot
 from tests.browser_fixtures import (  # noqa: F401 - fixtures
     context, last_reply, page, reply_done, send, site, site_with, text, view,
 )
-from tests.helpers import ROOT, clear_of_minute_boundary
+from tests.helpers import ROOT, freeze_limit_clock
 
 pytest.importorskip("playwright")
 from playwright.sync_api import expect  # noqa: E402
@@ -100,10 +100,10 @@ def test_a_cut_stream_is_explained(page, site, fake_openai):
     expect(page.locator("#chat-input")).to_have_value("un deux trois quatre cinq six sept")
 
 
-def test_a_rate_limit_counts_down_with_send_disabled(view, site_with):
+def test_a_rate_limit_counts_down_with_send_disabled(view, site_with, env):
     site = site_with(CHAT_RATE_LIMIT_PER_MINUTE="1")
     open_dashboard(view, site)
-    clear_of_minute_boundary()
+    freeze_limit_clock(env)
     send(view, "premier")
     reply_done(view, "Echo: premier")
     send(view, "second")
@@ -114,6 +114,8 @@ def test_a_rate_limit_counts_down_with_send_disabled(view, site_with):
     lower = "|".join(str(n) for n in range(first))
     expect(error).to_have_text(re.compile(rf"(?<!\d)({lower}) s"), timeout=10_000)  # it counts down, live
     assert error.inner_text().startswith(text(view, "error.rate_limited.chat:minute", seconds=0).split("0")[0])
+    if view.lang == "fr":
+        expect(error).to_have_text(re.compile(r"Réessayez dans \d+ s\.$"))  # says when to retry
     expect(view.locator("#chat-input")).to_have_value("second")
     screenshot(view, f"chat-rate-limited-{view.name}")
 

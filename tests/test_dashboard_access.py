@@ -104,4 +104,5 @@ def test_supabase_sign_in_with_a_magic_link(page, gotrue):
     expect(page.locator("#auth-message")).to_have_text("Lien envoyé : ouvrez l'e-mail pour vous connecter.")
     otp = [body for path, _, body in gotrue.requests if path == "/auth/v1/otp"]
     assert otp and otp[-1]["email"] == gotrue.email
+    assert otp[-1]["create_user"] is False  # no account is created for an unknown address (AUTH_ALLOW_SIGNUP=0)
     assert re.search("Lien", page.locator("#auth-dialog").inner_text())

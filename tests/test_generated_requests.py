@@ -4,6 +4,7 @@ No 5xx (OpenAI's stand-in is healthy), every status, content type, header and bo
 invalid ever reaches the OpenAI stand-in.
 """
 
+import json
 import threading
 
 import pytest
@@ -15,6 +16,15 @@ from schemathesis.checks import positive_data_acceptance
 from dev.fake_openai import FakeOpenAI
 from lib.settings import REALTIME_VOICES
 from tests.helpers import ROOT
+from tests.openai_spec import assert_conforms
+
+
+
+@schemathesis.serializer("application/sdp")
+def sdp_as_text(ctx, value):
+    """The call route's body is an SDP offer: generated text goes as it is (anything else as JSON)."""
+    return value.encode() if isinstance(value, str) else json.dumps(value).encode()
+
 
 SCHEMA = schemathesis.openapi.from_path(ROOT / "public" / "openapi.json")
 # (method, path, generation mode, examples): 1101 requests in all
@@ -30,6 +40,12 @@ PLAN = [
     ("DELETE", "/api/groupchat/chat", GenerationMode.POSITIVE, 60),
     ("DELETE", "/api/groupchat/chat", GenerationMode.NEGATIVE, 60),
     ("GET", "/api/config", GenerationMode.POSITIVE, 1),  # no inputs: one request says it all
+    ("POST", "/api/realtime/call", GenerationMode.POSITIVE, 30),
+    ("POST", "/api/realtime/call", GenerationMode.NEGATIVE, 30),
+    ("DELETE", "/api/realtime/call", GenerationMode.POSITIVE, 30),
+    ("DELETE", "/api/realtime/call", GenerationMode.NEGATIVE, 30),
+    ("POST", "/api/realtime/transcript", GenerationMode.POSITIVE, 60),
+    ("POST", "/api/realtime/transcript", GenerationMode.NEGATIVE, 60),
 ]
 assert sum(examples for *_, examples in PLAN) >= 1000
 
@@ -87,17 +103,21 @@ def test_generated_requests_get_described_answers(api, upstream, method, path, m
 
 
 def assert_valid_upstream(request: dict) -> None:
-    """What reaches OpenAI is always a request the API accepted as valid."""
+    """What reaches OpenAI is always a request the API accepted as valid, and one OpenAI's spec accepts."""
     body = request["body"]
+    schema = {"/v1/chat/completions": "CreateChatCompletionRequest",
+              "/v1/realtime/client_secrets": "RealtimeCreateClientSecretRequest"}.get(request["path"])
+    if schema:
+        assert_conforms(schema, body)
     if request["path"] == "/v1/chat/completions":
-        assert body["model"] == "gpt-4o"
+        assert body["model"] == "gpt-5.5"
         user = body["messages"][-1]
         assert user["role"] == "user" and user["content"].strip() and len(user["content"]) <= 8000
         assert all(len(m["content"]) <= 4000 for m in body["messages"] if m["role"] == "system")
-        assert body["max_completion_tokens"] == 1024
+        assert body["max_completion_tokens"] == 4096
     elif request["path"] == "/v1/realtime/client_secrets":
         session = body["session"]
-        assert session["type"] == "realtime" and session["model"] == "gpt-realtime"
+        assert session["type"] == "realtime" and session["model"] == "gpt-realtime-2"
         assert session["audio"]["output"]["voice"] in REALTIME_VOICES
         assert "instructions" not in session
         assert body["expires_after"] == {"anchor": "created_at", "seconds": 600}

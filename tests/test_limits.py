@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import jwt
 import pytest
 
-from tests.helpers import ROOT, call, clear_of_minute_boundary
+from tests.helpers import ROOT, call, clear_of_minute_boundary, freeze_limit_clock
 
 CHAT, KEY = "/api/groupchat/chat", "/api/realtime/key"
 SECRET = "jwt-secret-for-limit-tests-0123456789abcdef"
@@ -24,7 +24,10 @@ def user(user_id: str | None = None) -> dict:
 @pytest.fixture(params=["memory", "sqlite", "supabase"])
 def counted(request, env, tmp_path, fake_openai, log_records):
     """Limits counted in each place: this instance's memory, SQLite, Supabase (never falling back unnoticed)."""
-    clear_of_minute_boundary()
+    if request.param == "supabase":
+        clear_of_minute_boundary(margin=40)  # PostgreSQL's now() counts there: a slow test must not span two
+    else:
+        freeze_limit_clock(env)
     yield _configure(request, env, tmp_path)
     assert not [r for r in log_records if r.fields.get("event") == "limits_store_unavailable"]
 
@@ -56,6 +59,7 @@ def issuer_user(env) -> dict:
 
 
 def test_the_per_minute_chat_limit(chat, counted, env, fake_openai):
+    clear_of_minute_boundary(margin=20)  # every request in one minute, even on a busy machine
     env.setenv("CHAT_RATE_LIMIT_PER_MINUTE", "3")
     alice = issuer_user(env)
     assert [chat_as(chat, alice).status for _ in range(3)] == [200] * 3
@@ -79,6 +83,7 @@ def test_the_daily_message_limit(chat, counted, env, fake_openai):
 
 
 def test_the_realtime_key_limit(key, counted, env, fake_openai):
+    clear_of_minute_boundary(margin=20)  # every request in one minute, even on a busy machine
     env.setenv("REALTIME_KEY_RATE_LIMIT_PER_MINUTE", "2")
     alice = issuer_user(env)
     assert [call(key, "POST", KEY, headers=alice).status for _ in range(3)] == [200, 200, 429]
@@ -91,6 +96,7 @@ def test_zero_turns_a_limit_off(chat, env, fake_openai):
 
 
 def test_each_user_has_their_own_allowance(chat, counted, env):
+    clear_of_minute_boundary(margin=20)  # every request in one minute, even on a busy machine
     env.setenv("CHAT_RATE_LIMIT_PER_MINUTE", "1")
     alice, bob = issuer_user(env), issuer_user(env)
     assert [chat_as(chat, alice).status, chat_as(chat, bob).status] == [200, 200]
@@ -115,15 +121,16 @@ def test_the_daily_token_budget_counts_streamed_replies_too(chat, counted, env, 
 
 
 def test_anonymous_callers_are_counted_by_address_and_headers_are_ignored_off_vercel(chat, env, fake_openai):
-    clear_of_minute_boundary()
+    freeze_limit_clock(env)
     env.setenv("CHAT_RATE_LIMIT_PER_MINUTE", "1")
     assert chat_as(chat, {"X-Forwarded-For": "203.0.113.1"}).status == 200
     assert chat_as(chat, {"X-Forwarded-For": "203.0.113.2"}).status == 429  # a made-up header buys nothing
 
 
 def test_behind_vercel_anonymous_callers_are_counted_by_the_first_forwarded_hop(chat, env, fake_openai):
-    clear_of_minute_boundary()
+    freeze_limit_clock(env)
     env.setenv("VERCEL", "1")
+    env.setenv("ALLOW_ANONYMOUS_ON_VERCEL", "1")
     env.setenv("CHAT_RATE_LIMIT_PER_MINUTE", "1")
     assert chat_as(chat, {"X-Forwarded-For": "203.0.113.1, 10.0.0.1"}).status == 200
     assert chat_as(chat, {"X-Forwarded-For": "203.0.113.2, 10.0.0.1"}).status == 200
@@ -132,6 +139,7 @@ def test_behind_vercel_anonymous_callers_are_counted_by_the_first_forwarded_hop(
 
 
 def test_parallel_requests_never_pass_the_limit(chat, counted, env, fake_openai):
+    clear_of_minute_boundary(margin=20)  # every request in one minute, even on a busy machine
     env.setenv("CHAT_RATE_LIMIT_PER_MINUTE", "10")
     alice = issuer_user(env)
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -143,7 +151,8 @@ def test_parallel_requests_never_pass_the_limit(chat, counted, env, fake_openai)
 SERVE = """
 import sys
 sys.path.insert(0, {root!r})
-from tests.helpers import LoopbackServer, load_handler
+from tests.helpers import LoopbackServer, frozen_if_asked, load_handler
+frozen_if_asked()
 server = LoopbackServer(load_handler("groupchat/chat.py"))
 print(server.port, flush=True)
 sys.stdin.read()
@@ -170,7 +179,7 @@ def two_instances(env):
 
 @pytest.mark.parametrize("counted", ["sqlite", "supabase"], indirect=True)
 def test_two_instances_on_one_store_share_the_count(two_instances, counted, env, fake_openai):
-    env.setenv("CHAT_RATE_LIMIT_PER_MINUTE", "4")
+    env.setenv("CHAT_DAILY_MESSAGE_LIMIT", "4")  # a day, not a minute: no window ends while a busy machine is slow
     alice = issuer_user(env)
     first, second = two_instances()
     statuses = [chat_as(port, alice).status for port in [first, second] * 4]
@@ -179,15 +188,15 @@ def test_two_instances_on_one_store_share_the_count(two_instances, counted, env,
 
 
 def test_without_a_store_each_instance_counts_alone(two_instances, env, fake_openai):
-    clear_of_minute_boundary()
-    env.setenv("CHAT_RATE_LIMIT_PER_MINUTE", "1")
+    freeze_limit_clock(env)
+    env.setenv("CHAT_DAILY_MESSAGE_LIMIT", "1")
     first, second = two_instances()
     assert [chat_as(first, {}).status, chat_as(second, {}).status] == [200, 200]  # the documented limitation
     assert chat_as(first, {}).status == 429
 
 
 def test_a_failing_limits_store_falls_back_to_this_instance(chat, env, tmp_path, fake_openai):
-    clear_of_minute_boundary()
+    freeze_limit_clock(env)
     (tmp_path / "blocked").write_text("not a folder")
     env.setenv("HISTORY_DB", str(tmp_path / "blocked" / "history.sqlite3"))
     env.setenv("CHAT_RATE_LIMIT_PER_MINUTE", "1")
@@ -217,5 +226,286 @@ def test_limit_defaults():
     limits = settings.limits({})
     assert (limits.chat_per_minute, limits.chat_per_day, limits.realtime_keys_per_minute,
             limits.chat_tokens_per_day) == (20, 500, 5, 0)
+    assert (limits.realtime_sessions_per_day, limits.global_messages_per_day, limits.global_tokens_per_day,
+            limits.global_voice_sessions_per_day) == (10, 2000, 2_000_000, 50)  # a ceiling even if nothing is set
     chat = settings.chat({})
-    assert (chat.max_output_tokens, chat.allow_client_system_prompt) == (1024, True)
+    assert (chat.max_output_tokens, chat.allow_client_system_prompt) == (4096, True)
+
+
+# --- what each request really takes from its buckets ---------------------------------------------------------
+
+DAY, MINUTE = 86400, 60
+
+
+def person(env) -> tuple[str, dict]:
+    """A new Supabase user: their id and Authorization header."""
+    user_id = str(uuid.uuid4())
+    claims = {"sub": user_id, "aud": "authenticated", "exp": int(time.time()) + 600}
+    if os.environ.get("SUPABASE_URL"):
+        claims["iss"] = os.environ["SUPABASE_URL"] + "/auth/v1"
+    return user_id, {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
+
+
+@pytest.fixture
+def counts(request, counted):
+    """What a bucket holds right now, read where it is counted: counts(user_id or "global", bucket)."""
+    from lib import limits
+    from lib.access import Caller
+
+    postgres = request.getfixturevalue("postgres") if counted == "supabase" else None
+    if postgres:
+        postgres.execute("delete from rate_limits where subject = 'global'")  # the session's database is shared
+
+    def read(who: str, bucket: str) -> int:
+        subject = who if who == "global" else limits.subject_for(Caller("user", who), "")
+        window = MINUTE if bucket.endswith(":minute") else DAY
+        now = limits.time.time()  # the frozen limit clock where the test froze one
+        start = int(now // window * window)
+        if counted == "memory":
+            return limits._memory.used(subject, bucket, start)
+        if counted == "sqlite":
+            import sqlite3
+
+            with sqlite3.connect(os.environ["HISTORY_DB"]) as db:
+                row = db.execute("select used from rate_limits where subject = ? and bucket = ? and window_start = ?",
+                                 (subject, bucket, start)).fetchone()
+        else:
+            import psycopg
+
+            with psycopg.connect(postgres.dsn) as db:
+                row = db.execute("select used from rate_limits where subject = %s and bucket = %s "
+                                 "and window_start = to_timestamp(%s)", (subject, bucket, start)).fetchone()
+        return row[0] if row else 0
+
+    return read
+
+
+@pytest.fixture
+def turn_finished(env):
+    """An event set each time a chat turn is finished (the hung-up stream's turn finishes after the caller left)."""
+    import threading
+
+    from lib.turns import Turn
+
+    finished, finish = threading.Event(), Turn.finish
+
+    def finishing(self, *args, **kwargs):
+        try:
+            return finish(self, *args, **kwargs)
+        finally:
+            finished.set()
+
+    env.setattr(Turn, "finish", finishing)
+    return finished
+
+
+MOTS = " ".join(["mot"] * 100)  # 399 characters: a prompt of about 100 tokens
+
+
+def test_a_stream_the_caller_hangs_up_on_is_charged_an_estimate(chat, counted, counts, env, fake_openai,
+                                                                turn_finished):
+    import threading
+
+    from tests.helpers import open_stream, read_event
+
+    env.setenv("CHAT_DAILY_TOKEN_LIMIT", "100000")
+    env.setenv("GLOBAL_DAILY_TOKEN_LIMIT", "100000")
+    env.setenv("CHAT_MAX_OUTPUT_TOKENS", "4000")
+    alice, headers = person(env)
+    fake_openai.gate = threading.Event()
+    connection, response = open_stream(chat, CHAT, {"message": MOTS, "stream": True}, headers)
+    assert read_event(response)["type"] == "delta"
+    response.close()
+    connection.close()
+    fake_openai.gate.set()
+    assert turn_finished.wait(10)
+    fake_openai.gate = None
+    charged = counts(alice, "tokens:day")
+    assert len(MOTS) / 4 <= charged < 4000  # the prompt and the reply so far: not zero, not the whole reservation
+    assert counts("global", "global:tokens:day") == charged
+
+
+@pytest.mark.parametrize("fault", ["cut", "stream_error"])
+def test_a_stream_that_breaks_without_usage_is_charged_an_estimate(chat, counted, counts, env, fake_openai, fault):
+    env.setenv("CHAT_DAILY_TOKEN_LIMIT", "100000")
+    env.setenv("CHAT_MAX_OUTPUT_TOKENS", "4000")
+    alice, headers = person(env)
+    fake_openai.fail_next(fault)
+    events = chat_as(chat, headers, MOTS + " encore", stream=True).events()
+    assert events[-1]["type"] == "error"
+    assert len(MOTS) / 4 <= counts(alice, "tokens:day") < 4000
+
+
+def test_a_reply_openai_refused_is_charged_its_prompt_at_most(chat, counted, counts, env, fake_openai):
+    env.setenv("CHAT_DAILY_TOKEN_LIMIT", "100000")
+    env.setenv("CHAT_MAX_OUTPUT_TOKENS", "4000")
+    alice, headers = person(env)
+    fake_openai.fail_next("500", "500")
+    assert chat_as(chat, headers, MOTS).status == 502
+    assert len(MOTS) / 4 <= counts(alice, "tokens:day") < len(MOTS) / 4 + 10
+
+
+def test_a_finished_reply_is_charged_what_openai_reported(chat, counted, counts, env):
+    env.setenv("CHAT_DAILY_TOKEN_LIMIT", "100000")
+    env.setenv("GLOBAL_DAILY_TOKEN_LIMIT", "100000")
+    alice, headers = person(env)
+    whole = chat_as(chat, headers, MOTS).json()["usage"]["total_tokens"]
+    streamed = chat_as(chat, headers, MOTS, stream=True).events()[-1]["usage"]["total_tokens"]
+    assert counts(alice, "tokens:day") == counts("global", "global:tokens:day") == whole + streamed
+
+
+def parallel(port, requests: list[tuple[dict, dict]]) -> list:
+    """Send (headers, body) chat requests all at once; the replies in order."""
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(lambda request: call(port, "POST", CHAT, request[1], request[0]), requests))
+
+
+def spent(replies) -> int:
+    """The tokens OpenAI reported for the replies that went through."""
+    total = 0
+    for reply in replies:
+        if reply.status == 200:
+            usage = reply.events()[-1]["usage"] if "text/event-stream" in reply.headers["content-type"] else \
+                reply.json()["usage"]
+            total += usage["total_tokens"]
+    return total
+
+
+RESERVATION = 100 + 4 + 300  # MOTS' estimate, one message's overhead, CHAT_MAX_OUTPUT_TOKENS
+
+
+def test_parallel_turns_pass_a_token_budget_by_at_most_one_reservation(chat, counted, counts, env):
+    env.setenv("CHAT_DAILY_TOKEN_LIMIT", "500")
+    env.setenv("CHAT_MAX_OUTPUT_TOKENS", "300")
+    alice, headers = person(env)
+    replies = parallel(chat, [(headers, {"message": MOTS, "stream": n % 2 == 0}) for n in range(20)])
+    refused = [reply for reply in replies if reply.status == 429]
+    assert refused and {reply.json()["error"]["limit"] for reply in refused} == {"tokens:day"}
+    assert 0 < spent(replies) <= 500 + RESERVATION  # each reply costs ~201 tokens: 20 of them would be 4,020
+    assert counts(alice, "tokens:day") == spent(replies)  # every reservation settled to the reported usage
+
+
+def test_parallel_turns_of_many_users_pass_the_global_token_ceiling_by_at_most_one_reservation(
+        chat, counted, counts, env):
+    env.setenv("GLOBAL_DAILY_TOKEN_LIMIT", "500")
+    env.setenv("CHAT_MAX_OUTPUT_TOKENS", "300")
+    replies = parallel(chat, [(person(env)[1], {"message": MOTS}) for _ in range(20)])
+    refused = [reply for reply in replies if reply.status == 429]
+    assert refused and {reply.json()["error"]["limit"] for reply in refused} == {"global:tokens:day"}
+    assert 0 < spent(replies) <= 500 + RESERVATION
+    assert counts("global", "global:tokens:day") == spent(replies)
+
+
+def test_requests_refused_by_the_minute_limit_take_nothing_from_the_day(chat, counted, counts, env):
+    clear_of_minute_boundary(margin=20)  # all its requests in one minute, even on a busy machine
+    env.setenv("CHAT_RATE_LIMIT_PER_MINUTE", "2")
+    env.setenv("CHAT_DAILY_MESSAGE_LIMIT", "3")
+    env.setenv("CHAT_DAILY_TOKEN_LIMIT", "100000")
+    env.setenv("GLOBAL_DAILY_MESSAGE_LIMIT", "100")
+    alice, headers = person(env)
+    replies = [chat_as(chat, headers) for _ in range(7)]
+    assert [reply.status for reply in replies] == [200, 200] + [429] * 5
+    assert (counts(alice, "chat:minute"), counts(alice, "chat:day"), counts("global", "global:chat:day")) == (2, 2, 2)
+    assert counts(alice, "tokens:day") == spent(replies)  # no token reservation left behind by a refusal
+
+
+def test_a_request_refused_by_the_ceiling_takes_nothing_from_the_callers_own_limits(chat, counted, counts, env):
+    env.setenv("CHAT_RATE_LIMIT_PER_MINUTE", "5")
+    env.setenv("GLOBAL_DAILY_MESSAGE_LIMIT", "1")
+    (alice, alice_headers), (bob, bob_headers) = person(env), person(env)
+    assert chat_as(chat, alice_headers).status == 200
+    refused = chat_as(chat, bob_headers)
+    assert (refused.status, refused.json()["error"]["limit"]) == (429, "global:chat:day")
+    assert (counts(bob, "chat:minute"), counts("global", "global:chat:day")) == (0, 1)
+
+
+@pytest.mark.parametrize("counted", ["sqlite", "supabase"], indirect=True)
+def test_a_conversation_that_is_not_yours_costs_nothing(chat, counted, counts, env):
+    env.setenv("CHAT_DAILY_MESSAGE_LIMIT", "10")
+    alice, headers = person(env)
+    assert chat_as(chat, headers, conversationId=str(uuid.uuid4())).status == 404
+    assert counts(alice, "chat:day") == 0
+
+
+def test_the_global_message_ceiling_stops_many_distinct_users(chat, counted, counts, env, fake_openai):
+    env.setenv("CHAT_DAILY_MESSAGE_LIMIT", "10")
+    env.setenv("GLOBAL_DAILY_MESSAGE_LIMIT", "5")
+    replies = parallel(chat, [(person(env)[1], {"message": "hi"}) for _ in range(12)])
+    assert sorted(reply.status for reply in replies) == [200] * 5 + [429] * 7
+    refused = next(reply for reply in replies if reply.status == 429).json()["error"]
+    assert refused["limit"] == "global:chat:day" and "all its users" in refused["message"]
+    assert refused["resetAt"].endswith("T00:00:00Z")
+    assert len(fake_openai.requests) == 5 and counts("global", "global:chat:day") == 5
+
+
+def test_a_voice_session_counts_against_a_daily_cap_per_user(key, counted, counts, env, fake_openai):
+    env.setenv("REALTIME_DAILY_SESSION_LIMIT", "2")
+    (alice, alice_headers), (_, bob_headers) = person(env), person(env)
+    statuses = [call(key, "POST", KEY, headers=alice_headers).status for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    refused = call(key, "POST", KEY, headers=alice_headers).json()["error"]
+    assert refused["limit"] == "realtime:day" and refused["resetAt"].endswith("T00:00:00Z")
+    assert call(key, "POST", KEY, headers=bob_headers).status == 200
+    assert len(fake_openai.requests) == 3 and counts(alice, "realtime:day") == 2
+
+
+def test_voice_sessions_refused_by_the_minute_limit_take_nothing_from_the_day(key, counted, counts, env):
+    clear_of_minute_boundary(margin=20)  # all its requests in one minute, even on a busy machine
+    env.setenv("REALTIME_KEY_RATE_LIMIT_PER_MINUTE", "1")
+    env.setenv("REALTIME_DAILY_SESSION_LIMIT", "3")
+    alice, headers = person(env)
+    assert [call(key, "POST", KEY, headers=headers).status for _ in range(4)] == [200, 429, 429, 429]
+    assert counts(alice, "realtime:day") == 1
+
+
+def test_the_global_voice_ceiling_stops_many_distinct_users(key, counted, counts, env, fake_openai):
+    env.setenv("GLOBAL_DAILY_VOICE_SESSION_LIMIT", "3")
+    statuses = [call(key, "POST", KEY, headers=person(env)[1]) for _ in range(5)]
+    assert [reply.status for reply in statuses] == [200, 200, 200, 429, 429]
+    assert statuses[-1].json()["error"]["limit"] == "global:voice:day"
+    assert len(fake_openai.requests) == 3
+
+
+def test_the_voice_budget_can_be_counted_by_other_routes(counted, env):
+    from lib import limits
+    from lib.access import Caller
+    from lib.errors import RateLimited
+
+    env.setenv("REALTIME_DAILY_SESSION_LIMIT", "1")
+    caller = Caller("user", str(uuid.uuid4()))
+    limits.enforce_voice(caller, "198.51.100.1")  # a key minted, a call started: each is one session
+    with pytest.raises(RateLimited) as refused:
+        limits.enforce_voice(caller, "198.51.100.1")
+    assert refused.value.extra["limit"] == "realtime:day"
+
+
+@pytest.mark.parametrize("counted", ["sqlite", "supabase"], indirect=True)
+def test_two_instances_on_one_store_share_the_global_ceiling(two_instances, counted, counts, env, fake_openai):
+    env.setenv("GLOBAL_DAILY_MESSAGE_LIMIT", "3")
+    first, second = two_instances()
+    statuses = [chat_as(port, issuer_user(env)).status for port in [first, second] * 3]
+    assert statuses == [200, 200, 200, 429, 429, 429]
+
+
+@pytest.mark.parametrize("function, arguments", [
+    ("reserve_rate_limits", "array['s'], array['b'], array[60], array[1::bigint], array[1::bigint]"),
+    ("settle_rate_limits", "array['s'], array['b'], array[0::bigint], array[1::bigint]"),
+])
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+def test_browser_roles_cannot_reserve_or_settle(postgres, role, function, arguments):
+    import psycopg
+
+    with psycopg.connect(postgres.dsn) as db:
+        db.execute(f"set local role {role}")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            db.execute(f"select * from {function}({arguments})")
+
+
+def test_the_counter_functions_run_as_their_caller_with_an_empty_search_path(postgres):
+    import psycopg
+
+    with psycopg.connect(postgres.dsn) as db:
+        rows = db.execute("select proname, prosecdef, proconfig from pg_proc "
+                          "where proname in ('reserve_rate_limits', 'settle_rate_limits') order by proname").fetchall()
+    assert rows == [("reserve_rate_limits", False, ['search_path=""']),
+                    ("settle_rate_limits", False, ['search_path=""'])]

@@ -10,7 +10,8 @@ from lib import errors
 from tests.helpers import ROOT, call, load_handler
 
 SPEC = json.loads((ROOT / "public" / "openapi.json").read_text())
-ROUTES = {"/api/groupchat/chat": "groupchat/chat.py", "/api/realtime/key": "realtime/key.py", "/api/config": "config.py"}
+ROUTES = {"/api/groupchat/chat": "groupchat/chat.py", "/api/realtime/key": "realtime/key.py", "/api/config": "config.py",
+          "/api/realtime/call": "realtime/call.py", "/api/realtime/transcript": "realtime/transcript.py"}
 
 
 def test_it_is_valid_openapi_3_1():
@@ -20,7 +21,8 @@ def test_it_is_valid_openapi_3_1():
 
 def test_every_function_is_described_with_exactly_its_methods():
     assert set(SPEC["paths"]) == set(ROUTES)
-    assert {path.name for path in (ROOT / "api").rglob("*.py")} == {"chat.py", "key.py", "config.py"}
+    assert {path.name for path in (ROOT / "api").rglob("*.py")} == {"chat.py", "key.py", "config.py", "call.py",
+                                                                      "transcript.py"}
     for path, file in ROUTES.items():
         assert set(SPEC["paths"][path]) == {method.lower() for method in load_handler(file).routes}, path
 

@@ -34,25 +34,27 @@ def test_no_body_at_all_is_an_empty_request(key, openai_mock):
 def test_a_key_is_minted_with_the_ga_request(key, openai_mock):
     reply = call(key, "POST", KEY)
     assert reply.status == 200
-    assert reply.json() == {"value": "ek_test_123", "expires_at": 1_900_000_000, "model": "gpt-realtime", "voice": "marin"}
+    assert reply.json() == {"value": "ek_test_123", "expires_at": 1_900_000_000, "model": "gpt-realtime-2", "voice": "marin"}
     assert reply.headers["cache-control"] == "no-store"
     assert openai_mock.calls.last.request.url.path == "/v1/realtime/client_secrets"
     assert sent(openai_mock) == {
-        "session": {"type": "realtime", "model": "gpt-realtime", "audio": {"output": {"voice": "marin"}}},
+        "session": {"type": "realtime", "model": "gpt-realtime-2",
+                    "audio": {"input": {"transcription": {"model": "gpt-transcribe"}}, "output": {"voice": "marin"}}},
         "expires_after": {"anchor": "created_at", "seconds": 600},
     }
     assert "openai-beta" not in openai_mock.calls.last.request.headers  # the GA API, not the beta
 
 
 def test_settings_shape_the_session(key, openai_mock, env):
-    env.setenv("REALTIME_MODEL", "gpt-realtime-mini")
+    env.setenv("REALTIME_MODEL", "gpt-realtime-2.1-mini")
     env.setenv("REALTIME_VOICE", "cedar")
     env.setenv("REALTIME_INSTRUCTIONS", "Tu es l'assistant vocal du tableau de bord.")
     env.setenv("REALTIME_KEY_TTL", "60")
     reply = call(key, "POST", KEY, {})
-    assert (reply.json()["model"], reply.json()["voice"]) == ("gpt-realtime-mini", "cedar")
+    assert (reply.json()["model"], reply.json()["voice"]) == ("gpt-realtime-2.1-mini", "cedar")
     assert sent(openai_mock) == {
-        "session": {"type": "realtime", "model": "gpt-realtime-mini", "audio": {"output": {"voice": "cedar"}},
+        "session": {"type": "realtime", "model": "gpt-realtime-2.1-mini",
+                    "audio": {"input": {"transcription": {"model": "gpt-transcribe"}}, "output": {"voice": "cedar"}},
                     "instructions": "Tu es l'assistant vocal du tableau de bord."},
         "expires_after": {"anchor": "created_at", "seconds": 60},
     }

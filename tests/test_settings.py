@@ -8,7 +8,7 @@ from lib.errors import ConfigError
 
 def test_defaults():
     chat = settings.chat({})
-    assert (chat.model, chat.allowed_models, chat.max_message_chars, chat.system_prompt) == ("gpt-4o", ("gpt-4o",), 8000, None)
+    assert (chat.model, chat.allowed_models, chat.max_message_chars, chat.system_prompt) == ("gpt-5.5", ("gpt-5.5",), 8000, None)
     assert settings.openai({}).timeout == 20.0
     access = settings.access({})
     assert (access.dashboard_token, access.allow_anonymous, access.allowed_origins) == (None, False, ())
@@ -36,3 +36,15 @@ def test_a_bad_value_is_a_config_error_naming_the_setting(name, value, reader):
 def test_origins_are_exact_and_trailing_slashes_dropped():
     assert settings.access({"ALLOWED_ORIGINS": "https://a.example/, https://b.example"}).allowed_origins == (
         "https://a.example", "https://b.example")
+
+
+def test_reasoning_effort_is_sent_only_when_set():
+    assert settings.chat({}).completion_options() == {"max_completion_tokens": 4096}
+    assert settings.chat({"CHAT_REASONING_EFFORT": "low"}).completion_options() == {
+        "max_completion_tokens": 4096, "reasoning_effort": "low"}
+
+
+def test_an_unknown_reasoning_effort_is_a_config_error():
+    with pytest.raises(ConfigError) as raised:
+        settings.chat({"CHAT_REASONING_EFFORT": "extreme"})
+    assert raised.value.extra["setting"] == "CHAT_REASONING_EFFORT"

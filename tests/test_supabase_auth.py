@@ -151,6 +151,16 @@ def test_a_token_signed_by_another_key_is_401(key, jwks):
     assert status_with(key, unknown_kid) == 401
 
 
+@pytest.mark.parametrize("kid, algorithm, signer", [("ec-key", "RS256", "rsa-key"), ("rsa-key", "ES256", "ec-key")])
+@pytest.mark.parametrize("path", [KEY, "/api/groupchat/chat"])
+def test_a_header_algorithm_that_does_not_fit_its_key_is_401(key, chat, jwks, kid, algorithm, signer, path):
+    mismatched = jwt.encode(claims(iss=f"{jwks.url}/auth/v1"), jwks.keys[signer], algorithm=algorithm,
+                            headers={"kid": kid})
+    reply = call(key if path == KEY else chat, "POST", path, {"message": "hi"},
+                 {"Authorization": f"Bearer {mismatched}"})
+    assert (reply.status, reply.error_code) == (401, "unauthorized")
+
+
 def test_an_expired_asymmetric_token_is_401(key, jwks):
     assert status_with(key, jwks.token("ec-key", "ES256", exp=int(time.time()) - 60)) == 401
 

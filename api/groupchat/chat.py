@@ -12,18 +12,21 @@ class handler(ApiHandler):
     def post(self, request: Request):
         cfg = settings.chat()
         body = chat.parse_request(request.json(), cfg)
+        system_prompt = chat.system_prompt_for(body, cfg)
         if body.regenerate:
-            turn = turns.begin_regenerate(request.caller, request.client_ip, body.conversationId,
-                                          settings.history(), settings.limits())
+            turn = turns.begin_regenerate(request.caller, request.client_ip, body.conversationId, settings.history(),
+                                          settings.limits(), system_prompt, cfg.max_output_tokens)
             body.message = turn.message
         else:
             turn = turns.begin(request.caller, request.client_ip, body.message, body.conversationId,
-                               settings.history(), settings.limits())
-        if chat.wants_stream(body, request.headers.get("Accept")):
-            return EventStream(chat.stream_reply(body, turn, cfg, settings.openai()))
-        return JsonResponse(chat.reply(body, turn, cfg, settings.openai()))
+                               settings.history(), settings.limits(), system_prompt, cfg.max_output_tokens)
+        with turn.charged_if_it_fails():
+            if chat.wants_stream(body, request.headers.get("Accept")):
+                return EventStream(chat.stream_reply(body, turn, cfg, settings.openai()))
+            return JsonResponse(chat.reply(body, turn, cfg, settings.openai()))
 
     def get(self, request: Request):
+        turns.require_history(request.caller)
         conversation_id = conversations.conversation_id_from(request.query)
         if "q" in request.query:
             if conversation_id is not None:
@@ -34,10 +37,12 @@ class handler(ApiHandler):
         return JsonResponse(conversations.read(request.caller.user_id, conversation_id, settings.history()))
 
     def patch(self, request: Request):
+        turns.require_history(request.caller)
         conversation_id = conversations.conversation_id_from(request.query, required=True)
         title = conversations.title_from(request.json())
         return JsonResponse(conversations.rename(request.caller.user_id, conversation_id, title, settings.history()))
 
     def delete(self, request: Request):
+        turns.require_history(request.caller)
         conversation_id = conversations.conversation_id_from(request.query, required=True)
         return JsonResponse(conversations.delete(request.caller.user_id, conversation_id, settings.history()))

@@ -10,6 +10,5 @@ class handler(ApiHandler):
     def post(self, request: Request):
         cfg = settings.realtime()
         body = realtime.parse_request(request.json(optional=True), cfg)
-        limits.enforce(limits.subject_for(request.caller, request.client_ip),
-                       limits.realtime_buckets(settings.limits()), settings.history())
+        limits.enforce_voice(request.caller, request.client_ip)
         return JsonResponse(realtime.mint_key(body, cfg, settings.openai()))

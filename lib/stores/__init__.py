@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from lib.settings import HistorySettings
-from lib.stores.base import Bucket, ConversationNotFound, Store, StoreUnavailable, Usage
+from lib.stores.base import Bucket, Charge, ConversationNotFound, Store, StoreUnavailable, Usage
 
-__all__ = ["Bucket", "ConversationNotFound", "Store", "StoreUnavailable", "Usage", "open_store"]
+__all__ = ["Bucket", "Charge", "ConversationNotFound", "Store", "StoreUnavailable", "Usage", "open_store"]
 
 
 def open_store(cfg: HistorySettings) -> Store | None:

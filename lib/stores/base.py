@@ -35,12 +35,23 @@ def checked_messages(messages: list[dict]) -> list[dict]:
 
 @dataclass(frozen=True)
 class Bucket:
-    """One counter: its name, window length, limit and what this request costs."""
+    """One counter: its name, window length, limit, what this request costs, and whose it is (a hash, or global)."""
 
     name: str
     window: int
     limit: int
     cost: int = 1
+    subject: str = ""
+
+
+@dataclass(frozen=True)
+class Charge:
+    """A correction to one counter's window: a reservation settled to what the request really cost."""
+
+    subject: str
+    bucket: str
+    window_start: int  # epoch seconds
+    delta: int
 
 
 @dataclass(frozen=True)
@@ -88,5 +99,14 @@ class Store(Protocol):
         """Put a regenerated reply in place of the assistant message `message_id`, atomically; raises
         ConversationNotFound when that message is not one of the user's replies in that conversation."""
 
-    def consume_limits(self, subject: str, buckets: list[Bucket]) -> list[Usage]:
-        """Add each bucket's cost to its current window atomically; a Usage per bucket."""
+    def reserve_limits(self, buckets: list[Bucket]) -> list[Usage]:
+        """All or nothing, atomically: if every bucket's window is under its limit, add each cost; a Usage per bucket."""
+
+    def settle_limits(self, charges: list[Charge]) -> None:
+        """Add each charge's delta (negative to give back) to its window, never below zero."""
+
+    def record_call(self, user_id: str, call_id: str, conversation_id: str) -> None:
+        """Remember that a Realtime call is this user's, and which conversation its transcript goes to."""
+
+    def call(self, user_id: str, call_id: str) -> dict | None:
+        """{"id", "conversationId", "createdAt"} of the user's call, or None if the user has no such call."""

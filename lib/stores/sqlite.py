@@ -45,16 +45,20 @@ create table if not exists rate_limits (
   used integer not null default 0,
   primary key (subject, bucket, window_start)
 );
+create table if not exists realtime_calls (
+  id text primary key,
+  user_id text not null,
+  conversation_id text not null,
+  created_at text not null
+);
 """
 # files made before messages had a source
 ADD_SOURCE = ("alter table messages add column source text not null default 'text' "
               "check (source in ('text', 'voice'))")
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
-# This process's writers to each file take turns here, in order and without a deadline. Left to SQLite's busy
-# timeout alone, 50 threads writing at once on a busy CPU starve one another (each lock holder waits for the GIL
-# between statements) until some give up with "database is locked" and a turn goes unsaved.
-_writers: dict[str, threading.Lock] = {}
+_writers: dict[str, threading.Lock] = {}  # per file: this process's history writers queue here, not in SQLite's
+WRITE_WAIT_SECONDS = 30                    # busy handler, which can starve a writer under many threads
 
 
 def _now() -> str:
@@ -79,14 +83,10 @@ class SqliteStore:
                     if "source" not in columns:
                         db.execute(ADD_SOURCE)
                 _ready.add(path)
-            self._writer = _writers.setdefault(path, threading.Lock())
+                _writers.setdefault(path, threading.Lock())
 
     @contextmanager
-    def _connection(self, write: bool = False):
-        if write:
-            with self._writer, self._connection() as db:
-                yield db
-            return
+    def _connection(self):
         try:
             with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as db:
                 db.row_factory = sqlite3.Row
@@ -96,6 +96,24 @@ class SqliteStore:
             raise StoreUnavailable(f"SQLite: {type(exc).__name__}") from exc
         except OSError as exc:
             raise StoreUnavailable(f"SQLite: {type(exc).__name__}") from exc
+
+    @contextmanager
+    def _writing(self):
+        """A connection inside an immediate write transaction, committed at the end, rolled back on error."""
+        writer = _writers[self.path]
+        if not writer.acquire(timeout=WRITE_WAIT_SECONDS):
+            raise StoreUnavailable("SQLite: writers queue timed out")
+        try:
+            with self._connection() as db:
+                db.execute("begin immediate")
+                try:
+                    yield db
+                    db.execute("commit")
+                except BaseException:
+                    db.execute("rollback")
+                    raise
+        finally:
+            writer.release()
 
     def conversation(self, user_id, conversation_id):
         with self._connection() as db:
@@ -118,26 +136,20 @@ class SqliteStore:
 
     def record_messages(self, user_id, conversation_id, title, messages):
         rows = checked_messages(messages)
-        with self._connection(write=True) as db:
-            db.execute("begin immediate")  # one writer at a time: a deletion cannot slip in between the checks
-            try:
-                if db.execute("select 1 from deleted_conversations where id = ?", (conversation_id,)).fetchone():
-                    raise ConversationNotFound(conversation_id)
-                now = _now()
-                db.execute("insert or ignore into conversations (id, user_id, title, created_at, updated_at) "
-                           "values (?, ?, ?, ?, ?)", (conversation_id, user_id, title[:200], now, now))
-                owner = db.execute("select user_id from conversations where id = ?", (conversation_id,)).fetchone()
-                if owner is None or owner[0] != user_id:
-                    raise ConversationNotFound(conversation_id)
-                db.executemany(
-                    "insert into messages (conversation_id, user_id, role, content, status, source, created_at) "
-                    "values (?, ?, ?, ?, ?, ?, ?)",
-                    [(conversation_id, user_id, m["role"], m["content"], m["status"], m["source"], now) for m in rows])
-                db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
-                db.execute("commit")
-            except BaseException:
-                db.execute("rollback")
-                raise
+        with self._writing() as db:  # one writer at a time: a deletion cannot slip in between the checks
+            if db.execute("select 1 from deleted_conversations where id = ?", (conversation_id,)).fetchone():
+                raise ConversationNotFound(conversation_id)
+            now = _now()
+            db.execute("insert or ignore into conversations (id, user_id, title, created_at, updated_at) "
+                       "values (?, ?, ?, ?, ?)", (conversation_id, user_id, title[:200], now, now))
+            owner = db.execute("select user_id from conversations where id = ?", (conversation_id,)).fetchone()
+            if owner is None or owner[0] != user_id:
+                raise ConversationNotFound(conversation_id)
+            db.executemany(
+                "insert into messages (conversation_id, user_id, role, content, status, source, created_at) "
+                "values (?, ?, ?, ?, ?, ?, ?)",
+                [(conversation_id, user_id, m["role"], m["content"], m["status"], m["source"], now) for m in rows])
+            db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
 
     def record_turn(self, user_id, conversation_id, title, user_text, assistant_text, status="complete"):
         self.record_messages(user_id, conversation_id, title, [
@@ -160,61 +172,64 @@ class SqliteStore:
         return [{**_conversation(row), "snippet": row["snippet"]} for row in rows]
 
     def rename_conversation(self, user_id, conversation_id, title):
-        with self._connection(write=True) as db:
+        with self._writing() as db:
             renamed = db.execute("update conversations set title = ? where id = ? and user_id = ?",
                                  (title[:200], conversation_id, user_id)).rowcount
         return renamed > 0
 
     def replace_reply(self, user_id, conversation_id, message_id, text, status="complete"):
-        with self._connection(write=True) as db:
-            db.execute("begin immediate")
-            try:
-                now = _now()
-                replaced = db.execute(
-                    "update messages set content = ?, status = ?, created_at = ? where id = ? "
-                    "and conversation_id = ? and user_id = ? and role = 'assistant'",
-                    (text, status, now, message_id, conversation_id, user_id)).rowcount
-                if not replaced:
-                    raise ConversationNotFound(conversation_id)
-                db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
-                db.execute("commit")
-            except BaseException:
-                db.execute("rollback")
-                raise
+        with self._writing() as db:  # the source column is left as it was: a voice reply stays a voice reply
+            now = _now()
+            replaced = db.execute(
+                "update messages set content = ?, status = ?, created_at = ? where id = ? "
+                "and conversation_id = ? and user_id = ? and role = 'assistant'",
+                (text, status, now, message_id, conversation_id, user_id)).rowcount
+            if not replaced:
+                raise ConversationNotFound(conversation_id)
+            db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
 
-    def consume_limits(self, subject, buckets):
+    def reserve_limits(self, buckets):
         now = time.time()
-        results = []
-        with self._connection(write=True) as db:
-            db.execute("begin immediate")
-            try:
-                for bucket in buckets:
-                    start = int(now // bucket.window * bucket.window)
-                    used = db.execute(
-                        "insert into rate_limits (subject, bucket, window_start, used) values (?, ?, ?, ?) "
-                        "on conflict (subject, bucket, window_start) do update set used = used + excluded.used "
-                        "returning used", (subject, bucket.name, start, bucket.cost)).fetchone()[0]
-                    results.append(Usage(bucket.name, used - bucket.cost < bucket.limit, used, start + bucket.window))
-                db.execute("delete from rate_limits where window_start < ?", (int(now) - 2 * 86400,))
-                db.execute("commit")
-            except BaseException:
-                db.execute("rollback")
-                raise
-        return results
+        starts = [int(now // bucket.window * bucket.window) for bucket in buckets]
+        keys = [(bucket.subject, bucket.name, start) for bucket, start in zip(buckets, starts)]
+        with self._writing() as db:  # checking every bucket and adding are one step
+            used = [(db.execute("select used from rate_limits where subject = ? and bucket = ? "
+                                "and window_start = ?", key).fetchone() or (0,))[0] for key in keys]
+            fits = all(count < bucket.limit for count, bucket in zip(used, buckets))
+            if fits:
+                db.executemany(
+                    "insert into rate_limits (subject, bucket, window_start, used) values (?, ?, ?, ?) "
+                    "on conflict (subject, bucket, window_start) do update set used = used + excluded.used",
+                    [(*key, bucket.cost) for key, bucket in zip(keys, buckets)])
+                used = [count + bucket.cost for count, bucket in zip(used, buckets)]
+            db.execute("delete from rate_limits where window_start < ?", (int(now) - 2 * 86400,))
+        return [Usage(bucket.name, fits or count < bucket.limit, count, start + bucket.window)
+                for bucket, count, start in zip(buckets, used, starts)]
+
+    def settle_limits(self, charges):
+        with self._writing() as db:
+            db.executemany("update rate_limits set used = max(used + ?, 0) "
+                           "where subject = ? and bucket = ? and window_start = ?",
+                           [(c.delta, c.subject, c.bucket, c.window_start) for c in charges])
+
+    def record_call(self, user_id, call_id, conversation_id):
+        with self._connection() as db:
+            db.execute("insert into realtime_calls (id, user_id, conversation_id, created_at) values (?, ?, ?, ?)",
+                       (call_id, user_id, conversation_id, _now()))
+
+    def call(self, user_id, call_id):
+        with self._connection() as db:
+            row = db.execute("select id, conversation_id, created_at from realtime_calls where id = ? and user_id = ?",
+                             (call_id, user_id)).fetchone()
+        return {"id": row[0], "conversationId": row[1], "createdAt": row[2]} if row else None
 
     def delete_conversation(self, user_id, conversation_id):
-        with self._connection(write=True) as db:
-            db.execute("begin immediate")
-            try:
-                deleted = db.execute("delete from conversations where id = ? and user_id = ?",
-                                     (conversation_id, user_id)).rowcount
-                if deleted:
-                    db.execute("insert or ignore into deleted_conversations (id, deleted_at) values (?, ?)",
-                               (conversation_id, _now()))
-                db.execute("commit")
-            except BaseException:
-                db.execute("rollback")
-                raise
+        with self._writing() as db:
+            deleted = db.execute("delete from conversations where id = ? and user_id = ?",
+                                 (conversation_id, user_id)).rowcount
+            if deleted:
+                db.execute("insert or ignore into deleted_conversations (id, deleted_at) values (?, ?)",
+                           (conversation_id, _now()))
         return deleted > 0
 
 

@@ -94,16 +94,32 @@ class SupabaseStore:
             "p_user_id": user_id, "p_conversation_id": conversation_id, "p_message_id": message_id,
             "p_content": text, "p_status": status}))
 
-    def consume_limits(self, subject, buckets):
+    def reserve_limits(self, buckets):
         from datetime import datetime
 
-        rows = self._run(self.client.rpc("consume_rate_limits", {
-            "p_subject": subject, "p_buckets": [b.name for b in buckets],
+        rows = self._run(self.client.rpc("reserve_rate_limits", {
+            "p_subjects": [b.subject for b in buckets], "p_buckets": [b.name for b in buckets],
             "p_window_seconds": [b.window for b in buckets], "p_limits": [b.limit for b in buckets],
             "p_costs": [b.cost for b in buckets],
         })).data
         return [Usage(row["bucket"], row["allowed"], row["used"],
                       datetime.fromisoformat(row["reset_at"]).timestamp()) for row in rows]
+
+    def settle_limits(self, charges):
+        self._run(self.client.rpc("settle_rate_limits", {
+            "p_subjects": [c.subject for c in charges], "p_buckets": [c.bucket for c in charges],
+            "p_window_starts": [c.window_start for c in charges], "p_deltas": [c.delta for c in charges],
+        }))
+
+    def record_call(self, user_id, call_id, conversation_id):
+        self._run(self.client.table("realtime_calls").insert(
+            {"id": call_id, "user_id": user_id, "conversation_id": conversation_id}))
+
+    def call(self, user_id, call_id):
+        rows = self._run(self.client.table("realtime_calls").select("id,conversation_id,created_at")
+                         .eq("id", call_id).eq("user_id", user_id).limit(1)).data
+        return ({"id": rows[0]["id"], "conversationId": rows[0]["conversation_id"],
+                 "createdAt": rows[0]["created_at"]} if rows else None)
 
     def delete_conversation(self, user_id, conversation_id):
         deleted = self._run(self.client.rpc("delete_conversation", {

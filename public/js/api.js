@@ -46,6 +46,13 @@ export async function request(method, path, body) {
   return response.json();
 }
 
+// POST a body that is not JSON (an SDP offer); the answer's text and headers.
+export async function postText(path, body, contentType) {
+  const response = await send(path, { method: "POST", body, headers: await headers({ "Content-Type": contentType }) });
+  if (!response.ok) throw await errorFrom(response);
+  return { text: await response.text(), headers: response.headers };
+}
+
 export async function* events(path, body, signal) {
   const response = await send(path, {
     method: "POST", signal, body: JSON.stringify(body),

@@ -39,7 +39,7 @@ async function main() {
   useCredentials(auth.token);
   sidebar = setupSidebar(config, chat);
   chat.onChange(() => sidebar.refresh());
-  setupVoice(config);
+  setupVoice(config, chat);
   await chat.reload();
   document.body.dataset.ready = "true";
   performance.mark("dashboard-ready");

@@ -7,7 +7,9 @@ const TOKEN_KEY = "dashboard.token";
 
 export async function setupAuth(config, onChange) {
   const area = document.getElementById("auth-area");
-  if (config.auth.supabase) return supabaseSignIn(config.auth.supabase, area, onChange);
+  if (config.auth.supabase) {
+    return supabaseSignIn(config.auth.supabase, area, onChange, config.auth.allowSignup === true);
+  }
   if (config.auth.token && !config.auth.anonymous) return tokenSignIn(area, onChange);
   return { token: async () => null, signedIn: () => true };
 }
@@ -116,7 +118,7 @@ function tokenSignIn(area, onChange) {
   return { token: async () => token, signedIn: () => Boolean(token) };
 }
 
-async function supabaseSignIn({ url, anonKey }, area, onChange) {
+async function supabaseSignIn({ url, anonKey }, area, onChange, allowSignup) {
   const { createClient } = await import("/vendor/supabase.js");
   const supabase = createClient(url, anonKey, { auth: { persistSession: true, detectSessionInUrl: true } });
   let session = (await supabase.auth.getSession()).data.session;
@@ -154,7 +156,11 @@ async function supabaseSignIn({ url, anonKey }, area, onChange) {
     message.dataset.kind = "";
     const magic = event.submitter && event.submitter.value === "magic";
     const { error } = magic
-      ? await supabase.auth.signInWithOtp({ email, options: { emailRedirectTo: location.origin } })
+      ? await supabase.auth.signInWithOtp({
+          email,
+          // never create an account from the sign-in form unless the server allows sign-up (AUTH_ALLOW_SIGNUP=1)
+          options: { emailRedirectTo: location.origin, shouldCreateUser: allowSignup },
+        })
       : await supabase.auth.signInWithPassword({ email, password });
     if (error) {
       message.dataset.kind = "error";

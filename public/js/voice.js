@@ -1,11 +1,14 @@
-// The voice assistant's connection: a short-lived key from our server, then WebRTC straight to the OpenAI Realtime
-// API. What the page shows (states, transcript, words for failures) is in voice-ui.js.
-import { request } from "./api.js";
+// The voice assistant's connection: WebRTC to OpenAI through our server's relay (no key in the page), transcripts
+// kept in history. What the page shows (states, transcript, words for failures) is in voice-ui.js.
+import { ApiError, postText, request } from "./api.js";
 import { failureKind, voiceUi } from "./voice-ui.js";
 
 const ICE_WAIT_MS = 1500;
+const CALL = "/api/realtime/call";
+const TRANSCRIPT = "/api/realtime/transcript";
+const TEXT_MAX = 2000; // the transcript route's bound for one utterance
 
-export function setupVoice(config) {
+export function setupVoice(config, chat = null) {
   const button = document.getElementById("voice-button");
   const audio = document.getElementById("voice-audio");
   const ui = voiceUi();
@@ -14,13 +17,44 @@ export function setupVoice(config) {
 
   const line = (speaker) => ui.line(speaker);
 
+  // Finished transcripts go to our server one after another, in the order they were spoken.
+  function report(current, item) {
+    if (!config.history || !current.callId || !item.text.trim()) return;
+    if (item.text.length > TEXT_MAX) item = { ...item, text: `${item.text.slice(0, TEXT_MAX - 1)}…` };
+    current.saving = current.saving.then(async () => {
+      const body = { callId: current.callId, items: [item] };
+      if (current.conversationId) body.conversationId = current.conversationId;
+      try {
+        current.conversationId = (await request("POST", TRANSCRIPT, body)).conversationId;
+        current.saved = true;
+      } catch {
+        /* the call goes on; this part of its transcript is not kept */
+      }
+    });
+  }
+
+  // A reply cut short (the user spoke over it, or stopped the call) is kept as far as it got, marked interrupted.
+  function interruptReply(current) {
+    if (current.reply && !current.reply.dataset.reported) {
+      current.reply.dataset.reported = "true";
+      report(current, { role: "assistant", text: current.reply.textContent, status: "interrupted" });
+    }
+    current.reply = null;
+  }
+
   function stopSession(next = "stopped", kind = undefined) {
-    if (session) {
-      session.channel?.close();
-      session.peer.close();
-      session.microphone.getTracks().forEach((track) => track.stop());
+    const current = session;
+    if (current) {
+      interruptReply(current);
+      current.channel?.close();
+      current.peer.close();
+      current.microphone.getTracks().forEach((track) => track.stop());
       audio.srcObject = null;
       session = null;
+      if (current.callId) {
+        request("DELETE", `${CALL}?callId=${encodeURIComponent(current.callId)}`).catch(() => {});
+      }
+      current.saving.then(() => current.saved && chat && chat.open(current.conversationId));
     }
     setState(next, kind);
   }
@@ -33,13 +67,17 @@ export function setupVoice(config) {
       case "response.output_audio.delta":
         setState("speaking");
         break;
-      case "output_audio_buffer.stopped":
       case "output_audio_buffer.cleared":
+        setState("listening");
+        interruptReply(current);
+        break;
+      case "output_audio_buffer.stopped":
       case "response.done":
         setState("listening");
         current.reply = null;
         break;
       case "input_audio_buffer.speech_started":
+        if (ui.state === "speaking") interruptReply(current);
         setState("listening");
         break;
       case "response.output_audio_transcript.delta":
@@ -48,12 +86,19 @@ export function setupVoice(config) {
         current.reply.textContent += event.delta;
         break;
       case "response.output_audio_transcript.done":
-      case "response.audio_transcript.done":
-        (current.reply || line("assistant")).textContent = event.transcript;
+      case "response.audio_transcript.done": {
+        const reply = current.reply || line("assistant");
+        if (!reply.dataset.reported) {
+          reply.textContent = event.transcript;
+          reply.dataset.reported = "true";
+          report(current, { role: "assistant", text: event.transcript, status: "complete" });
+        }
         current.reply = null;
         break;
+      }
       case "conversation.item.input_audio_transcription.completed":
         line("user").textContent = event.transcript;
+        report(current, { role: "user", text: event.transcript });
         break;
       case "error":
         stopSession("error", "key");
@@ -72,28 +117,21 @@ export function setupVoice(config) {
     } catch {
       return setState("error", "microphone");
     }
-    let key;
-    try {
-      key = await request("POST", "/api/realtime/key", {});
-    } catch (failure) {
-      microphone.getTracks().forEach((track) => track.stop());
-      return setState("error", failureKind(failure));
-    }
     const peer = new RTCPeerConnection();
-    session = { peer, microphone, channel: null, reply: null };
+    session = { peer, microphone, channel: null, reply: null, callId: null, conversationId: null,
+      saving: Promise.resolve(), saved: false };
+    const current = session;
     peer.ontrack = (event) => {
       audio.srcObject = event.streams[0];
       audio.play().catch(() => {});
     };
     peer.onconnectionstatechange = () => {
-      if (session && session.peer === peer && peer.connectionState === "failed") {
-        stopSession("error", "network");
-      }
+      if (session === current && peer.connectionState === "failed") stopSession("error", "network");
     };
     peer.addTrack(microphone.getAudioTracks()[0], microphone);
     const channel = peer.createDataChannel("oai-events");
     session.channel = channel;
-    channel.addEventListener("open", () => session && session.peer === peer && setState("listening"));
+    channel.addEventListener("open", () => session === current && setState("listening"));
     channel.addEventListener("message", (message) => {
       try {
         onEvent(JSON.parse(message.data));
@@ -104,18 +142,18 @@ export function setupVoice(config) {
     try {
       await peer.setLocalDescription(await peer.createOffer());
       await iceGathered(peer);
-      const answer = await fetch(config.realtimeCallsUrl, {
-        method: "POST",
-        body: peer.localDescription.sdp,
-        headers: { Authorization: `Bearer ${key.value}`, "Content-Type": "application/sdp" },
-      });
-      if (!answer.ok) throw Object.assign(new Error(""), { status: answer.status, code: "refused" });
-      if (!session || session.peer !== peer) return;
-      await peer.setRemoteDescription({ type: "answer", sdp: await answer.text() });
-    } catch (failure) {
-      if (session && session.peer === peer) {
-        stopSession("error", failure.status ? failureKind(failure) : "network");
+      const into = chat && config.history && chat.current();
+      const answer = await postText(into ? `${CALL}?conversationId=${encodeURIComponent(into)}` : CALL,
+        peer.localDescription.sdp, "application/sdp");
+      current.callId = answer.headers.get("X-Call-Id");
+      current.conversationId = answer.headers.get("X-Conversation-Id");
+      if (session !== current) {  // stopped while connecting: end the call just made
+        request("DELETE", `${CALL}?callId=${encodeURIComponent(current.callId)}`).catch(() => {});
+        return;
       }
+      await peer.setRemoteDescription({ type: "answer", sdp: answer.text });
+    } catch (failure) {
+      if (session === current) stopSession("error", failure instanceof ApiError ? failureKind(failure) : "network");
     }
   }
 
