@@ -7,7 +7,7 @@ import jwt
 import pytest
 
 from lib import settings, stores
-from tests.helpers import call, open_stream, read_event
+from tests.helpers import call, freeze_limit_clock, open_stream, read_event
 
 CHAT = "/api/groupchat/chat"
 SECRET = "jwt-secret-for-tests-0123456789abcdef0123"
@@ -196,6 +196,22 @@ def test_a_failed_regenerate_keeps_the_old_reply(chat, users, fake_openai):
     reply = call(chat, "POST", CHAT, {"conversationId": conversation, "regenerate": True}, alice.headers)
     assert reply.status == 502
     assert [m["content"] for m in messages_of(chat, conversation, alice)] == ["Combien ?", "Ancienne"]
+
+
+def test_a_regenerate_is_counted_against_the_token_budget_like_any_turn(chat, users, env):
+    freeze_limit_clock(env)
+    env.setenv("CHAT_DAILY_TOKEN_LIMIT", "30")
+    alice, _ = users
+    conversation = seeded(alice, "Budget", ("Combien ?", "Ancienne"))
+    replies = [call(chat, "POST", CHAT, {"conversationId": conversation, "regenerate": True}, alice.headers)
+               for _ in range(10)]
+    statuses = [reply.status for reply in replies]
+    assert statuses[0] == 200 and 429 in statuses  # a few tokens a regenerate: the budget runs out
+    refused = replies[statuses.index(429)]
+    assert refused.json()["error"]["limit"] == "tokens:day"
+    assert set(statuses[statuses.index(429):]) == {429}
+    assert [(m["role"], m["content"]) for m in messages_of(chat, conversation, alice)] == [
+        ("user", "Combien ?"), ("assistant", "Echo: Combien ?")]
 
 
 @pytest.mark.parametrize("body, field", [
