@@ -81,6 +81,20 @@ class SupabaseStore:
             {"role": "user", "content": user_text, "status": "complete"},
             {"role": "assistant", "content": assistant_text, "status": status}])
 
+    def search(self, user_id, query, limit=50):
+        rows = self._run(self.client.rpc("search_conversations", {
+            "p_user_id": user_id, "p_query": query, "p_limit": limit})).data
+        return [{**_conversation(row), "snippet": row["snippet"]} for row in rows or []]
+
+    def rename_conversation(self, user_id, conversation_id, title):
+        return bool(self._run(self.client.rpc("rename_conversation", {
+            "p_user_id": user_id, "p_conversation_id": conversation_id, "p_title": title[:200]})).data)
+
+    def replace_reply(self, user_id, conversation_id, message_id, text, status="complete"):
+        self._run(self.client.rpc("replace_reply", {
+            "p_user_id": user_id, "p_conversation_id": conversation_id, "p_message_id": message_id,
+            "p_content": text, "p_status": status}))
+
     def reserve_limits(self, buckets):
         from datetime import datetime
 
