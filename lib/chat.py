@@ -19,12 +19,13 @@ class ChatRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    message: StrictStr
+    message: StrictStr | None = None
     systemPrompt: StrictStr | None = None
     conversationId: StrictStr | None = None
     model: StrictStr | None = None
     stream: StrictBool = False
     askAssistant: StrictBool = False  # in a room: answer this message even without @assistant / @IA
+    regenerate: StrictBool | None = None
 
     @field_validator("stream", mode="before")
     @classmethod
@@ -34,15 +35,24 @@ class ChatRequest(BaseModel):
 
 def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
     """A valid ChatRequest, or 422 naming the first field at fault."""
+    if "message" not in data and not data.get("regenerate"):
+        raise ValidationFailed("message", "field required")  # named first, as when it was always required
     try:
         request = ChatRequest.model_validate(data)
     except ValidationError as exc:
         raise validation_failed(exc) from None
     if request.conversationId is not None:
         request.conversationId = canonical_uuid(request.conversationId, "conversationId")
-    if not request.message.strip():
+    if request.regenerate:
+        if request.message is not None:
+            raise ValidationFailed("message", "must be absent when regenerate is true (the last message is reused)")
+        if request.conversationId is None:
+            raise ValidationFailed("conversationId", "is required to regenerate a reply")
+    elif request.message is None:
+        raise ValidationFailed("message", "field required")
+    if request.message is not None and not request.message.strip():
         raise ValidationFailed("message", "must not be blank")
-    if len(request.message) > cfg.max_message_chars:
+    if request.message is not None and len(request.message) > cfg.max_message_chars:
         raise ValidationFailed("message", f"must be at most {cfg.max_message_chars} characters")
     if request.systemPrompt is not None and not cfg.allow_client_system_prompt:
         raise ValidationFailed("systemPrompt", "this server sets the system prompt; do not send one")

@@ -6,7 +6,7 @@ from lib import settings
 
 
 def config() -> dict:
-    """GET /api/config: the group chat link, how to sign in, what is available."""
+    """GET /api/config: the group chat link, how to sign in, what is available, the brand and the notices."""
     board = settings.dashboard()
     access = settings.access()
     history = settings.history()
@@ -19,4 +19,7 @@ def config() -> dict:
                  "anonymous": access.allow_anonymous, "allowSignup": board.allow_signup},
         "history": history.backend is not None,
         "clientSystemPrompt": settings.chat().allow_client_system_prompt,
+        "showSystemPrompt": board.show_system_prompt,
+        "brand": {"name": board.brand.name, "logoUrl": board.brand.logo_url, "accentColor": board.brand.accent_color},
+        "notices": board.notices,
     }

@@ -71,6 +71,11 @@ def user_hash(user_id: str) -> str:
     return hashlib.sha256(f"log:{user_id}".encode()).hexdigest()[:16]
 
 
+def conversation_hash(conversation_id: str) -> str:
+    """A stable, non-reversible tag for a conversation id in logs (ids never appear raw)."""
+    return hashlib.sha256(f"log:conversation:{conversation_id}".encode()).hexdigest()[:16]
+
+
 def _emit(level: int, fields: dict) -> None:
     line = json.dumps({"level": logging.getLevelName(level).lower(), **fields})
     logger.log(level, "%s", line, extra={"fields": fields})

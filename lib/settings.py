@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from lib.errors import ConfigError
@@ -160,6 +160,15 @@ class RealtimeSettings:
 
 
 @dataclass(frozen=True)
+class Brand:
+    """The firm's name, logo and accent colour on the dashboard (None: the page's own defaults)."""
+
+    name: str | None
+    logo_url: str | None
+    accent_color: str | None
+
+
+@dataclass(frozen=True)
 class DashboardSettings:
     """What the static dashboard is told (all of it public)."""
 
@@ -167,10 +176,46 @@ class DashboardSettings:
     supabase_url: str | None
     supabase_anon_key: str | None
     allow_signup: bool = False
+    brand: Brand = Brand(None, None, None)
+    notices: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    show_system_prompt: bool = False
+
+
+BRAND_NAME_MAX_CHARS = 60
+NOTICE_MAX_CHARS = 600
+NOTICES = {"ai": "AI_DISCLOSURE", "advice": "ADVICE_NOTICE"}  # notice -> setting prefix (+ _FR, _EN)
+
+
+def _brand(env: Mapping[str, str]) -> Brand:
+    name = _text(env, "BRAND_NAME")
+    if name is not None and len(name) > BRAND_NAME_MAX_CHARS:
+        raise ConfigError("BRAND_NAME", f"must be at most {BRAND_NAME_MAX_CHARS} characters")
+    logo = _text(env, "BRAND_LOGO_URL")
+    if logo is not None and not (re.match(r"^/[^/\\]", logo) or logo.startswith("data:image/")):
+        raise ConfigError("BRAND_LOGO_URL", "must be a path on this site (/brand/logo.svg, under public/) "
+                                            "or a data:image/ URL (the page's CSP allows only these)")
+    accent = _text(env, "BRAND_ACCENT_COLOR")
+    if accent is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", accent):
+        raise ConfigError("BRAND_ACCENT_COLOR", "must be a colour like #1d4ed8")
+    return Brand(name, logo, accent.lower() if accent else None)
+
+
+def _notices(env: Mapping[str, str]) -> dict[str, dict[str, str | None]]:
+    notices = {}
+    for notice, prefix in NOTICES.items():
+        notices[notice] = {}
+        for lang in ("fr", "en"):
+            name = f"{prefix}_{lang.upper()}"
+            text = _text(env, name)
+            if text is not None and len(text) > NOTICE_MAX_CHARS:
+                raise ConfigError(name, f"must be at most {NOTICE_MAX_CHARS} characters")
+            notices[notice][lang] = text
+    return notices
 
 
 def dashboard(env: Mapping[str, str] | None = None) -> DashboardSettings:
-    """Dashboard settings: GROUPCHAT_URL, SUPABASE_URL, SUPABASE_ANON_KEY."""
+    """Dashboard settings: GROUPCHAT_URL, SUPABASE_URL, SUPABASE_ANON_KEY, AUTH_ALLOW_SIGNUP, BRAND_*,
+    AI_DISCLOSURE_FR/EN, ADVICE_NOTICE_FR/EN, DASHBOARD_SHOW_SYSTEM_PROMPT."""
     env = _env(env)
     groupchat = _text(env, "GROUPCHAT_URL")
     if groupchat is not None and not is_chatgpt_link(groupchat):
@@ -180,6 +225,9 @@ def dashboard(env: Mapping[str, str] | None = None) -> DashboardSettings:
         supabase_url=_url(env, "SUPABASE_URL"),
         supabase_anon_key=_text(env, "SUPABASE_ANON_KEY"),
         allow_signup=_flag(env, "AUTH_ALLOW_SIGNUP"),
+        brand=_brand(env),
+        notices=_notices(env),
+        show_system_prompt=_flag(env, "DASHBOARD_SHOW_SYSTEM_PROMPT"),
     )
 
 

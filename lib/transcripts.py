@@ -64,6 +64,7 @@ def save(caller: Caller, client_ip: str, request: TranscriptRequest, cfg: Histor
     except stores.ConversationNotFound:
         raise ConversationNotFound() from None
     except stores.StoreUnavailable as exc:
-        log.error(event="history_write_failed", conversationId=conversation_id, error=type(exc).__name__)
+        log.error(event="history_write_failed", conversationHash=log.conversation_hash(conversation_id),
+                  error=type(exc).__name__)
         raise HistoryUnavailable() from None
     return {"conversationId": conversation_id, "saved": True}

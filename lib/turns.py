@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from lib import history, limits, log, rooms, stores
 from lib.access import Caller
-from lib.errors import ConversationNotFound, HistoryDisabled, HistoryUnavailable
+from lib.errors import ConversationNotFound, HistoryDisabled, HistoryUnavailable, ValidationFailed
 from lib.limits import Reservation
 from lib.settings import HistorySettings, Limits
 
@@ -36,6 +36,7 @@ class Turn:
     reservation: Reservation = field(default_factory=Reservation)
     author: Caller | None = None  # who wrote the message, when the conversation is a room (user_id: its owner)
     wants_reply: bool = True  # False: a room message not addressed to the assistant, stored without a reply
+    replaces: int | None = None  # a regenerated turn: the id of the reply it takes the place of
 
     def finish(self, reply: str, usage: dict | None, status: str = "complete") -> dict:
         """Settle the turn's token reservation to what it cost (see charge), then save the turn (see save)."""
@@ -66,14 +67,18 @@ class Turn:
         warning = None
         if self.store is not None:
             try:
-                self.store.record_turn(self.user_id, self.conversation_id, history.title_for(self.message),
-                                       self.message, reply, status)
+                if self.replaces is not None:
+                    self.store.replace_reply(self.user_id, self.conversation_id, self.replaces, reply, status)
+                else:
+                    self.store.record_turn(self.user_id, self.conversation_id, history.title_for(self.message),
+                                           self.message, reply, status)
                 return {"saved": True}
             except stores.ConversationNotFound:
-                log.info(event="history_write_refused", conversationId=self.conversation_id)
+                log.info(event="history_write_refused",
+                         conversationHash=log.conversation_hash(self.conversation_id))
                 warning = HistoryUnavailable(DELETED_MEANWHILE)
             except stores.StoreUnavailable as exc:
-                log.error(event="history_write_failed", conversationId=self.conversation_id,
+                log.error(event="history_write_failed", conversationHash=log.conversation_hash(self.conversation_id),
                           error=type(exc).__name__)
                 self.unsaved = HistoryUnavailable
         warning = warning or (self.unsaved or HistoryUnavailable)()
@@ -90,7 +95,8 @@ class Turn:
             log.note(event="room_turn_refused")
             raise ConversationNotFound() from None
         except stores.StoreUnavailable as exc:
-            log.error(event="history_write_failed", conversationId=self.conversation_id, error=type(exc).__name__)
+            log.error(event="history_write_failed", conversationHash=log.conversation_hash(self.conversation_id),
+                      error=type(exc).__name__)
             if reply is None:  # a message alone has nothing else to give: it failed
                 raise HistoryUnavailable() from None
             self.unsaved = HistoryUnavailable
@@ -121,10 +127,48 @@ def begin(caller: Caller, client_ip: str, message: str, conversation_id: str | N
                         if bucket.name not in limits.TOKEN_BUCKETS], cfg)
         return turn
     sent = ([system_prompt] if system_prompt else []) + [m["content"] for m in turn.context] + [message]
-    turn.prompt_tokens = limits.prompt_estimate(sent)
-    turn.reservation = limits.reserve(limits.chat_buckets(spending, subject, turn.prompt_tokens + max_output_tokens),
-                                      cfg)
+    _reserve(turn, spending, cfg, system_prompt, max_output_tokens)
     return turn
+
+
+def begin_regenerate(caller: Caller, client_ip: str, conversation_id: str, cfg: HistorySettings,
+                     spending: Limits, system_prompt: str | None = None, max_output_tokens: int = 0) -> Turn:
+    """A turn that asks again the conversation's last question and will replace its last reply, reserved like
+    any turn (see begin): 404 for a conversation not the caller's, 422 in a room (several people's questions:
+    ask again instead) or when it has no reply to regenerate, 503 without a store, 429 over a limit."""
+    subject = limits.subject_for(caller, client_ip)
+    if cfg.backend == "supabase" and caller.kind != "user":
+        raise ConversationNotFound()  # only signed-in users keep history there (see begin)
+    try:
+        store = stores.open_store(cfg) if caller.keeps_history else None
+        if store is None:
+            raise HistoryDisabled()
+        access = store.room_access(caller.user_id, conversation_id)
+        if access is None:
+            raise ConversationNotFound()
+        if access.is_room:  # its last reply answered one member among several: ask again instead
+            raise ValidationFailed("regenerate", "a room's replies cannot be regenerated: ask again instead")
+        recent = store.messages(caller.user_id, conversation_id, newest=history.CONTEXT_MESSAGES + 2)
+    except stores.StoreUnavailable as exc:
+        log.error(event="history_read_failed", error=type(exc).__name__)
+        raise HistoryUnavailable() from None
+    if len(recent) < 2 or recent[-1]["role"] != "assistant" or recent[-2]["role"] != "user":
+        raise ValidationFailed("regenerate", "this conversation has no reply to regenerate")
+    question, reply = recent[-2], recent[-1]
+    turn = Turn(caller.user_id, conversation_id, question["content"], subject, cfg, store=store,
+                replaces=reply["id"])
+    turn.context = history.fit_to_budget(recent[:-2], cfg.max_chars)
+    _reserve(turn, spending, cfg, system_prompt, max_output_tokens)
+    return turn
+
+
+def _reserve(turn: Turn, spending: Limits, cfg: HistorySettings, system_prompt: str | None,
+             max_output_tokens: int) -> None:
+    """Estimate the prompt's tokens and reserve them, with `max_output_tokens`, against every chat limit."""
+    sent = ([system_prompt] if system_prompt else []) + [m["content"] for m in turn.context] + [turn.message]
+    turn.prompt_tokens = limits.prompt_estimate(sent)
+    turn.reservation = limits.reserve(
+        limits.chat_buckets(spending, turn.subject, turn.prompt_tokens + max_output_tokens), cfg)
 
 
 def _load_context(turn: Turn, caller: Caller, conversation_id: str | None, cfg: HistorySettings,

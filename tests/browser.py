@@ -10,8 +10,10 @@ from tests.helpers import ROOT
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-DESKTOP = {"width": 1280, "height": 800}
+DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
+# the four ways the dashboard is checked: laptop and phone, French and English
+VIEWS = {"desktop-fr": (DESKTOP, "fr"), "desktop-en": (DESKTOP, "en"), "phone-fr": (PHONE, "fr"), "phone-en": (PHONE, "en")}
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
     "--disable-background-networking", "--disable-component-update", "--disable-default-apps",
@@ -46,5 +48,5 @@ def open_dashboard(page, site: Site):
 def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), animations="disabled")
     return path

@@ -8,10 +8,11 @@ import pytest
 
 from dev.fake_openai import FakeOpenAI
 from lib.limits import MemoryCounter
+from tests.browser_fixtures import chromium  # noqa: F401 - one browser for the whole run, shared by every file
 from tests.helpers import CANARY_KEY, LoopbackServer, load_handler
 
 SETTINGS = re.compile(r"^(OPENAI_|CHAT_|REALTIME_|DASHBOARD_TOKEN|ALLOW_ANONYMOUS|ALLOWED_ORIGINS|SUPABASE_|HISTORY_"
-                      r"|GROUPCHAT_URL|VERCEL$|GLOBAL_|AUTH_ALLOW_SIGNUP)")
+                      r"|GROUPCHAT_URL|VERCEL$|GLOBAL_|AUTH_ALLOW_SIGNUP|BRAND_|AI_DISCLOSURE_|ADVICE_NOTICE_|DASHBOARD_)")
 
 
 @pytest.fixture(autouse=True)

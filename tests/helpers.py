@@ -6,7 +6,6 @@ import http.client
 import importlib.util
 import json
 import threading
-import time
 import types
 import weakref
 from dataclasses import dataclass
@@ -125,11 +124,11 @@ def read_event(response) -> dict:
 
 
 def freeze_limit_clock(monkeypatch, at: float = 1_900_000_030.0) -> None:
-    """Count limits on a clock that stands still mid-minute (memory and SQLite counters), so a test's requests
-    all fall in one window however slowly they run; servers the test starts in other processes follow
-    FREEZE_LIMIT_CLOCK (see frozen_if_asked)."""
+    """Count limits on a clock that stands still mid-minute (memory, SQLite and Supabase counters: the server
+    tells PostgreSQL its time), so a test's requests all fall in one window however slowly they run; servers the
+    test starts in other processes follow FREEZE_LIMIT_CLOCK (see frozen_if_asked)."""
     clock = types.SimpleNamespace(time=lambda: at)
-    for module in ("lib.limits", "lib.stores.sqlite"):
+    for module in ("lib.limits", "lib.stores.sqlite", "lib.stores.supabase"):
         monkeypatch.setattr(f"{module}.time", clock)
     monkeypatch.setenv("FREEZE_LIMIT_CLOCK", repr(at))
 
@@ -143,9 +142,3 @@ def frozen_if_asked() -> None:
     if os.environ.get("FREEZE_LIMIT_CLOCK"):
         freeze_limit_clock(pytest.MonkeyPatch(), float(os.environ["FREEZE_LIMIT_CLOCK"]))
 
-
-def clear_of_minute_boundary(margin: float = 8.0) -> None:
-    """Wait out the end of the current minute, so requests counted per minute fall in one fixed window."""
-    into = time.time() % 60
-    if into > 60 - margin:
-        time.sleep(60 - into + 0.05)

@@ -7,6 +7,8 @@ import uuid
 import jwt
 import pytest
 
+from lib import log
+
 from lib.stores import StoreUnavailable
 
 from tests.helpers import call, open_stream, read_event
@@ -196,7 +198,7 @@ def test_when_the_store_is_down_the_chat_answers_and_says_it_did_not_save(chat, 
     assert (listing.status, listing.error_code) == (503, "history_unavailable")
 
 
-def test_when_the_store_fails_at_the_save_the_reply_still_arrives(chat, history):
+def test_when_the_store_fails_at_the_save_the_reply_still_arrives(chat, history, log_records):
     conversation = say(chat, "avant").json()["conversationId"]
     with pytest.MonkeyPatch.context() as patch:
         if history is None:
@@ -213,6 +215,9 @@ def test_when_the_store_fails_at_the_save_the_reply_still_arrives(chat, history)
     assert events[-1]["type"] == "done" and events[-1]["message"] == "Echo: après"
     assert events[-1]["saved"] is False and events[-1]["warning"]["code"] == "history_unavailable"
     assert len(messages_of(chat, conversation)) == 2  # still consistent: no half turn
+    failed = [r.fields for r in log_records if r.fields.get("event") == "history_write_failed"]
+    assert failed and all(conversation not in str(fields) for fields in failed)  # ids are logged hashed only
+    assert failed[0]["conversationHash"] == log.conversation_hash(conversation)
 
 
 def test_a_conversation_deleted_while_its_reply_streams_stays_deleted(chat, history, fake_openai):

@@ -15,7 +15,10 @@ def test_defaults(config):
     assert reply.status == 200
     assert reply.json() == {
         "groupchatUrl": None,
-        "auth": {"supabase": None, "token": False, "anonymous": True, "allowSignup": False}, "history": False, "clientSystemPrompt": True,
+        "auth": {"supabase": None, "token": False, "anonymous": True, "allowSignup": False}, "history": False,
+        "clientSystemPrompt": True,
+        "showSystemPrompt": False, "brand": {"name": None, "logoUrl": None, "accentColor": None},
+        "notices": {"ai": {"fr": None, "en": None}, "advice": {"fr": None, "en": None}},
     }
 
 
@@ -53,3 +56,28 @@ def test_a_group_link_that_is_not_chatgpt_is_a_config_error(config, env, link):
 
 def test_only_get(config):
     assert call(config, "POST", "/api/config", {}).status == 405
+
+
+def test_it_tells_the_brand_the_notices_and_whether_to_show_the_system_prompt(config, env):
+    env.setenv("BRAND_NAME", "Banque Exemple")
+    env.setenv("BRAND_LOGO_URL", "/brand/logo.svg")
+    env.setenv("BRAND_ACCENT_COLOR", "#0A5C36")
+    env.setenv("AI_DISCLOSURE_FR", "Vous échangez avec une IA de la Banque Exemple.")
+    env.setenv("ADVICE_NOTICE_EN", "General information only.")
+    env.setenv("DASHBOARD_SHOW_SYSTEM_PROMPT", "1")
+    body = call(config, "GET", "/api/config").json()
+    assert body["brand"] == {"name": "Banque Exemple", "logoUrl": "/brand/logo.svg", "accentColor": "#0a5c36"}
+    assert body["notices"] == {"ai": {"fr": "Vous échangez avec une IA de la Banque Exemple.", "en": None},
+                               "advice": {"fr": None, "en": "General information only."}}
+    assert body["showSystemPrompt"] is True
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("BRAND_ACCENT_COLOR", "blue"), ("BRAND_ACCENT_COLOR", "#12345"), ("BRAND_LOGO_URL", "https://cdn.example/l.png"),
+    ("BRAND_LOGO_URL", "//evil.example/l.png"), ("BRAND_LOGO_URL", "javascript:alert(1)"), ("BRAND_NAME", "x" * 61),
+    ("AI_DISCLOSURE_FR", "x" * 601), ("DASHBOARD_SHOW_SYSTEM_PROMPT", "peut-être"),
+])
+def test_a_bad_brand_or_notice_is_a_config_error_naming_it(config, env, setting, value):
+    env.setenv(setting, value)
+    reply = call(config, "GET", "/api/config")
+    assert (reply.status, reply.json()["error"]["setting"]) == (500, setting)

@@ -27,7 +27,7 @@ def sdp_as_text(ctx, value):
 
 
 SCHEMA = schemathesis.openapi.from_path(ROOT / "public" / "openapi.json")
-# (method, path, generation mode, examples): 1021 requests in all
+# (method, path, generation mode, examples): 1101 requests in all
 PLAN = [
     ("POST", "/api/groupchat/chat", GenerationMode.POSITIVE, 250),
     ("POST", "/api/groupchat/chat", GenerationMode.NEGATIVE, 250),
@@ -35,6 +35,8 @@ PLAN = [
     ("POST", "/api/realtime/key", GenerationMode.NEGATIVE, 120),
     ("GET", "/api/groupchat/chat", GenerationMode.POSITIVE, 80),
     ("GET", "/api/groupchat/chat", GenerationMode.NEGATIVE, 80),
+    ("PATCH", "/api/groupchat/chat", GenerationMode.POSITIVE, 40),
+    ("PATCH", "/api/groupchat/chat", GenerationMode.NEGATIVE, 40),
     ("DELETE", "/api/groupchat/chat", GenerationMode.POSITIVE, 60),
     ("DELETE", "/api/groupchat/chat", GenerationMode.NEGATIVE, 60),
     ("GET", "/api/config", GenerationMode.POSITIVE, 1),  # no inputs: one request says it all

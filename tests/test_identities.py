@@ -6,7 +6,7 @@ import pytest
 
 from lib import access, settings
 from lib.errors import ConfigError
-from tests.helpers import call, clear_of_minute_boundary
+from tests.helpers import call, freeze_limit_clock
 
 CHAT, KEY = "/api/groupchat/chat", "/api/realtime/key"
 ALICE_TOKEN, BOB_TOKEN, SHARED_TOKEN = "alice-token-0123456789", "bob-token-0123456789ab", "shared-token-0123"
@@ -63,7 +63,7 @@ def test_on_supabase_token_holders_keep_no_history_and_see_none(chat, tokens):
 
 
 def test_each_token_holder_has_their_own_allowance(chat, tokens, env):
-    clear_of_minute_boundary()
+    freeze_limit_clock(env)
     env.setenv("CHAT_RATE_LIMIT_PER_MINUTE", "1")
     assert [call(chat, "POST", CHAT, {"message": "hi"}, who).status for who in (ALICE, ALICE, BOB, SHARED)] == [
         200, 429, 200, 200]

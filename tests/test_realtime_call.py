@@ -119,9 +119,9 @@ def test_the_same_access_rules_as_the_key_route(relay, openai_mock, env):
 
 def test_the_key_routes_limit_counts_calls_too(relay, openai_mock, env):
     env.setenv("REALTIME_KEY_RATE_LIMIT_PER_MINUTE", "1")
-    from tests.helpers import clear_of_minute_boundary
+    from tests.helpers import freeze_limit_clock
 
-    clear_of_minute_boundary()
+    freeze_limit_clock(env)
     assert start(relay).status == 201
     refused = start(relay)
     assert (refused.status, refused.error_code) == (429, "rate_limited")

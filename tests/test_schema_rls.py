@@ -15,7 +15,8 @@ BROWSER_ROLES = ["anon", "authenticated"]
 HISTORY_TABLES = ["conversations", "messages", "deleted_conversations"]
 WRITER_FUNCTIONS = ["record_turn(uuid, uuid, text, text, text, text)", "record_messages(uuid, uuid, text, jsonb)",
                     "delete_conversation(uuid, uuid)", "remember_deleted_conversation()",
-                    "consume_rate_limits(text, text[], integer[], bigint[], bigint[])"]
+                    "reserve_rate_limits(double precision, text[], text[], integer[], bigint[], bigint[])",
+                    "settle_rate_limits(text[], text[], bigint[], bigint[])"]
 
 
 @pytest.fixture
@@ -248,18 +249,39 @@ def test_browser_roles_can_neither_read_nor_spend_rate_limits(db, role):
 def test_browser_roles_cannot_call_the_counter(db, role):
     as_user(db, USER_A if role == "authenticated" else None, role=role)
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        db.execute("select * from consume_rate_limits('x', array['b'], array[60], array[1::bigint], array[1::bigint])")
+        db.execute("select * from reserve_rate_limits(0, array['x'], array['b'], array[60], array[1::bigint], "
+                   "array[1::bigint])")
 
 
-def test_the_counter_counts_each_bucket_in_its_window(db):
+NOW = 1_900_000_030  # mid-minute: the caller's clock, which decides the windows
+
+
+def reserve(db, subject: str, now: float, limits: list[int], costs: list[int]) -> list[tuple]:
+    """Reserve from a minute bucket 'm' and a day bucket 'd' at the caller's time `now`."""
+    return db.execute("select bucket, allowed, used, extract(epoch from reset_at) from reserve_rate_limits("
+                      "%s, array[%s, %s], array['m', 'd'], array[60, 86400], %s::bigint[], %s::bigint[])",
+                      (now, subject, subject, limits, costs)).fetchall()
+
+
+def test_the_counter_counts_each_bucket_in_the_window_of_the_callers_time(db):
     subject = str(uuid.uuid4())
-    rows = [db.execute("select bucket, allowed, used from consume_rate_limits(%s, array['m', 'd'], array[60, 86400], "
-                       "array[2, 5]::bigint[], array[1, 1]::bigint[])", (subject,)).fetchall() for _ in range(3)]
+    rows = [[row[:3] for row in reserve(db, subject, NOW + n, [2, 5], [1, 1])] for n in range(3)]
     assert rows == [[("m", True, 1), ("d", True, 1)], [("m", True, 2), ("d", True, 2)],
-                    [("m", False, 3), ("d", True, 3)]]
-    reset = db.execute("select reset_at - now() <= interval '86400 seconds' from consume_rate_limits(%s, array['d'], "
-                       "array[86400], array[5]::bigint[], array[0]::bigint[])", (subject,)).fetchone()
-    assert reset == (True,)
+                    [("m", False, 2), ("d", True, 2)]]  # all or nothing: the full minute takes nothing from the day
+    resets = [row[3] for row in reserve(db, subject, NOW, [2, 5], [0, 0])]
+    assert resets == [NOW // 60 * 60 + 60, NOW // 86400 * 86400 + 86400]
+    assert [row[:3] for row in reserve(db, subject, NOW // 60 * 60 + 60, [2, 5], [1, 1])] == [
+        ("m", True, 1), ("d", True, 3)]  # the next minute, by the caller's clock: a new window, the same day
+
+
+def test_the_clean_up_deletes_only_windows_old_by_both_clocks(db):
+    subject = str(uuid.uuid4())
+    reserve(db, subject, NOW, [5, 5], [1, 1])  # a caller's clock far ahead of the database's (a frozen test clock)
+    reserve(db, subject, 1_000_000_000, [5, 5], [1, 1])  # one far behind it (2001)
+    reserve(db, str(uuid.uuid4()), NOW + 10 * 86400, [5, 5], [1, 1])  # ten days later still, by the caller's clock
+    kept = db.execute("select extract(epoch from window_start)::bigint from rate_limits where subject = %s "
+                      "order by window_start", (subject,)).fetchall()
+    assert kept == [(NOW // 86400 * 86400,), (NOW // 60 * 60,)]  # 2001's windows went; the future's stayed
 
 
 # --- The same, as a browser can try it: real requests to the real PostgREST, anon key and the user's JWT ---
@@ -317,8 +339,11 @@ def test_over_http_the_anon_key_alone_reads_nothing(rest, table):
     ("POST", "/rest/v1/rpc/record_messages", {"p_user_id": "{me}", "p_conversation_id": "{mine}", "p_title": "t",
                                               "p_messages": [{"role": "user", "content": "x"}]}, None),
     ("POST", "/rest/v1/rpc/delete_conversation", {"p_user_id": "{me}", "p_conversation_id": "{mine}"}, None),
-    ("POST", "/rest/v1/rpc/consume_rate_limits", {"p_subject": "x", "p_buckets": ["b"], "p_window_seconds": [60],
-                                                  "p_limits": [1], "p_costs": [-1000]}, None),
+    ("POST", "/rest/v1/rpc/reserve_rate_limits", {"p_now": 0, "p_subjects": ["x"], "p_buckets": ["b"],
+                                                  "p_window_seconds": [60], "p_limits": [1], "p_costs": [-1000]},
+     None),
+    ("POST", "/rest/v1/rpc/settle_rate_limits", {"p_subjects": ["x"], "p_buckets": ["b"], "p_window_starts": [0],
+                                                 "p_deltas": [-1000]}, None),
 ])
 def test_over_http_a_signed_in_user_cannot_write_their_own_history(rest, method, path, body, prefer):
     fill = {"me": rest.me, "mine": rest.mine, "new": str(uuid.uuid4())}

@@ -98,6 +98,18 @@ class Store(Protocol):
     def delete_conversation(self, user_id: str, conversation_id: str) -> bool:
         """Delete a conversation and its messages for good; False if the user has no such conversation."""
 
+    def search(self, user_id: str, query: str, limit: int = 50) -> list[dict]:
+        """Conversations whose title or a message contains `query` (case-insensitive), most recent first, each
+        with "snippet": the newest matching message's text, or None when only the title matches."""
+
+    def rename_conversation(self, user_id: str, conversation_id: str, title: str) -> bool:
+        """Set a conversation's title; False if the user has no such conversation."""
+
+    def replace_reply(self, user_id: str, conversation_id: str, message_id: int, text: str,
+                      status: str = "complete") -> None:
+        """Put a regenerated reply in place of the assistant message `message_id`, atomically; raises
+        ConversationNotFound when that message is not one of the user's replies in that conversation."""
+
     def reserve_limits(self, buckets: list[Bucket]) -> list[Usage]:
         """All or nothing, atomically: if every bucket's window is under its limit, add each cost; a Usage per bucket."""
 

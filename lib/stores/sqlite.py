@@ -183,6 +183,38 @@ class SqliteStore:
             {"role": "user", "content": user_text, "status": "complete"},
             {"role": "assistant", "content": assistant_text, "status": status}])
 
+    def search(self, user_id, query, limit=50):
+        # SQLite's LIKE folds ASCII case only: match on Python's lower() of both sides, as PostgreSQL's ilike does
+        with self._connection() as db:
+            db.create_function("fold", 1, lambda text: text.lower() if text is not None else None,
+                               deterministic=True)
+            rows = db.execute(
+                "select c.id, c.title, c.created_at, c.updated_at, "
+                "(select m.content from messages m where m.conversation_id = c.id and m.user_id = c.user_id "
+                " and instr(fold(m.content), :q) > 0 order by m.id desc limit 1) as snippet "
+                "from conversations c where c.user_id = :u and (instr(fold(c.title), :q) > 0 or exists "
+                "(select 1 from messages m where m.conversation_id = c.id and m.user_id = c.user_id "
+                " and instr(fold(m.content), :q) > 0)) order by c.updated_at desc limit :n",
+                {"q": query.lower(), "u": user_id, "n": max(1, min(limit, 100))}).fetchall()
+        return [{**_conversation(row), "snippet": row["snippet"]} for row in rows]
+
+    def rename_conversation(self, user_id, conversation_id, title):
+        with self._writing() as db:
+            renamed = db.execute("update conversations set title = ? where id = ? and user_id = ?",
+                                 (title[:200], conversation_id, user_id)).rowcount
+        return renamed > 0
+
+    def replace_reply(self, user_id, conversation_id, message_id, text, status="complete"):
+        with self._writing() as db:  # the source column is left as it was: a voice reply stays a voice reply
+            now = _now()
+            replaced = db.execute(
+                "update messages set content = ?, status = ?, created_at = ? where id = ? "
+                "and conversation_id = ? and user_id = ? and role = 'assistant'",
+                (text, status, now, message_id, conversation_id, user_id)).rowcount
+            if not replaced:
+                raise ConversationNotFound(conversation_id)
+            db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
+
     def reserve_limits(self, buckets):
         now = time.time()
         starts = [int(now // bucket.window * bucket.window) for bucket in buckets]

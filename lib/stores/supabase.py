@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 
 from lib.stores.base import ConversationNotFound, RoomAccess, StoreUnavailable, Usage, checked_messages
 
@@ -84,10 +85,25 @@ class SupabaseStore:
             {"role": "user", "content": user_text, "status": "complete"},
             {"role": "assistant", "content": assistant_text, "status": status}])
 
+    def search(self, user_id, query, limit=50):
+        rows = self._run(self.client.rpc("search_conversations", {
+            "p_user_id": user_id, "p_query": query, "p_limit": limit})).data
+        return [{**_conversation(row), "snippet": row["snippet"]} for row in rows or []]
+
+    def rename_conversation(self, user_id, conversation_id, title):
+        return bool(self._run(self.client.rpc("rename_conversation", {
+            "p_user_id": user_id, "p_conversation_id": conversation_id, "p_title": title[:200]})).data)
+
+    def replace_reply(self, user_id, conversation_id, message_id, text, status="complete"):
+        self._run(self.client.rpc("replace_reply", {
+            "p_user_id": user_id, "p_conversation_id": conversation_id, "p_message_id": message_id,
+            "p_content": text, "p_status": status}))
+
     def reserve_limits(self, buckets):
         from datetime import datetime
 
         rows = self._run(self.client.rpc("reserve_rate_limits", {
+            "p_now": time.time(),  # the server's clock decides the windows, as in the other stores
             "p_subjects": [b.subject for b in buckets], "p_buckets": [b.name for b in buckets],
             "p_window_seconds": [b.window for b in buckets], "p_limits": [b.limit for b in buckets],
             "p_costs": [b.cost for b in buckets],

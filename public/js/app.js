@@ -1,59 +1,46 @@
-// The dashboard: load the public config, then set up language, tabs, sign-in, group room, chat and voice.
+// The dashboard: load the public config, then set up the brand, language, sign-in, chat, conversations and voice.
 import { request, useCredentials } from "./api.js";
 import { setupAuth } from "./auth.js";
+import { setupBrand } from "./brand.js";
 import { setupChat } from "./chat.js";
 import { show } from "./errors.js";
 import { setupGroup } from "./group.js";
-import { language, setLanguage, t, translate } from "./i18n.js";
+import { language, setLanguage, translate } from "./i18n.js";
 import { setupRoom } from "./room.js";
+import { setupSidebar } from "./sidebar.js";
 import { setupVoice } from "./voice.js";
 
-const TAB_KEY = "dashboard.tab";
-
-function setupTabs() {
-  const tabs = [...document.querySelectorAll('[role="tab"]')];
-  const select = (tab, focus = false) => {
-    for (const other of tabs) {
-      const selected = other === tab;
-      other.setAttribute("aria-selected", String(selected));
-      other.tabIndex = selected ? 0 : -1;
-      document.getElementById(other.getAttribute("aria-controls")).hidden = !selected;
-    }
-    localStorage.setItem(TAB_KEY, tab.id);
-    if (focus) tab.focus();
+function setupLanguage() {
+  const button = document.getElementById("lang-button");
+  const mark = () => {
+    button.lang = language() === "fr" ? "en" : "fr";
   };
-  tabs.forEach((tab, index) => {
-    tab.addEventListener("click", () => select(tab));
-    tab.addEventListener("keydown", (event) => {
-      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
-      if (step) select(tabs[(index + step + tabs.length) % tabs.length], true);
-      if (event.key === "Home") select(tabs[0], true);
-      if (event.key === "End") select(tabs[tabs.length - 1], true);
-    });
+  button.addEventListener("click", () => {
+    setLanguage(language() === "fr" ? "en" : "fr");
+    mark();
   });
-  select(document.getElementById(localStorage.getItem(TAB_KEY)) || tabs[0]);
+  mark();
 }
 
 async function main() {
   translate(document);
-  document.getElementById("lang-button").addEventListener("click", () => {
-    setLanguage(language() === "fr" ? "en" : "fr");
-    document.getElementById("lang-button").lang = language() === "fr" ? "en" : "fr";
-  });
-  setupTabs();
+  setupLanguage();
   let config;
   try {
     config = await request("GET", "/api/config");
-  } catch (failure) {
-    show(document.getElementById("global-error"), t("error.config", { message: failure.message }));
+  } catch {
+    show(document.getElementById("global-error"), { key: "error.config", values: {} });
     return;
   }
+  setupBrand(config);
   setupGroup(config);
-  let chat = null;
+  let sidebar = null;
+  const chat = setupChat(config);
   let room = null;
-  const auth = await setupAuth(config, () => chat && chat.reload().then(() => room && room.reload()));
+  const auth = await setupAuth(config, () => chat.reload().then(() => room && room.reload()));
   useCredentials(auth.token);
-  chat = setupChat(config);
+  sidebar = setupSidebar(config, chat);
+  chat.onChange(() => sidebar.refresh());
   room = setupRoom(document.getElementById("room"), config);
   setupVoice(config, chat);
   await chat.reload();

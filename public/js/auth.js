@@ -1,5 +1,7 @@
 // Sign-in: Supabase (password or magic link, supabase-js shipped in /vendor), a dashboard token, or nothing.
-import { t, onLanguageChange } from "./i18n.js";
+import { ApiError } from "./api.js";
+import { icon } from "./icons.js";
+import { onLanguageChange, say, t } from "./i18n.js";
 
 const TOKEN_KEY = "dashboard.token";
 
@@ -8,38 +10,112 @@ export async function setupAuth(config, onChange) {
   if (config.auth.supabase) {
     return supabaseSignIn(config.auth.supabase, area, onChange, config.auth.allowSignup === true);
   }
-  if (config.auth.token && !config.auth.anonymous) return tokenField(area, onChange);
+  if (config.auth.token && !config.auth.anonymous) return tokenSignIn(area, onChange);
   return { token: async () => null, signedIn: () => true };
 }
 
-function tokenField(area, onChange) {
-  const form = document.createElement("form");
-  form.className = "row";
-  const label = document.createElement("label");
-  label.htmlFor = "auth-token";
-  label.className = "visually-hidden";
-  const input = document.createElement("input");
-  input.id = "auth-token";
-  input.type = "password";
-  input.autocomplete = "off";
-  input.value = localStorage.getItem(TOKEN_KEY) || "";
+// Is this token accepted? Asks the API with it (401: no); any other answer means the token got through.
+async function accepted(token) {
+  try {
+    const response = await fetch("/api/groupchat/chat", { headers: { Authorization: `Bearer ${token}` } });
+    return response.status !== 401;
+  } catch {
+    throw new ApiError(0, "network", "");
+  }
+}
+
+// A header button with an icon and a label (the label hidden on phones, kept as the button's name).
+function headerButton(key, primary) {
   const button = document.createElement("button");
-  button.type = "submit";
-  const render = () => {
-    label.textContent = t("auth.token");
-    input.placeholder = t("auth.token");
-    button.textContent = t("auth.tokenSave");
+  button.type = "button";
+  button.className = `auth-button ${primary ? "primary" : "secondary"}`;
+  button.dataset.i18nAttr = `title:${key}`;
+  button.title = t(key);
+  button.append(icon("person"));
+  const label = document.createElement("span");
+  label.className = "label";
+  say(label, key);
+  button.append(label);
+  return button;
+}
+
+function tokenSignIn(area, onChange) {
+  let token = localStorage.getItem(TOKEN_KEY) || null;
+  const dialog = document.getElementById("token-dialog");
+  const form = document.getElementById("token-form");
+  const input = document.getElementById("auth-token");
+  const message = document.getElementById("auth-token-message");
+  const submit = document.getElementById("token-submit");
+
+  const signedOut = () => {
+    const button = headerButton("auth.signIn", true);
+    button.id = "sign-in-button";
+    button.addEventListener("click", () => {
+      input.value = "";
+      input.setAttribute("aria-invalid", "false");
+      say(message, null);
+      dialog.showModal();
+    });
+    area.replaceChildren(button);
+    area.dataset.state = "signed-out";
   };
-  render();
-  onLanguageChange(render);
-  form.append(label, input, button);
-  form.addEventListener("submit", (event) => {
+  const signedIn = () => {
+    const who = document.createElement("span");
+    who.className = "signed-in";
+    say(who, "auth.signedIn");
+    const button = headerButton("auth.signOut", false);
+    button.addEventListener("click", () => {
+      token = null;
+      localStorage.removeItem(TOKEN_KEY);
+      signedOut();
+      onChange();
+      document.getElementById("sign-in-button").focus();
+    });
+    area.replaceChildren(who, button);
+    area.dataset.state = "signed-in";
+  };
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    localStorage.setItem(TOKEN_KEY, input.value.trim());
+    const value = input.value.trim();
+    if (!value) return input.focus();
+    submit.disabled = true;
+    say(message, "auth.tokenChecking");
+    let ok = false;
+    try {
+      ok = await accepted(value);
+    } catch {
+      say(message, "error.network");
+      submit.disabled = false;
+      return;
+    }
+    submit.disabled = false;
+    if (!ok) {
+      say(message, "auth.tokenWrong");
+      input.setAttribute("aria-invalid", "true");
+      input.select();
+      return;
+    }
+    say(message, null);
+    token = value;
+    localStorage.setItem(TOKEN_KEY, value);
+    dialog.close();
+    signedIn();
     onChange();
   });
-  area.replaceChildren(form);
-  return { token: async () => localStorage.getItem(TOKEN_KEY) || null, signedIn: () => Boolean(input.value) };
+  document.getElementById("token-close").addEventListener("click", () => dialog.close());
+  if (token) signedIn();
+  else signedOut();
+  // A stored token that no longer works: back to signed out, quietly (the user tried nothing yet).
+  if (token) {
+    accepted(token).then((ok) => {
+      if (!ok && token) {
+        token = null;
+        localStorage.removeItem(TOKEN_KEY);
+        signedOut();
+      }
+    }).catch(() => {});
+  }
+  return { token: async () => token, signedIn: () => Boolean(token) };
 }
 
 async function supabaseSignIn({ url, anonKey }, area, onChange, allowSignup) {
@@ -51,19 +127,20 @@ async function supabaseSignIn({ url, anonKey }, area, onChange, allowSignup) {
   const message = document.getElementById("auth-message");
 
   const render = () => {
-    const button = document.createElement("button");
-    button.type = "button";
     if (session) {
       const who = document.createElement("span");
+      who.className = "signed-in";
       who.textContent = t("auth.signedInAs", { email: session.user.email || session.user.id });
-      button.textContent = t("auth.signOut");
+      const button = headerButton("auth.signOut", false);
       button.addEventListener("click", () => supabase.auth.signOut());
       area.replaceChildren(who, button);
+      area.dataset.state = "signed-in";
     } else {
+      const button = headerButton("auth.signIn", true);
       button.id = "sign-in-button";
-      button.textContent = t("auth.signIn");
       button.addEventListener("click", () => dialog.showModal());
       area.replaceChildren(button);
+      area.dataset.state = "signed-out";
     }
   };
   supabase.auth.onAuthStateChange((_event, next) => {
@@ -87,12 +164,12 @@ async function supabaseSignIn({ url, anonKey }, area, onChange, allowSignup) {
       : await supabase.auth.signInWithPassword({ email, password });
     if (error) {
       message.dataset.kind = "error";
-      message.textContent = t("auth.failed", { message: error.message });
+      say(message, magic ? "auth.linkFailed" : "auth.failed");
     } else if (magic) {
       message.dataset.kind = "ok";
-      message.textContent = t("auth.linkSent");
+      say(message, "auth.linkSent");
     } else {
-      message.textContent = "";
+      say(message, null);
       dialog.close();
     }
   });

@@ -1,5 +1,6 @@
-// The "ChatGPT Groupe" tab: OpenAI has no group-chat API, so this keeps the room's link, opens and copies it.
-import { t } from "./i18n.js";
+// The ChatGPT group room launcher (a dialog, not the first screen): OpenAI has no group-chat API, so this keeps the
+// room's link, opens and copies it.
+import { say } from "./i18n.js";
 
 const STORAGE_KEY = "dashboard.groupchatUrl";
 
@@ -17,8 +18,13 @@ export function setupGroup(config) {
   const input = document.getElementById("group-url");
   const message = document.getElementById("group-message");
   const saved = () => localStorage.getItem(STORAGE_KEY) || config.groupchatUrl || "";
-  const say = (key, kind) => {
-    message.textContent = key ? t(key) : "";
+  const dialog = document.getElementById("group-dialog");
+  const opener = document.getElementById("group-button");
+  if (!config.history) document.querySelector(".topbar-actions").prepend(opener);  // no sidebar: in the header
+  opener.addEventListener("click", () => dialog.showModal());
+  document.getElementById("group-close").addEventListener("click", () => dialog.close());
+  const tell = (key, kind) => {
+    say(message, key || null);
     message.dataset.kind = kind || "";
     input.setAttribute("aria-invalid", kind === "error" ? "true" : "false");
   };
@@ -28,11 +34,11 @@ export function setupGroup(config) {
   const link = () => {
     const value = input.value.trim();
     if (!value) {
-      say("group.none", "error");
+      tell("group.none", "error");
       return null;
     }
     if (!isChatgptLink(value)) {
-      say("group.invalid", "error");
+      tell("group.invalid", "error");
       input.focus();
       return null;
     }
@@ -42,18 +48,18 @@ export function setupGroup(config) {
 
   document.getElementById("group-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    if (link()) say("group.saved", "ok");
+    if (link()) tell("group.saved", "ok");
   });
   document.getElementById("group-reset").addEventListener("click", () => {
     localStorage.removeItem(STORAGE_KEY);
     input.value = saved();
-    say(input.value ? "" : "group.none");
+    tell(input.value ? "" : "group.none");
   });
   document.getElementById("group-open").addEventListener("click", () => {
     const url = link();
     if (url) {
       window.open(url, "_blank", "noopener,noreferrer");
-      say("");
+      tell("");
     }
   });
   document.getElementById("group-copy").addEventListener("click", async () => {
@@ -61,11 +67,11 @@ export function setupGroup(config) {
     if (!url) return;
     try {
       await navigator.clipboard.writeText(url);
-      say("group.copied", "ok");
+      tell("group.copied", "ok");
     } catch {
       input.select();
-      say("group.copyFailed", "error");
+      tell("group.copyFailed", "error");
     }
   });
-  if (!input.value) say("group.none");
+  if (!input.value) tell("group.none");
 }

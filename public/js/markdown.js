@@ -2,6 +2,7 @@
 
 const INLINE = /(`[^`\n]+`)|(\*\*[^*\n]+\*\*)|(\*[^*\n]+\*)|(\[[^\]\n]+\]\([^)\s]+\))/g;
 const SAFE_LINK = /^(https?:|mailto:)/i;
+const TABLE_RULE = /^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$/;
 
 function element(tag, children = [], text) {
   const node = document.createElement(tag);
@@ -37,6 +38,23 @@ export function inline(text) {
   return nodes;
 }
 
+function cells(line) {
+  return line.trim().replace(/^\|/, "").replace(/\|$/, "").split("|").map((cell) => cell.trim());
+}
+
+// A GitHub-style table: a header row, a |---|---| rule (colons set the alignment), then body rows.
+function table(header, rule, rows) {
+  const align = cells(rule).map((cell) => (cell.endsWith(":") ? (cell.startsWith(":") ? "center" : "right") : ""));
+  const row = (line, tag) => element("tr", cells(line).slice(0, align.length).map((text, index) => {
+    const cell = element(tag, inline(text));
+    if (align[index]) cell.dataset.align = align[index];
+    if (tag === "th") cell.scope = "col";
+    return cell;
+  }));
+  const node = element("table", [element("thead", [row(header, "th")]), element("tbody", rows.map((r) => row(r, "td")))]);
+  return element("div", [node]);
+}
+
 export function render(text) {
   const fragment = document.createDocumentFragment();
   const lines = text.replace(/\r\n/g, "\n").split("\n");
@@ -62,6 +80,17 @@ export function render(text) {
       const code = [];
       for (i++; i < lines.length && !/^```\s*$/.test(lines[i]); i++) code.push(lines[i]);
       fragment.append(element("pre", [element("code", [], code.join("\n"))]));
+      continue;
+    }
+    if (line.includes("|") && i + 1 < lines.length && TABLE_RULE.test(lines[i + 1]) && lines[i + 1].includes("-")) {
+      flush();
+      const rows = [];
+      let j = i + 2;
+      for (; j < lines.length && lines[j].includes("|") && lines[j].trim(); j++) rows.push(lines[j]);
+      const wrap = table(line, lines[i + 1], rows);
+      wrap.className = "table-wrap";
+      fragment.append(wrap);
+      i = j - 1;
       continue;
     }
     const heading = line.match(/^(#{1,6})\s+(.*)$/);

@@ -182,7 +182,7 @@ export function setupRoom(root, config) {
 
   async function openRoom(id) {
     clearTimeout(timer);
-    show(error, "");
+    show(error, null);
     say("");
     roomId = id;
     lastId = 0;
@@ -256,7 +256,7 @@ export function setupRoom(root, config) {
 
   async function deliver(text, askAssistant) {
     if (!roomId) return;
-    show(error, "");
+    show(error, null);
     const pending = bubble({ role: "user", content: text, author: { userId: you, name: names.get(you) } });
     pending.classList.add("pending");
     log.append(pending);
@@ -340,7 +340,7 @@ export function setupRoom(root, config) {
     event.preventDefault();
     const topic = $("room-topic").value.trim();
     if (!topic) return;
-    show(error, "");
+    show(error, null);
     try {
       const first = await request("POST", CHAT, { message: topic });
       if (!first.conversationId || first.saved === false) throw new ApiError(503, "history_unavailable", "");
@@ -349,7 +349,7 @@ export function setupRoom(root, config) {
       $("room-topic").value = "";
       await openRoom(first.conversationId);
     } catch (failure) {
-      show(error, failure.code === "sign_in_required" ? t("room.signIn") : describe(failure));
+      show(error, failure.code === "sign_in_required" ? { key: "room.signIn", values: {} } : describe(failure));
     }
   });
 
@@ -358,7 +358,8 @@ export function setupRoom(root, config) {
     const params = new URLSearchParams(location.search);
     const token = params.get("invite");
     if (!token) return false;
-    document.getElementById("tab-group")?.click();  // the room lives in the group tab
+    const dialog = document.getElementById("group-dialog");  // the room lives in the group-room dialog
+    if (dialog && !dialog.open) dialog.showModal();
     try {
       const joined = await request("POST", MEMBERS, { invite: token });
       params.delete("invite");

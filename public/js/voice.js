@@ -1,7 +1,7 @@
-// The voice assistant: WebRTC to OpenAI through our server's relay (no key in the page); transcripts kept in history.
+// The voice assistant's connection: WebRTC to OpenAI through our server's relay (no key in the page), transcripts
+// kept in history. What the page shows (states, transcript, words for failures) is in voice-ui.js.
 import { ApiError, postText, request } from "./api.js";
-import { describe } from "./errors.js";
-import { t, onLanguageChange } from "./i18n.js";
+import { failureKind, voiceUi } from "./voice-ui.js";
 
 const ICE_WAIT_MS = 1500;
 const CALL = "/api/realtime/call";
@@ -10,34 +10,12 @@ const TEXT_MAX = 2000; // the transcript route's bound for one utterance
 
 export function setupVoice(config, chat = null) {
   const button = document.getElementById("voice-button");
-  const status = document.getElementById("voice-status");
-  const panel = document.getElementById("voice-panel");
-  const transcript = document.getElementById("voice-transcript");
   const audio = document.getElementById("voice-audio");
+  const ui = voiceUi();
   let session = null;
-  let state = "idle";
-  let detail = "";
+  const setState = (next, kind) => ui.setState(next, kind);
 
-  const setState = (next, message = "") => {
-    state = next;
-    detail = message;
-    status.dataset.state = next;
-    button.dataset.state = next;
-    status.textContent = next === "error" ? message : t(`voice.${next}`);
-    const active = ["connecting", "listening", "speaking"].includes(next);
-    button.setAttribute("aria-pressed", String(active));
-    const label = t(active ? "voice.stop" : "voice.start");
-    button.setAttribute("aria-label", label);
-    button.title = label;
-  };
-  onLanguageChange(() => setState(state, detail));
-
-  const line = (speaker) => {
-    const paragraph = document.createElement("p");
-    paragraph.dataset.speaker = speaker;
-    transcript.append(paragraph);
-    return paragraph;
-  };
+  const line = (speaker) => ui.line(speaker);
 
   // Finished transcripts go to our server one after another, in the order they were spoken.
   function report(current, item) {
@@ -64,7 +42,7 @@ export function setupVoice(config, chat = null) {
     current.reply = null;
   }
 
-  function stopSession(next = "stopped", message = "") {
+  function stopSession(next = "stopped", kind = undefined) {
     const current = session;
     if (current) {
       interruptReply(current);
@@ -78,7 +56,7 @@ export function setupVoice(config, chat = null) {
       }
       current.saving.then(() => current.saved && chat && chat.open(current.conversationId));
     }
-    setState(next, message);
+    setState(next, kind);
   }
 
   function onEvent(event) {
@@ -99,7 +77,7 @@ export function setupVoice(config, chat = null) {
         current.reply = null;
         break;
       case "input_audio_buffer.speech_started":
-        if (state === "speaking") interruptReply(current);
+        if (ui.state === "speaking") interruptReply(current);
         setState("listening");
         break;
       case "response.output_audio_transcript.delta":
@@ -123,7 +101,7 @@ export function setupVoice(config, chat = null) {
         report(current, { role: "user", text: event.transcript });
         break;
       case "error":
-        stopSession("error", t("voice.error.key", { message: (event.error && event.error.message) || "" }));
+        stopSession("error", "key");
         break;
       default:
         break;
@@ -131,15 +109,13 @@ export function setupVoice(config, chat = null) {
   }
 
   async function startSession() {
-    if (!window.RTCPeerConnection || !navigator.mediaDevices) return setState("error", t("voice.error.unsupported"));
+    if (!window.RTCPeerConnection || !navigator.mediaDevices) return setState("error", "unsupported");
     setState("connecting");
-    transcript.replaceChildren();
-    panel.hidden = false;
     let microphone;
     try {
       microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
     } catch {
-      return setState("error", t("voice.error.microphone"));
+      return setState("error", "microphone");
     }
     const peer = new RTCPeerConnection();
     session = { peer, microphone, channel: null, reply: null, callId: null, conversationId: null,
@@ -150,14 +126,12 @@ export function setupVoice(config, chat = null) {
       audio.play().catch(() => {});
     };
     peer.onconnectionstatechange = () => {
-      if (session && session.peer === peer && peer.connectionState === "failed") {
-        stopSession("error", t("voice.error.network"));
-      }
+      if (session === current && peer.connectionState === "failed") stopSession("error", "network");
     };
     peer.addTrack(microphone.getAudioTracks()[0], microphone);
     const channel = peer.createDataChannel("oai-events");
     session.channel = channel;
-    channel.addEventListener("open", () => session && session.peer === peer && setState("listening"));
+    channel.addEventListener("open", () => session === current && setState("listening"));
     channel.addEventListener("message", (message) => {
       try {
         onEvent(JSON.parse(message.data));
@@ -179,15 +153,12 @@ export function setupVoice(config, chat = null) {
       }
       await peer.setRemoteDescription({ type: "answer", sdp: answer.text });
     } catch (failure) {
-      if (session === current) {
-        const refused = failure instanceof ApiError && failure.code !== "network";
-        stopSession("error", refused ? t("voice.error.key", { message: describe(failure) }) : t("voice.error.network"));
-      }
+      if (session === current) stopSession("error", failure instanceof ApiError ? failureKind(failure) : "network");
     }
   }
 
   button.addEventListener("click", () => {
-    if (session || state === "connecting") stopSession();
+    if (session || ui.state === "connecting") stopSession();
     else startSession();
   });
   setState("idle");

@@ -1,0 +1,52 @@
+// Accessible modal dialogs (<dialog> with showModal: focus trapped, Escape closes, focus returns): confirm, ask.
+import { say } from "./i18n.js";
+
+function run(dialog, setup) {
+  return new Promise((resolve) => {
+    const opener = document.activeElement;
+    dialog.returnValue = "";
+    setup();
+    dialog.addEventListener("close", () => {
+      resolve(dialog.returnValue === "confirm");
+      if (opener && opener.isConnected) opener.focus();
+    }, { once: true });
+    dialog.showModal();
+  });
+}
+
+// Ask before a destructive action; true when confirmed.
+export function confirmDelete(title) {
+  const dialog = document.getElementById("confirm-dialog");
+  return run(dialog, () => {
+    say(document.getElementById("confirm-text"), "chat.deleteText", { title });
+    queueMicrotask(() => dialog.querySelector("button[value=cancel]").focus());
+  });
+}
+
+// Ask for a new title; the trimmed title, or null when cancelled. `check` answers an i18n key when it is refused.
+export async function askTitle(current) {
+  const dialog = document.getElementById("rename-dialog");
+  const input = document.getElementById("rename-input");
+  const message = document.getElementById("rename-message");
+  const form = document.getElementById("rename-form");
+  const guard = (event) => {
+    const title = input.value.split(/\s+/).join(" ").trim();
+    if (event.submitter && event.submitter.value === "confirm" && (!title || title.length > 200)) {
+      event.preventDefault();
+      say(message, "chat.renameInvalid");
+      message.dataset.kind = "error";
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+    }
+  };
+  form.addEventListener("submit", guard);
+  const confirmed = await run(dialog, () => {
+    input.value = current;
+    input.setAttribute("aria-invalid", "false");
+    say(message, null);
+    queueMicrotask(() => input.select());
+  });
+  form.removeEventListener("submit", guard);
+  return confirmed ? input.value.split(/\s+/).join(" ").trim() : null;
+}
+

@@ -1,0 +1,139 @@
+// The conversation list beside the chat (a drawer on phones): dates, search, rename and delete.
+import { ApiError, request } from "./api.js";
+import { askTitle, confirmDelete } from "./dialogs.js";
+import { describe, show } from "./errors.js";
+import { icon } from "./icons.js";
+import { onLanguageChange, say, t, timeElement } from "./i18n.js";
+
+const CHAT = "/api/groupchat/chat";
+export function setupSidebar(config, chat) {
+  const sidebar = document.getElementById("chat-sidebar");
+  const list = document.getElementById("conversation-list");
+  const status = document.getElementById("list-status");
+  const search = document.getElementById("search-input");
+  const drawerButton = document.getElementById("drawer-button");
+  const backdrop = document.getElementById("drawer-backdrop");
+  const error = document.getElementById("chat-error");
+  sidebar.hidden = !config.history;
+  document.body.dataset.history = config.history ? "on" : "off";
+  drawerButton.hidden = !config.history;
+  let sequence = 0;
+  let timer = null;
+
+  const phone = () => window.matchMedia("(max-width: 800px)").matches;
+  const drawer = (open) => {
+    document.body.dataset.drawer = open ? "open" : "closed";
+    drawerButton.setAttribute("aria-expanded", String(open));
+    backdrop.hidden = !open;
+    if (open) search.focus();
+  };
+  drawerButton.addEventListener("click", () => drawer(document.body.dataset.drawer !== "open"));
+  backdrop.addEventListener("click", () => drawer(false));
+  document.addEventListener("keydown", (event) => {
+    if (document.querySelector("dialog[open]")) return;  // Escape closes the dialog first, not the drawer under it
+    if (event.key === "Escape" && document.body.dataset.drawer === "open") {
+      drawer(false);
+      drawerButton.focus();
+    }
+  });
+
+  function item(conversation, query) {
+    const title = conversation.title || t("chat.untitled");
+    const li = document.createElement("li");
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "open";
+    if (conversation.id === chat.current()) open.setAttribute("aria-current", "page");
+    const name = document.createElement("span");
+    name.className = "title";
+    name.textContent = title;
+    open.append(name, timeElement(conversation.updatedAt, "list"));
+    if (query && conversation.snippet) {
+      const snippet = document.createElement("span");
+      snippet.className = "snippet";
+      snippet.textContent = conversation.snippet;
+      open.append(snippet);
+    }
+    open.addEventListener("click", async () => {
+      await chat.open(conversation.id);
+      if (phone()) drawer(false);
+    });
+    li.append(open, tool("rename", title, () => renameConversation(conversation.id, title)),
+      tool("delete", title, () => deleteConversation(conversation.id, title)));
+    return li;
+  }
+
+  // An icon button named after what it does to this conversation ("Renommer « Budget »").
+  function tool(name, title, handler) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "icon-button small";
+    button.setAttribute("aria-label", t(`chat.${name}`, { title }));
+    button.title = t(`chat.${name}`, { title });
+    button.append(icon(name));
+    button.addEventListener("click", handler);
+    return button;
+  }
+
+  async function refresh() {
+    if (!config.history) return;
+    const query = search.value.trim();
+    const mine = ++sequence;
+    try {
+      const path = query ? `${CHAT}?q=${encodeURIComponent(query)}` : CHAT;
+      const { conversations } = await request("GET", path);
+      if (mine !== sequence) return;
+      list.replaceChildren(...conversations.map((conversation) => item(conversation, query)));
+      if (query && !conversations.length) say(status, "search.none", { query });
+      else if (!query && !conversations.length) say(status, "chat.noConversations");
+      else say(status, null);
+    } catch (failure) {
+      if (failure instanceof ApiError && failure.code === "unauthorized") list.replaceChildren();  // not signed in yet
+      else if (mine === sequence && failure instanceof ApiError) show(error, describe(failure));
+    }
+  }
+
+  async function renameConversation(id, title) {
+    const next = await askTitle(title);
+    if (!next || next === title) return;
+    try {
+      await request("PATCH", `${CHAT}?conversationId=${encodeURIComponent(id)}`, { title: next });
+    } catch (failure) {
+      show(error, describe(failure));
+    }
+    await refresh();
+  }
+
+  async function deleteConversation(id, title) {
+    if (!(await confirmDelete(title))) return;
+    try {
+      await request("DELETE", `${CHAT}?conversationId=${encodeURIComponent(id)}`);
+      if (id === chat.current()) chat.reset();
+    } catch (failure) {
+      show(error, describe(failure));
+    }
+    await refresh();
+    (list.querySelector("button.open") || document.getElementById("chat-new")).focus();
+  }
+
+  search.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 250);
+  });
+  document.getElementById("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearTimeout(timer);
+    refresh();
+  });
+  for (const id of ["chat-new", "chat-new-top"]) {
+    document.getElementById(id).addEventListener("click", () => {
+      chat.reset();
+      if (phone()) drawer(false);
+      refresh();
+      document.getElementById("chat-input").focus();
+    });
+  }
+  onLanguageChange(refresh);
+  drawer(false);
+  return { refresh };
+}
