@@ -33,11 +33,11 @@ class handler(ApiHandler):
     def get(self, request: Request):
         turns.require_history(request.caller)
         conversation_id = conversations.conversation_id_from(request.query)
+        after = conversations.after_from(request.query)
         if "q" in request.query:
             if conversation_id is not None:
                 raise ValidationFailed("q", "cannot be combined with conversationId")
             return JsonResponse(conversations.search(request.caller.user_id, request.query["q"], settings.history()))
-        after = conversations.after_from(request.query)
         if conversation_id is None:
             return JsonResponse(conversations.list_all(request.caller.user_id, settings.history()))
         return JsonResponse(conversations.read(request.caller.user_id, conversation_id, settings.history(), after,
