@@ -395,3 +395,21 @@ def test_an_idle_poll_costs_three_queries_and_reads_no_message(room):
     before = len(room.postgrest.requests)
     assert room.read("bob", conversation, after=last).json()["messages"] == []
     assert len(room.postgrest.requests) - before == 3
+
+
+@pytest.mark.parametrize("who", ["alice", "bob"])
+def test_a_rooms_reply_cannot_be_regenerated_by_owner_or_member(room, fake_openai, who):
+    conversation = room.open("bob")
+    before, stored = len(fake_openai.requests), contents(room.read("alice", conversation))
+    refused = call(room.chat, "POST", CHAT, {"conversationId": conversation, "regenerate": True}, room.headers[who])
+    assert (refused.status, refused.error_code) == (422, "validation_error")
+    assert refused.json()["error"]["field"] == "regenerate"
+    assert len(fake_openai.requests) == before
+    assert contents(room.read("alice", conversation)) == stored
+
+
+def test_a_non_member_regenerating_a_room_gets_404(room):
+    conversation = room.open("bob")
+    refused = call(room.chat, "POST", CHAT, {"conversationId": conversation, "regenerate": True},
+                   room.headers["carol"])
+    assert (refused.status, refused.error_code) == (404, "conversation_not_found")
