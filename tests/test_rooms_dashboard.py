@@ -62,8 +62,18 @@ class Person:
         self.site = site
 
     def sign_in(self):
+        """Sign in from the header (closing the group-room dialog first if an invitation opened it)."""
+        if self.page.locator("#group-dialog").evaluate("dialog => dialog.open"):
+            self.page.locator("#group-close").click()
+        self.page.get_by_role("button", name="Se connecter").click()
         self.page.locator("#auth-token").fill(self.token)
-        self.page.get_by_role("button", name="Utiliser ce jeton").click()
+        self.page.locator("#token-dialog").get_by_role("button", name="Se connecter").click()
+        expect(self.page.locator("#auth-area")).to_have_attribute("data-state", "signed-in")
+
+    def open_room(self):
+        """The built-in room lives in the group-room dialog, opened from the sidebar."""
+        self.page.get_by_role("button", name="Salon ChatGPT de groupe").click()
+        expect(self.page.locator("#group-dialog")).to_be_visible()
 
     def write(self, text: str, ask: bool = False):
         self.page.locator("#room-input").fill(text)
@@ -101,6 +111,7 @@ def test_two_people_share_a_room_with_the_assistant_until_one_is_removed(people,
     # Alice creates the room and an invitation link.
     open_dashboard(alice.page, site)
     alice.sign_in()
+    alice.open_room()
     alice.page.get_by_label("Sujet du nouveau salon").fill("Budget 2027")
     alice.page.get_by_role("button", name="Créer un salon").click()
     expect(alice.page.locator("#room-title")).to_have_text("Budget 2027", timeout=WAIT)
@@ -119,6 +130,7 @@ def test_two_people_share_a_room_with_the_assistant_until_one_is_removed(people,
                                                           timeout=WAIT)
     bob.sign_in()
     expect(bob.page.locator("#room-status")).to_have_text("Vous avez rejoint le salon.", timeout=WAIT)
+    expect(bob.page.locator("#group-dialog")).to_be_visible()  # the invitation opens the room
     expect(bob.page.locator("#room-title")).to_have_text("Budget 2027", timeout=WAIT)
     expect(bob.bubble("Budget 2027").locator(".who")).to_have_text("Alice Martin", timeout=WAIT)
     assert "invite=" not in bob.page.url  # the link is used up in the address bar
