@@ -25,7 +25,7 @@ const TEMPLATE = `
       <ul id="room-list" class="conversation-list"></ul>
     </nav>
     <div class="chat-main">
-      <p id="room-status" class="message" role="status" aria-live="polite"></p>
+      <p id="room-status" class="form-message room-status" role="status" aria-live="polite"></p>
       <p id="room-error" class="banner error" role="alert" hidden></p>
       <div id="room-view" hidden>
         <h3 id="room-title" class="room-title"></h3>
