@@ -40,7 +40,8 @@ def base_env(base_url: str) -> dict:
     keep = {"PATH", "HOME", "LANG", "SYSTEMROOT"}
     env = {key: value for key, value in os.environ.items() if key in keep}
     env.update(OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=base_url, ALLOW_ANONYMOUS="1",
-               CHAT_RATE_LIMIT_PER_MINUTE="0", CHAT_DAILY_MESSAGE_LIMIT="0", REALTIME_KEY_RATE_LIMIT_PER_MINUTE="0")
+               CHAT_RATE_LIMIT_PER_MINUTE="0", CHAT_DAILY_MESSAGE_LIMIT="0", REALTIME_KEY_RATE_LIMIT_PER_MINUTE="0",
+               GLOBAL_DAILY_MESSAGE_LIMIT="0", GLOBAL_DAILY_TOKEN_LIMIT="0")  # a run sends more than a day's ceiling
     return env
 
 
