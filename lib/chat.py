@@ -2,45 +2,53 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterator
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError, field_validator
-
 from lib import openai_stream, upstream
-from lib.errors import (
-    ApiError, UpstreamBadResponse, UpstreamStreamInterrupted, ValidationFailed, canonical_uuid, validation_failed,
-)
+from lib.errors import ApiError, UpstreamBadResponse, UpstreamStreamInterrupted, ValidationFailed, canonical_uuid
 from lib.settings import SYSTEM_PROMPT_MAX_CHARS, ChatSettings, OpenAISettings
 from lib.turns import Turn
 
 
-class ChatRequest(BaseModel):
+@dataclass
+class ChatRequest:
     """POST /api/groupchat/chat body."""
 
-    model_config = ConfigDict(extra="forbid")
+    message: str | None = None
+    systemPrompt: str | None = None
+    conversationId: str | None = None
+    model: str | None = None
+    stream: bool = False
+    askAssistant: bool = False  # in a room: answer this message even without @assistant / @IA
+    regenerate: bool | None = None
 
-    message: StrictStr | None = None
-    systemPrompt: StrictStr | None = None
-    conversationId: StrictStr | None = None
-    model: StrictStr | None = None
-    stream: StrictBool = False
-    askAssistant: StrictBool = False  # in a room: answer this message even without @assistant / @IA
-    regenerate: StrictBool | None = None
 
-    @field_validator("stream", mode="before")
-    @classmethod
-    def _null_is_absent(cls, value):
-        return False if value is None else value
+# Each field's JSON type, strictly (true is not a string, 1 is not a boolean), and whether null stands for absent.
+# Checked by hand rather than by a pydantic model: importing pydantic and building the model is ~0.1 s of every
+# cold start of the chat (README, Benchmarks); tests/test_properties.py holds the pydantic model as the reference.
+_FIELDS = {"message": (str, True), "systemPrompt": (str, True), "conversationId": (str, True), "model": (str, True),
+           "stream": (bool, True), "askAssistant": (bool, False), "regenerate": (bool, True)}
+_EXPECTED = {str: "input should be a valid string", bool: "input should be a valid boolean"}
+
+
+def _typed(data: dict) -> ChatRequest:
+    """The body's fields, or 422 for the first of them with the wrong type, then for the first unknown key."""
+    for name, (kind, nullable) in _FIELDS.items():
+        if name in data and type(data[name]) is not kind and not (data[name] is None and nullable):
+            raise ValidationFailed(name, _EXPECTED[kind])
+    for name in data:
+        if name not in _FIELDS:
+            raise ValidationFailed(name or "body", "extra inputs are not permitted")
+    fields = {name: value for name, value in data.items() if value is not None}
+    return ChatRequest(**fields)
 
 
 def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
     """A valid ChatRequest, or 422 naming the first field at fault."""
     if "message" not in data and not data.get("regenerate"):
         raise ValidationFailed("message", "field required")  # named first, as when it was always required
-    try:
-        request = ChatRequest.model_validate(data)
-    except ValidationError as exc:
-        raise validation_failed(exc) from None
+    request = _typed(data)
     if request.conversationId is not None:
         request.conversationId = canonical_uuid(request.conversationId, "conversationId")
     if request.regenerate:

@@ -1,12 +1,14 @@
 """Property tests: request validation and history trimming hold for any input hypothesis can think of."""
 
+import dataclasses
 import uuid
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError, field_validator
 
 from lib import chat, realtime, settings as config
-from lib.errors import ValidationFailed, canonical_uuid
+from lib.errors import ValidationFailed, canonical_uuid, validation_failed
 from lib.history import TITLE_CHARS, fit_to_budget, title_for
 
 CHAT_CFG = config.chat({"CHAT_MAX_MESSAGE_CHARS": "200", "CHAT_ALLOWED_MODELS": "gpt-4o,gpt-4o-mini"})
@@ -48,6 +50,54 @@ def test_a_key_body_is_either_valid_or_a_422(body):
         return
     assert request.voice is None or request.voice in REALTIME_CFG.allowed_voices
     assert request.instructions is None  # client instructions are off by default
+
+
+class ReferenceChatRequest(BaseModel):
+    """The chat body as a pydantic model: what lib/chat.py checks by hand (to keep pydantic out of its cold start)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: StrictStr | None = None
+    systemPrompt: StrictStr | None = None
+    conversationId: StrictStr | None = None
+    model: StrictStr | None = None
+    stream: StrictBool = False
+    askAssistant: StrictBool = False
+    regenerate: StrictBool | None = None
+
+    @field_validator("stream", mode="before")
+    @classmethod
+    def _null_is_absent(cls, value):
+        return False if value is None else value
+
+
+def reference_outcome(body: dict):
+    try:
+        return ReferenceChatRequest.model_validate(body).model_dump()
+    except ValidationError as exc:
+        refused = validation_failed(exc)
+        return refused.extra["field"], refused.message
+
+
+def hand_outcome(body: dict):
+    try:
+        return dataclasses.asdict(chat._typed(body))
+    except ValidationFailed as refused:
+        return refused.extra["field"], refused.message
+
+
+any_field = st.sampled_from(["message", "systemPrompt", "conversationId", "model", "stream", "askAssistant",
+                             "regenerate", "", "extra", "Message"])
+
+
+@settings(max_examples=600)
+@given(body=st.dictionaries(any_field, json_values, max_size=5) | chat_bodies)
+@example(body={"stream": None, "askAssistant": None})
+@example(body={"message": 1, "bogus": True})
+@example(body={"bogus": 1, "stream": 1})
+@example(body={"": 1})
+def test_the_chat_body_is_typed_exactly_as_the_pydantic_model_would(body):
+    assert hand_outcome(body) == reference_outcome(body)
 
 
 messages = st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]),
