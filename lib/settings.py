@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,25 @@ _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if env is None else env
+
+
+def _per_environment(build):
+    """`build(env)`, built again only when the process environment has changed (it is read on every request)."""
+    last: list[tuple | None] = [None]  # (snapshot, settings), replaced whole so a thread never sees half of it
+
+    @functools.wraps(build)
+    def settings(env: Mapping[str, str] | None = None):
+        if env is not None:
+            return build(env)
+        snapshot = tuple(os.environ._data.items())  # os.environ's own bytes: no decoding, compared by identity
+        memo = last[0]
+        if memo is not None and memo[0] == snapshot:
+            return memo[1]
+        value = build(os.environ)
+        last[0] = (snapshot, value)
+        return value
+
+    return settings
 
 
 def _text(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
@@ -213,6 +233,7 @@ def _notices(env: Mapping[str, str]) -> dict[str, dict[str, str | None]]:
     return notices
 
 
+@_per_environment
 def dashboard(env: Mapping[str, str] | None = None) -> DashboardSettings:
     """Dashboard settings: GROUPCHAT_URL, SUPABASE_URL, SUPABASE_ANON_KEY, AUTH_ALLOW_SIGNUP, BRAND_*,
     AI_DISCLOSURE_FR/EN, ADVICE_NOTICE_FR/EN, DASHBOARD_SHOW_SYSTEM_PROMPT."""
@@ -240,6 +261,7 @@ def is_chatgpt_link(url: str) -> bool:
             and not parts.username and len(parts.path) > 1)
 
 
+@_per_environment
 def access(env: Mapping[str, str] | None = None) -> Access:
     """Access settings: DASHBOARD_TOKEN, DASHBOARD_TOKENS, ALLOW_ANONYMOUS(_ON_VERCEL), ALLOWED_ORIGINS."""
     env = _env(env)
@@ -285,6 +307,7 @@ def _named_tokens(env: Mapping[str, str], dashboard_token: str | None) -> tuple[
     return tuple(pairs)
 
 
+@_per_environment
 def history(env: Mapping[str, str] | None = None) -> HistorySettings:
     """History settings: SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY, HISTORY_DB, CHAT_HISTORY_MAX_CHARS."""
     env = _env(env)
@@ -297,6 +320,7 @@ def history(env: Mapping[str, str] | None = None) -> HistorySettings:
     )
 
 
+@_per_environment
 def openai(env: Mapping[str, str] | None = None) -> OpenAISettings:
     """OpenAI settings: OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_TIMEOUT_SECONDS."""
     env = _env(env)
@@ -307,6 +331,7 @@ def openai(env: Mapping[str, str] | None = None) -> OpenAISettings:
     )
 
 
+@_per_environment
 def chat(env: Mapping[str, str] | None = None) -> ChatSettings:
     """Chat settings: CHAT_MODEL, CHAT_ALLOWED_MODELS, CHAT_SYSTEM_PROMPT, CHAT_MAX_MESSAGE_CHARS, ..."""
     env = _env(env)
@@ -328,6 +353,7 @@ def chat(env: Mapping[str, str] | None = None) -> ChatSettings:
     )
 
 
+@_per_environment
 def limits(env: Mapping[str, str] | None = None) -> Limits:
     """Limits per user (CHAT_RATE_LIMIT_PER_MINUTE, CHAT_DAILY_MESSAGE_LIMIT, CHAT_DAILY_TOKEN_LIMIT,
     REALTIME_KEY_RATE_LIMIT_PER_MINUTE, REALTIME_DAILY_SESSION_LIMIT) and for the deployment (GLOBAL_DAILY_*)."""
@@ -344,6 +370,7 @@ def limits(env: Mapping[str, str] | None = None) -> Limits:
     )
 
 
+@_per_environment
 def realtime(env: Mapping[str, str] | None = None) -> RealtimeSettings:
     """Realtime settings: REALTIME_MODEL, REALTIME_VOICE, REALTIME_INSTRUCTIONS, REALTIME_KEY_TTL, ..."""
     env = _env(env)

@@ -48,3 +48,21 @@ def test_an_unknown_reasoning_effort_is_a_config_error():
     with pytest.raises(ConfigError) as raised:
         settings.chat({"CHAT_REASONING_EFFORT": "extreme"})
     assert raised.value.extra["setting"] == "CHAT_REASONING_EFFORT"
+
+
+def test_settings_from_the_environment_are_read_again_only_when_it_changes(monkeypatch):
+    monkeypatch.setenv("CHAT_MAX_MESSAGE_CHARS", "100")
+    first = settings.chat()
+    assert first.max_message_chars == 100
+    assert settings.chat() is first  # unchanged environment: not parsed again on the next request
+    monkeypatch.setenv("CHAT_MAX_MESSAGE_CHARS", "200")
+    assert settings.chat().max_message_chars == 200
+    monkeypatch.delenv("CHAT_MAX_MESSAGE_CHARS")
+    assert settings.chat().max_message_chars == 8000
+
+
+def test_a_bad_value_in_the_environment_is_refused_on_every_read(monkeypatch):
+    monkeypatch.setenv("OPENAI_TIMEOUT_SECONDS", "0")
+    for _ in range(2):
+        with pytest.raises(ConfigError):
+            settings.openai()
