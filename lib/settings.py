@@ -33,7 +33,8 @@ def _per_environment(build):
     def settings(env: Mapping[str, str] | None = None):
         if env is not None:
             return build(env)
-        snapshot = tuple(os.environ._data.items())  # os.environ's own bytes: no decoding, compared by identity
+        # os.environ's own bytes (no decoding; unchanged values compare by identity), or whatever mapping stands in
+        snapshot = tuple(getattr(os.environ, "_data", os.environ).items())
         memo = last[0]
         if memo is not None and memo[0] == snapshot:
             return memo[1]
