@@ -23,6 +23,8 @@ except ImportError:
 
 @pytest.fixture(scope="session")
 def chromium():
+    """Debian's Chromium under Playwright, one for the whole run (the dashboard and room browser tests)."""
+    pytest.importorskip("playwright")
     from playwright.sync_api import sync_playwright
 
     if not os.path.exists(CHROMIUM):

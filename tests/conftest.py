@@ -173,21 +173,3 @@ def dev_server(fake_openai):
     yield server.server_port
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    """Debian's Chromium under Playwright, one for the whole run (the dashboard and room browser tests)."""
-    import os
-
-    pytest.importorskip("playwright")
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: scripts/test installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
