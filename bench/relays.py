@@ -301,7 +301,7 @@ def run(quick: bool) -> dict:
     """Every side-by-side measure."""
     pin_self()
     names = RELAYS if node_relay_dir() else RELAYS[:2]
-    repeats, requests, seconds, cold_runs = (1, 30, 2.0, 3) if quick else (3, 200, 5.0, 11)
+    repeats, requests, seconds, cold_runs = (1, 30, 2.0, 3) if quick else (5, 200, 5.0, 11)
     stand_in, base_url = start_stand_in(0.0)
     try:
         cold = cold_streamed(cold_runs, base_url, names)
