@@ -233,8 +233,9 @@ def cold_once(name: str, base_url: str) -> float:
 
 
 def sdk_or_httpx(repeats: int, requests: int) -> dict:
-    """Why the streamed chat skips the SDK: `import openai` in a fresh process, and the CPU (this thread's) to open
-    and read one streamed reply through the SDK vs through lib/openai_stream.py, both over the shared httpx client."""
+    """Why the streamed chat skips the SDK and httpx: `import openai` (CPU, in a fresh process), and the CPU (this
+    thread's) to open and read one streamed reply through the SDK, through the shared httpx client, and through
+    lib/openai_stream.py (stdlib http.client, lib/http_pool.py)."""
     import sys
 
     sys.path.insert(0, str(ROOT))
@@ -257,18 +258,25 @@ def sdk_or_httpx(repeats: int, requests: int) -> dict:
                 pass
 
     def through_httpx():
+        with upstream.http_client(cfg.timeout).stream("POST", base_url + "/chat/completions", json=body,
+                                                      headers={"Authorization": "Bearer sk-bench"}) as response:
+            for _ in response.iter_lines():
+                pass
+
+    def through_http_client():
         response = openai_stream.open_chat(cfg, body)
         for _ in openai_stream.chunks(response):
             pass
         response.close()
 
-    costs = {"sdk": [], "httpx": []}
+    ways = {"sdk": through_sdk, "httpx": through_httpx, "http.client": through_http_client}
+    costs = {name: [] for name in ways}
     try:
-        for way in (through_sdk, through_httpx):
+        for way in ways.values():
             for _ in range(20):
                 way()
         for _ in range(repeats):
-            for name, way in (("sdk", through_sdk), ("httpx", through_httpx)):
+            for name, way in ways.items():
                 started = time.thread_time()
                 for _ in range(requests):
                     way()

@@ -311,9 +311,10 @@ def peers_table(peers: dict) -> str:
     rows.append((f"cold start, spawn -> first streamed reply (median (min-max) of {cs['function']['repeats']})",
                  *[cell(cs[n], " ms") for n in names], ""))
     why = peers["sdk_or_httpx"]
+    cpu = why["stream_cpu_ms"]
     rows.append((f"open + read one streamed reply, CPU of the calling thread ({why['requests']} each): "
-                 f"SDK / lib/openai_stream.py", f"{cell(why['stream_cpu_ms']['sdk'], ' ms')} / "
-                 f"{cell(why['stream_cpu_ms']['httpx'], ' ms')}", *[""] * len(names)))
+                 f"SDK / httpx / http.client (lib/openai_stream.py)",
+                 " / ".join(cell(cpu[way], " ms") for way in ("sdk", "httpx", "http.client")), *[""] * len(names)))
     rows.append(("import openai, CPU in a fresh process", cell(why["import_openai_cpu_ms"], " ms"),
                  *[""] * len(names)))
     js = why["json_us"]

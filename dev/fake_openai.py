@@ -11,7 +11,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FAULTS = ("rate_limit", "quota", "500", "503", "401", "403", "model_not_found", "hang", "cut", "malformed", "stream_error")
+FAULTS = ("rate_limit", "quota", "500", "503", "401", "403", "model_not_found", "hang", "cut", "malformed", "stream_error",
+          "drop")
 _INLINE_FAULT = re.compile(r"#fault=([a-z0-9_]+)")
 _HANGUP = re.compile(r"^/v1/realtime/calls/([A-Za-z0-9_-]+)/hangup$")
 
@@ -89,6 +90,9 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
         if fault == "hang":
             time.sleep(self.server.hang_seconds)
             return self._json(*_error(500, "server_error", "late"))
+        if fault == "drop":  # the request read, the connection closed without a word (as an idle one is ended)
+            self.close_connection = True
+            return
         if self.path == "/v1/chat/completions":
             return self._chat(body, fault)
         if self.path == "/v1/realtime/client_secrets":
@@ -234,8 +238,18 @@ class FakeOpenAI(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # socketserver's 5 drops bursts of connections (SYN retried after 1 s)
 
-    def __init__(self, address=("127.0.0.1", 0), chunk_delay: float = 0.005, hang_seconds: float = 30):
+    def __init__(self, address=("127.0.0.1", 0), chunk_delay: float = 0.005, hang_seconds: float = 30,
+                 tls: tuple[str, str] | None = None):
         super().__init__(address, FakeOpenAIHandler)
+        self.scheme = "http"
+        if tls:  # (certificate file, key file): https, as OpenAI speaks
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.socket, self.scheme = context.wrap_socket(self.socket, server_side=True), "https"
+        self.connections = 0  # accepted so far: kept-alive connections are counted once
+        self._open: set = set()
         self.chunk_delay = chunk_delay
         self.hang_seconds = hang_seconds
         self.requests: list[dict] = []
@@ -256,13 +270,37 @@ class FakeOpenAI(ThreadingHTTPServer):
                 self._realtime = RealtimeStandIn()
             return self._realtime
 
+    def get_request(self):
+        connection, address = super().get_request()
+        with self._lock:
+            self.connections += 1
+            self._open.add(connection)
+        return connection, address
+
+    def shutdown_request(self, request):
+        with self._lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self):
+        """End every open connection, as a server ends the idle kept-alive ones."""
+        import socket
+
+        with self._lock:
+            open_now = list(self._open)
+        for connection in open_now:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def handle_error(self, request, client_address):
         if not isinstance(sys.exc_info()[1], ConnectionError):  # hang-ups are what the hang and cut faults cause
             super().handle_error(request, client_address)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+        return f"{self.scheme}://127.0.0.1:{self.server_address[1]}/v1"
 
     def record(self, path: str, headers: dict, body: dict):
         with self._lock:

@@ -1,60 +1,55 @@
-"""A streamed Chat Completion over the shared httpx client, without the SDK: open it, then read its chunks."""
+"""A streamed Chat Completion straight over HTTP (lib/http_pool.py), without the SDK: open it, then read its chunks."""
 
 from __future__ import annotations
 
-import functools
+import zlib
 from typing import Iterator
 
 import orjson
 
-from lib import upstream
+from lib import http_pool, upstream
 from lib.errors import UpstreamBadResponse, UpstreamStreamInterrupted
 from lib.settings import OpenAISettings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the SDK's, when OPENAI_BASE_URL is unset
+USER_AGENT = "finance-dashboard-relay (python http.client)"
+ENCODINGS = ("identity", "gzip", "deflate")  # what the request accepts (as httpx, which the SDK uses, asks)
 
 
 def open_chat(cfg: OpenAISettings, body: dict):
-    """The open httpx response of POST /chat/completions with `body` (stream: true); our ApiError otherwise.
+    """The open answer to POST /chat/completions with `body` (stream: true); our ApiError otherwise.
 
     Failures are OpenAI's, mapped as for the SDK's calls (upstream.call: one retry at most, x-request-id logged).
     """
     upstream.require_key(cfg)
-    request = _request(cfg.api_key, cfg.base_url, cfg.timeout, orjson.dumps(body))
-    return upstream.call(lambda: _send(upstream.http_transport(cfg.timeout), request), model=body.get("model"))
+    url = (cfg.base_url or DEFAULT_BASE_URL).rstrip("/") + "/chat/completions"
+    headers = _headers(cfg.api_key)
+    content = orjson.dumps(body)
+    return upstream.call(lambda: _checked(http_pool.post(url, headers, content, timeout=cfg.timeout,
+                                                         ca_file=cfg.ca_file)),
+                         model=body.get("model"))
 
 
-def _request(api_key: str, base_url: str | None, timeout: float, content: bytes):
-    """POST /chat/completions as the shared client would build it, from parts made once per configuration."""
-    request_class, url, headers, extensions = _parts(api_key, base_url, timeout)
-    return request_class("POST", url, headers=headers, content=content, extensions=dict(extensions))
+def _headers(api_key: str) -> dict[str, str]:
+    """What every streamed request sends besides its body."""
+    return {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json", "Accept": "text/event-stream",
+            "Accept-Encoding": ", ".join(ENCODINGS[1:]), "User-Agent": USER_AGENT}
 
 
-@functools.lru_cache(maxsize=8)
-def _parts(api_key: str, base_url: str | None, timeout: float):
-    # The shared client's timeouts and default headers, without its per-request merging and URL parsing; sent by
-    # its transport (its pool): the client's own send adds auth and redirect flows, a cookie jar and a log line.
-    import httpx
-
-    client = upstream.http_client(timeout)
-    url = httpx.URL((base_url or DEFAULT_BASE_URL).rstrip("/") + "/chat/completions")
-    headers = httpx.Headers({**client.headers, "Authorization": f"Bearer {api_key}",
-                             "Content-Type": "application/json", "Accept": "text/event-stream"})
-    return httpx.Request, url, headers, {"timeout": client.timeout.as_dict()}
-
-
-def _send(transport, request):
-    response = transport.handle_request(request)
-    response.request = request
-    if not response.is_success:
+def _checked(response):
+    """The answer if it is a stream; OpenAI's error (upstream.StatusError) or UpstreamBadResponse otherwise."""
+    if not 200 <= response.status_code < 300:
         try:
-            response.read()
+            content = response.read()
         finally:
             response.close()
-        raise upstream.StatusError(response, _json_or_text(response.content))
-    if not response.headers.get("content-type", "").lower().startswith("text/event-stream"):
+        raise upstream.StatusError(response, _json_or_text(_decoded(response, content)))
+    if not (response.headers.get("content-type") or "").lower().startswith("text/event-stream"):
         response.close()
         raise UpstreamBadResponse("OpenAI answered with a whole reply where a stream was asked for.")
+    if _encoding(response) not in ENCODINGS:
+        response.close()
+        raise UpstreamBadResponse(f"OpenAI answered in an encoding not asked for ({_encoding(response)}).")
     return response
 
 
@@ -69,7 +64,7 @@ def _json_or_text(content: bytes) -> object:
 def chunks(response) -> Iterator[dict]:
     """The JSON object of each `data:` line of the stream, until `[DONE]`; an `error` chunk raises."""
     pending = b""
-    blocks = response.iter_bytes() if "content-encoding" in response.headers else response.iter_raw()
+    blocks = _decoded_blocks(response)
     for block in blocks:
         lines = (pending + block).split(b"\n") if pending else block.split(b"\n")
         pending = lines.pop()
@@ -84,6 +79,40 @@ def chunks(response) -> Iterator[dict]:
         chunk = _chunk(pending)
         if chunk is not None:
             yield chunk
+
+
+def _decoded(response, content: bytes) -> bytes:
+    """A whole (error) body, decoded if it can be: its status matters more than its text."""
+    try:
+        return b"".join(_decode(response, iter((content,))))
+    except UpstreamBadResponse:
+        return content
+
+
+def _decoded_blocks(response) -> Iterator[bytes]:
+    return _decode(response, response.blocks())
+
+
+def _encoding(response) -> str:
+    return (response.headers.get("content-encoding") or "identity").strip().lower()
+
+
+def _decode(response, blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """The body's bytes as sent, gzip or deflate undone."""
+    if _encoding(response) == "identity":
+        return blocks
+    return _inflated(blocks, zlib.decompressobj(zlib.MAX_WBITS | 32))  # | 32: a gzip or a zlib header
+
+
+def _inflated(blocks: Iterator[bytes], inflater) -> Iterator[bytes]:
+    try:
+        for block in blocks:
+            if data := inflater.decompress(block):
+                yield data
+        if rest := inflater.flush():
+            yield rest
+    except zlib.error:
+        raise UpstreamBadResponse() from None
 
 
 def _drain(blocks: Iterator[bytes]) -> None:

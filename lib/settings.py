@@ -131,6 +131,7 @@ class OpenAISettings:
     api_key: str | None
     base_url: str | None
     timeout: float
+    ca_file: str | None = None  # SSL_CERT_FILE: the certificates the streamed chat trusts instead of certifi's
 
 
 @dataclass(frozen=True)
@@ -323,12 +324,13 @@ def history(env: Mapping[str, str] | None = None) -> HistorySettings:
 
 @_per_environment
 def openai(env: Mapping[str, str] | None = None) -> OpenAISettings:
-    """OpenAI settings: OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_TIMEOUT_SECONDS."""
+    """OpenAI settings: OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_TIMEOUT_SECONDS (and SSL_CERT_FILE)."""
     env = _env(env)
     return OpenAISettings(
         api_key=_text(env, "OPENAI_API_KEY"),
         base_url=_text(env, "OPENAI_BASE_URL"),
         timeout=_number(env, "OPENAI_TIMEOUT_SECONDS", 20.0, 1, 55, float),
+        ca_file=_text(env, "SSL_CERT_FILE"),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+from http.client import HTTPException
 from typing import Callable, TypeVar
 
 from lib import log
@@ -36,22 +37,13 @@ def require_key(cfg: OpenAISettings) -> str:
     return cfg.api_key
 
 
-def http_client(timeout: float):
-    """The one httpx client (and connection pool) both the SDK and the raw stream talk through."""
-    return _http(timeout)[0]
-
-
-def http_transport(timeout: float):
-    """That client's transport: the streamed chat sends through it directly (see lib/openai_stream.py)."""
-    return _http(timeout)[1]
-
-
 @functools.lru_cache(maxsize=8)
-def _http(timeout: float):
+def http_client(timeout: float):
+    """The one httpx client (and connection pool) the SDK talks through."""
     import httpx
 
     transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
-    return httpx.Client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)), transport=transport), transport
+    return httpx.Client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)), transport=transport)
 
 
 @functools.lru_cache(maxsize=8)
@@ -124,10 +116,12 @@ def translate(exc: BaseException, *, model: str | None = None, auth_message: str
         error = UpstreamTimeout()
     elif isinstance(exc, StatusError):
         error = _from_status(exc, model, auth_message)
+    elif isinstance(exc, TimeoutError):  # the streamed chat's own socket (lib/http_pool.py)
+        error = UpstreamTimeout()
+    elif _is_transport(exc, "TransportError") or isinstance(exc, (OSError, HTTPException)):  # before ValueError:
+        error = UpstreamStreamInterrupted() if mid_stream else UpstreamUnreachable()  # a refused certificate is both
     elif isinstance(exc, (json.JSONDecodeError, ValueError)):  # orjson's decode error is a JSONDecodeError too
         error = UpstreamBadResponse()
-    elif _is_transport(exc, "TransportError"):
-        error = UpstreamStreamInterrupted() if mid_stream else UpstreamUnreachable()
     else:
         raise exc
     error.upstream_request_id = getattr(exc, "request_id", None)

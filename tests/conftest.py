@@ -7,12 +7,14 @@ import re
 import pytest
 
 from dev.fake_openai import FakeOpenAI
+from lib import http_pool
 from lib.limits import MemoryCounter
 from tests.browser_fixtures import chromium  # noqa: F401 - one browser for the whole run, shared by every file
 from tests.helpers import CANARY_KEY, LoopbackServer, load_handler
 
 SETTINGS = re.compile(r"^(OPENAI_|CHAT_|REALTIME_|DASHBOARD_TOKEN|ALLOW_ANONYMOUS|ALLOWED_ORIGINS|SUPABASE_|HISTORY_"
-                      r"|GROUPCHAT_URL|VERCEL$|GLOBAL_|AUTH_ALLOW_SIGNUP|BRAND_|AI_DISCLOSURE_|ADVICE_NOTICE_|DASHBOARD_)")
+                      r"|GROUPCHAT_URL|VERCEL$|GLOBAL_|AUTH_ALLOW_SIGNUP|BRAND_|AI_DISCLOSURE_|ADVICE_NOTICE_|DASHBOARD_"
+                      r"|SSL_CERT_)")
 
 
 @pytest.fixture(autouse=True)
@@ -43,12 +45,42 @@ def requests_end_within_their_test():
 
 
 @pytest.fixture
-def openai_mock():
-    """respx on the SDK's HTTP (our httpx client) at OpenAI's own base URL; test files add their routes."""
+def openai_mock(monkeypatch):
+    """respx at OpenAI's own base URL, for the SDK's HTTP (our httpx client) and the streamed chat's; test files
+    add their routes.
+
+    The streamed chat speaks http.client (lib/http_pool.py), which respx cannot see: its one exchange is sent
+    through httpx instead, so the same routes answer it. Everything above the exchange is the real code.
+    """
     import respx
 
     with respx.mock(base_url="https://api.openai.com/v1", assert_all_called=False) as mock:
+        monkeypatch.setattr("lib.http_pool.post", post_through_httpx)
         yield mock
+
+
+class HttpxExchange:
+    """An httpx response with lib.http_pool.Exchange's face: status_code, headers, blocks(), read(), close()."""
+
+    def __init__(self, response):
+        self._response, self.status_code, self.headers = response, response.status_code, response.headers
+
+    def blocks(self):
+        return self._response.iter_raw()
+
+    def read(self) -> bytes:
+        return self._response.read()
+
+    def close(self) -> None:
+        self._response.close()
+
+
+def post_through_httpx(url: str, headers: dict, content: bytes, *, timeout: float, ca_file=None) -> HttpxExchange:
+    import httpx
+
+    with httpx.Client(timeout=timeout) as client:
+        request = client.build_request("POST", url, headers=headers, content=content)
+        return HttpxExchange(client.send(request, stream=True))
 
 
 @pytest.fixture
@@ -61,6 +93,7 @@ def fake_openai(env):
         server.gate.set()
     server.shutdown()
     server.server_close()
+    http_pool.close_idle()  # the streamed chat's kept-alive connections to it
 
 
 def hosted(relative: str):

@@ -127,7 +127,7 @@ def sse_response(*pieces: bytes) -> httpx.Response:
     return httpx.Response(200, content=iter(pieces), headers={"content-type": "text/event-stream"})
 
 
-def test_the_stream_goes_through_the_shared_httpx_client(chat, openai_mock):
+def test_the_stream_carries_the_servers_key_and_the_conversation(chat, openai_mock):
     route = openai_mock.post("/chat/completions").mock(return_value=stream("Bon", "jour"))
     events = call(chat, "POST", CHAT, {"message": "hi", "stream": True}).events()
     assert [event.get("text") for event in events[:-1]] == ["Bon", "jour"]
@@ -152,6 +152,31 @@ def test_a_compressed_stream_is_read_like_a_plain_one(chat, openai_mock):
         200, content=compressed, headers={"content-type": "text/event-stream", "content-encoding": "gzip"}))
     events = call(chat, "POST", CHAT, {"message": "hi", "stream": True}).events()
     assert events[-1]["type"] == "done" and events[-1]["message"] == "Bonjour"
+
+
+def test_a_stream_whose_compression_is_broken_ends_with_a_bad_response_error(chat, openai_mock):
+    compressed = gzip.compress(stream("Bon", "jour").content)
+    broken = compressed[:20] + bytes(b ^ 0xFF for b in compressed[20:40]) + compressed[40:]
+    openai_mock.post("/chat/completions").mock(return_value=httpx.Response(
+        200, content=iter([broken]), headers={"content-type": "text/event-stream", "content-encoding": "gzip"}))
+    events = call(chat, "POST", CHAT, {"message": "hi", "stream": True}).events()
+    assert events[-1]["type"] == "error" and events[-1]["error"]["code"] == "upstream_bad_response"
+
+
+def test_a_stream_in_an_encoding_not_asked_for_is_502_bad_response(chat, openai_mock):
+    openai_mock.post("/chat/completions").mock(return_value=httpx.Response(
+        200, content=b"\x1b\x00", headers={"content-type": "text/event-stream", "content-encoding": "br"}))
+    reply = call(chat, "POST", CHAT, {"message": "hi", "stream": True})
+    assert (reply.status, reply.error_code) == (502, "upstream_bad_response")
+
+
+def test_a_compressed_error_answer_keeps_its_meaning(chat, openai_mock):
+    answer = error(429, "insufficient_quota", "insufficient_quota")
+    openai_mock.post("/chat/completions").mock(return_value=httpx.Response(
+        429, content=gzip.compress(answer.content), headers={"content-type": "application/json",
+                                                             "content-encoding": "gzip"}))
+    reply = call(chat, "POST", CHAT, {"message": "hi", "stream": True})
+    assert (reply.status, reply.error_code) == (503, "upstream_quota")
 
 
 def test_a_stream_that_ends_without_done_or_finish_ends_with_error(chat, openai_mock):

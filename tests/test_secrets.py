@@ -36,14 +36,14 @@ SCENARIOS = [
 
 @pytest.mark.parametrize("outcome", SCENARIOS, ids=lambda outcome: getattr(outcome, "status_code", type(outcome).__name__))
 @pytest.mark.parametrize("stream", [False, True])
-def test_no_response_or_log_line_carries_a_secret(chat, env, capfd, log_records, outcome, stream):
+def test_no_response_or_log_line_carries_a_secret(chat, env, capfd, log_records, openai_mock, outcome, stream):
     env.setenv("DASHBOARD_TOKEN", TOKEN)
-    with respx.mock(base_url="https://api.openai.com/v1") as mock:
-        mock.post("/chat/completions").mock(side_effect=[outcome, outcome])
-        replies = [
-            call(chat, "POST", CHAT, {"message": "hi", "stream": stream}, {"Authorization": f"Bearer {TOKEN}"}),
-            call(chat, "POST", CHAT, {"message": "hi"}, {"Authorization": f"Bearer {CANARY_KEY}"}),
-        ]
+    route = openai_mock.post("/chat/completions").mock(side_effect=[outcome, outcome])
+    replies = [
+        call(chat, "POST", CHAT, {"message": "hi", "stream": stream}, {"Authorization": f"Bearer {TOKEN}"}),
+        call(chat, "POST", CHAT, {"message": "hi"}, {"Authorization": f"Bearer {CANARY_KEY}"}),
+    ]
+    assert route.called
     logs = logs_of_requests(capfd, log_records, 2)
     for reply in replies:
         everything = reply.text + repr(reply.headers)

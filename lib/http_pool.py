@@ -1,0 +1,157 @@
+"""One POST over stdlib http.client with kept-alive connections: the streamed chat's lightest way to OpenAI."""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import select
+import threading
+import time
+from collections import deque
+from typing import Iterator
+from urllib.parse import urlsplit
+
+MAX_IDLE = 20  # kept-alive connections in all, as httpx's default pool keeps
+IDLE_EXPIRY_SECONDS = 5.0  # as httpx's keepalive_expiry: servers drop idle connections, often without a word
+MAX_CONNECT_SECONDS = 5.0
+STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+_idle: deque = deque()  # (origin, connection, idle since), oldest first
+_lock = threading.Lock()
+
+
+class Exchange:
+    """An answer whose body is read as it arrives; close() gives its connection back once the body is whole."""
+
+    def __init__(self, connection: http.client.HTTPConnection, answer: http.client.HTTPResponse, origin: tuple):
+        self._connection, self._answer, self._origin = connection, answer, origin
+        self.status_code = answer.status
+        self.headers = answer.headers  # an email.message.Message: get() ignores case
+
+    def blocks(self) -> Iterator[bytes]:
+        """The body (chunked transfer decoded, content encoding kept) in the pieces it arrives in."""
+        read = self._answer.read1
+        while block := read(65536):
+            yield block
+
+    def read(self) -> bytes:
+        return self._answer.read()
+
+    def close(self) -> None:
+        if self._answer.isclosed() and not self._answer.will_close:
+            _keep(self._origin, self._connection)
+        else:  # unread body left: the connection cannot carry another request
+            self._connection.close()
+
+
+def post(url: str, headers: dict[str, str], content: bytes, *, timeout: float,
+         ca_file: str | None = None) -> Exchange:
+    """POST `content` and return the answer as soon as its headers are in; OSError/HTTPException on failure.
+
+    A kept-alive connection the server has dropped is replaced once, at once: nothing reached the server.
+    """
+    origin, path = _split(url)
+    connection = _take(origin)
+    if connection is not None:
+        try:
+            return _exchange(connection, origin, path, headers, content)
+        except STALE:
+            connection.close()
+    return _exchange(_connect(origin, timeout, ca_file), origin, path, headers, content)
+
+
+def close_idle() -> None:
+    """Close every kept-alive connection."""
+    with _lock:
+        idle = list(_idle)
+        _idle.clear()
+    for _, connection, _ in idle:
+        connection.close()
+
+
+def _exchange(connection, origin: tuple, path: str, headers: dict[str, str], content: bytes) -> Exchange:
+    try:
+        connection.request("POST", path, body=content, headers=headers)
+        return Exchange(connection, connection.getresponse(), origin)
+    except BaseException:
+        connection.close()
+        raise
+
+
+@functools.lru_cache(maxsize=16)
+def _split(url: str) -> tuple[tuple, str]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise http.client.InvalidURL(f"not an http(s) URL: {url}")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return (parts.scheme, parts.hostname, port), (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _connect(origin: tuple, timeout: float, ca_file: str | None) -> http.client.HTTPConnection:
+    """A new connection, connected within min(5 s, timeout); each read then waits up to `timeout`."""
+    scheme, host, port = origin
+    connect_timeout = min(MAX_CONNECT_SECONDS, timeout)
+    if scheme == "https":
+        connection = http.client.HTTPSConnection(host, port, timeout=connect_timeout, context=_tls_context(ca_file))
+    else:
+        connection = http.client.HTTPConnection(host, port, timeout=connect_timeout)
+    try:
+        connection.connect()
+    except BaseException:
+        connection.close()
+        raise
+    connection.sock.settimeout(timeout)
+    return connection
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(ca_file: str | None):
+    """Certificates verified as httpx verifies them: against SSL_CERT_FILE if set, else certifi's bundle."""
+    import ssl
+
+    if not ca_file:
+        import certifi
+
+        ca_file = certifi.where()
+    return ssl.create_default_context(cafile=ca_file)
+
+
+def _take(origin: tuple):
+    """The most recently kept connection to `origin` still fit for a request, or None."""
+    now = time.monotonic()
+    dropped, found = [], None
+    with _lock:
+        while _idle and now - _idle[0][2] > IDLE_EXPIRY_SECONDS:
+            dropped.append(_idle.popleft()[1])
+        for index in range(len(_idle) - 1, -1, -1):
+            if _idle[index][0] == origin:
+                found = _idle[index][1]
+                del _idle[index]
+                break
+    for connection in dropped:
+        connection.close()
+    if found is not None and _closed_by_server(found):
+        found.close()
+        return None
+    return found
+
+
+def _closed_by_server(connection) -> bool:
+    """An idle connection with something to read has been closed (or broken) by the server."""
+    sock = connection.sock
+    if sock is None:
+        return True
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
+
+
+def _keep(origin: tuple, connection) -> None:
+    with _lock:
+        _idle.append((origin, connection, time.monotonic()))
+        oldest = _idle.popleft()[1] if len(_idle) > MAX_IDLE else None
+    if oldest is not None:
+        oldest.close()

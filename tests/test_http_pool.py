@@ -1,0 +1,143 @@
+"""The streamed chat's own way to OpenAI (lib/http_pool.py): kept-alive connections, dropped ones, TLS."""
+
+import http.client
+
+import pytest
+
+from dev.fake_openai import FakeOpenAI
+from lib import http_pool
+from tests.helpers import CANARY_KEY, call, tls_files
+
+CHAT = "/api/groupchat/chat"
+BODY = b'{"model": "gpt-4o", "stream": true, "messages": [{"role": "user", "content": "hi"}]}'
+HEADERS = {"Authorization": f"Bearer {CANARY_KEY}", "Content-Type": "application/json"}
+
+
+@pytest.fixture(autouse=True)
+def empty_pool():
+    http_pool.close_idle()
+    yield
+    http_pool.close_idle()
+
+
+def streamed(chat, message: str = "bonjour") -> list[dict]:
+    events = call(chat, "POST", CHAT, {"message": message, "stream": True}).events()
+    assert events[-1]["type"] == "done", events[-1]
+    return events
+
+
+def post(fake_openai) -> http_pool.Exchange:
+    return http_pool.post(fake_openai.base_url + "/chat/completions", HEADERS, BODY, timeout=5)
+
+
+def read_whole(exchange: http_pool.Exchange) -> bytes:
+    data = b"".join(exchange.blocks())
+    exchange.close()
+    return data
+
+
+def test_streamed_replies_one_after_another_share_one_connection(chat, fake_openai):
+    for _ in range(3):
+        streamed(chat)
+    assert fake_openai.connections == 1
+    assert len(fake_openai.requests) == 3
+
+
+def test_a_connection_the_server_ended_while_idle_is_replaced_without_an_error(chat, fake_openai):
+    streamed(chat)
+    fake_openai.drop_connections()
+    streamed(chat, "encore")
+    assert fake_openai.connections == 2
+    assert [request["body"]["messages"][-1]["content"] for request in fake_openai.requests] == ["bonjour", "encore"]
+
+
+def test_a_kept_connection_closed_before_the_answer_is_replaced_at_once(fake_openai):
+    assert b"[DONE]" in read_whole(post(fake_openai))
+    fake_openai.fail_next("drop")  # the request reaches the kept connection, which closes without an answer
+    exchange = post(fake_openai)
+    assert exchange.status_code == 200 and b"[DONE]" in read_whole(exchange)
+    assert fake_openai.connections == 2 and len(fake_openai.requests) == 3
+
+
+def test_a_new_connection_closed_before_the_answer_is_an_error_not_a_retry(fake_openai):
+    fake_openai.fail_next("drop")
+    with pytest.raises(http.client.RemoteDisconnected):
+        post(fake_openai)
+    assert fake_openai.connections == 1 and len(fake_openai.requests) == 1
+
+
+def test_the_connection_of_a_stream_cut_short_is_not_kept(chat, fake_openai):
+    fake_openai.fail_next("cut")
+    events = call(chat, "POST", CHAT, {"message": "un deux trois quatre", "stream": True}).events()
+    assert events[-1]["error"]["code"] == "upstream_stream_interrupted"
+    streamed(chat)
+    assert fake_openai.connections == 2
+
+
+def test_an_answer_left_unread_does_not_keep_its_connection(fake_openai):
+    post(fake_openai).close()
+    read_whole(post(fake_openai))
+    assert fake_openai.connections == 2
+
+
+def test_connections_idle_too_long_are_not_reused(fake_openai, monkeypatch):
+    monkeypatch.setattr(http_pool, "IDLE_EXPIRY_SECONDS", -1)  # every kept connection is already too old
+    read_whole(post(fake_openai))
+    read_whole(post(fake_openai))
+    assert fake_openai.connections == 2
+
+
+def test_at_most_max_idle_connections_are_kept(fake_openai, monkeypatch):
+    monkeypatch.setattr(http_pool, "MAX_IDLE", 2)
+    for exchange in [post(fake_openai) for _ in range(3)]:  # three at once: three connections
+        read_whole(exchange)
+    for exchange in [post(fake_openai) for _ in range(3)]:  # two kept ones, one new
+        read_whole(exchange)
+    assert fake_openai.connections == 4
+
+
+def test_an_error_answer_read_whole_keeps_its_connection(chat, fake_openai):
+    fake_openai.fail_next("rate_limit")
+    reply = call(chat, "POST", CHAT, {"message": "hi", "stream": True})
+    assert (reply.status, reply.error_code) == (429, "upstream_rate_limited")
+    streamed(chat)
+    assert fake_openai.connections == 1
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1:9/v1", "http://:80/v1"])
+def test_a_base_url_that_is_not_http_is_unreachable(chat, env, url):
+    env.setenv("OPENAI_BASE_URL", url)
+    reply = call(chat, "POST", CHAT, {"message": "hi", "stream": True})
+    assert (reply.status, reply.error_code) == (502, "upstream_unreachable")
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory):
+    return tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def tls_openai(env, certificates):
+    """The stand-in over https, with a certificate from a test CA nobody trusts by default."""
+    server = FakeOpenAI(chunk_delay=0.001, tls=(str(certificates[1]), str(certificates[2]))).start()
+    env.setenv("OPENAI_BASE_URL", server.base_url)
+    yield server
+    server.shutdown()
+    server.server_close()
+    http_pool.close_idle()
+
+
+def test_the_stream_speaks_tls_to_a_server_trusted_through_ssl_cert_file(chat, env, tls_openai, certificates):
+    env.setenv("SSL_CERT_FILE", str(certificates[0]))
+    assert tls_openai.base_url.startswith("https://")
+    events = streamed(chat)
+    assert events[-1]["message"] == "Echo: bonjour"
+    streamed(chat)
+    assert tls_openai.connections == 1  # the TLS connection is kept alive too
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_a_server_whose_certificate_is_not_trusted_is_unreachable(chat, tls_openai, stream):
+    reply = call(chat, "POST", CHAT, {"message": "hi", "stream": stream})
+    assert (reply.status, reply.error_code) == (502, "upstream_unreachable")
+    assert tls_openai.requests == []
