@@ -44,13 +44,17 @@ class Exchange:
             self._connection.close()
 
 
-def post(url: str, headers: dict[str, str], content: bytes, *, timeout: float,
-         ca_file: str | None = None) -> Exchange:
+def post(url: str, headers: dict[str, str], content: bytes, *, timeout: float, ca_file: str | None = None,
+         proxy: str | None = None) -> Exchange:
     """POST `content` and return the answer as soon as its headers are in; OSError/HTTPException on failure.
 
-    A kept-alive connection the server has dropped is replaced once, at once: nothing reached the server.
+    Through `proxy` (http://[user:password@]host:port) if given: a CONNECT tunnel for https, the whole URL for
+    http. A kept connection the server closes before answering (as servers end idle ones) is replaced at once.
     """
-    origin, path = _split(url)
+    (scheme, host, port), path = _split(url)
+    origin = (scheme, host, port, proxy)
+    if proxy and scheme == "http":
+        path, headers = url, {**headers, **_proxy_auth(proxy)}
     connection = _take(origin)
     if connection is not None:
         try:
@@ -79,7 +83,7 @@ def _exchange(connection, origin: tuple, path: str, headers: dict[str, str], con
 
 
 @functools.lru_cache(maxsize=16)
-def _split(url: str) -> tuple[tuple, str]:
+def _split(url: str) -> tuple[tuple[str, str, int], str]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise http.client.InvalidURL(f"not an http(s) URL: {url}")
@@ -89,12 +93,15 @@ def _split(url: str) -> tuple[tuple, str]:
 
 def _connect(origin: tuple, timeout: float, ca_file: str | None) -> http.client.HTTPConnection:
     """A new connection, connected within min(5 s, timeout); each read then waits up to `timeout`."""
-    scheme, host, port = origin
+    scheme, host, port, proxy = origin
     connect_timeout = min(MAX_CONNECT_SECONDS, timeout)
+    to = (urlsplit(proxy).hostname, urlsplit(proxy).port or 80) if proxy else (host, port)
     if scheme == "https":
-        connection = http.client.HTTPSConnection(host, port, timeout=connect_timeout, context=_tls_context(ca_file))
+        connection = http.client.HTTPSConnection(*to, timeout=connect_timeout, context=_tls_context(ca_file))
+        if proxy:
+            connection.set_tunnel(host, port, headers=_proxy_auth(proxy))
     else:
-        connection = http.client.HTTPConnection(host, port, timeout=connect_timeout)
+        connection = http.client.HTTPConnection(*to, timeout=connect_timeout)
     try:
         connection.connect()
     except BaseException:
@@ -102,6 +109,19 @@ def _connect(origin: tuple, timeout: float, ca_file: str | None) -> http.client.
         raise
     connection.sock.settimeout(timeout)
     return connection
+
+
+@functools.lru_cache(maxsize=4)
+def _proxy_auth(proxy: str) -> dict[str, str]:
+    """Proxy-Authorization (Basic) for a proxy URL with user:password@, else nothing."""
+    import base64
+    from urllib.parse import unquote
+
+    parts = urlsplit(proxy)
+    if parts.username is None:
+        return {}
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    return {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode()}
 
 
 @functools.lru_cache(maxsize=4)

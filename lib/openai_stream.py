@@ -26,7 +26,7 @@ def open_chat(cfg: OpenAISettings, body: dict):
     headers = _headers(cfg.api_key)
     content = orjson.dumps(body)
     return upstream.call(lambda: _checked(http_pool.post(url, headers, content, timeout=cfg.timeout,
-                                                         ca_file=cfg.ca_file)),
+                                                         ca_file=cfg.ca_file, proxy=cfg.proxy)),
                          model=body.get("model"))
 
 

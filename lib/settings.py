@@ -132,6 +132,7 @@ class OpenAISettings:
     base_url: str | None
     timeout: float
     ca_file: str | None = None  # SSL_CERT_FILE: the certificates the streamed chat trusts instead of certifi's
+    proxy: str | None = None  # the http:// proxy the environment names for base_url (HTTPS_PROXY, NO_PROXY...)
 
 
 @dataclass(frozen=True)
@@ -324,14 +325,41 @@ def history(env: Mapping[str, str] | None = None) -> HistorySettings:
 
 @_per_environment
 def openai(env: Mapping[str, str] | None = None) -> OpenAISettings:
-    """OpenAI settings: OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_TIMEOUT_SECONDS (and SSL_CERT_FILE)."""
+    """OpenAI settings: OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_TIMEOUT_SECONDS (and SSL_CERT_FILE, *_PROXY)."""
     env = _env(env)
     return OpenAISettings(
         api_key=_text(env, "OPENAI_API_KEY"),
         base_url=_text(env, "OPENAI_BASE_URL"),
         timeout=_number(env, "OPENAI_TIMEOUT_SECONDS", 20.0, 1, 55, float),
         ca_file=_text(env, "SSL_CERT_FILE"),
+        proxy=_proxy_for(env, _text(env, "OPENAI_BASE_URL", "https://api.openai.com/v1")),
     )
+
+
+def _proxy_for(env: Mapping[str, str], url: str) -> str | None:
+    """The proxy for `url` as httpx and urllib read the environment: <scheme>_proxy, else all_proxy, unless
+    no_proxy matches; either case, lower case first. The streamed chat's http.client speaks to http:// ones."""
+    from urllib.parse import urlsplit
+    from urllib.request import proxy_bypass_environment
+
+    def named(name: str) -> tuple[str, str | None]:
+        for spelled in (name, name.upper()):
+            if env.get(spelled, "").strip():
+                return spelled, env[spelled].strip()
+        return name.upper(), None
+
+    parts = urlsplit(url)
+    name, proxy = named(f"{parts.scheme}_proxy")
+    if proxy is None:
+        name, proxy = named("all_proxy")
+    no_proxy = named("no_proxy")[1]
+    if proxy is None or (no_proxy and parts.hostname and proxy_bypass_environment(parts.hostname, {"no": no_proxy})):
+        return None
+    if "://" not in proxy:
+        proxy = "http://" + proxy  # as httpx reads a proxy without a scheme
+    if not proxy.lower().startswith("http://") or not urlsplit(proxy).hostname:
+        raise ConfigError(name, "must be an http:// proxy URL (http://[user:password@]host:port)")
+    return proxy
 
 
 @_per_environment

@@ -160,6 +160,8 @@ def _from_status(exc, model: str | None, auth_message: str | None) -> ApiError:
         return UpstreamRateLimited(headers={"Retry-After": _retry_after_header(exc.response)})
     if status in (401, 403):
         return UpstreamAuth(auth_message)
+    if status == 407:  # never OpenAI's: the proxy in HTTP(S)_PROXY refused its credentials
+        return UpstreamUnreachable("Could not reach OpenAI: the proxy refused the server's credentials.")
     if status == 404 or code == "model_not_found" or param.endswith("model"):
         return UpstreamModelUnavailable(
             f"The model {model or 'requested'} is not available to the server's OpenAI key."

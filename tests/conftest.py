@@ -14,7 +14,7 @@ from tests.helpers import CANARY_KEY, LoopbackServer, load_handler
 
 SETTINGS = re.compile(r"^(OPENAI_|CHAT_|REALTIME_|DASHBOARD_TOKEN|ALLOW_ANONYMOUS|ALLOWED_ORIGINS|SUPABASE_|HISTORY_"
                       r"|GROUPCHAT_URL|VERCEL$|GLOBAL_|AUTH_ALLOW_SIGNUP|BRAND_|AI_DISCLOSURE_|ADVICE_NOTICE_|DASHBOARD_"
-                      r"|SSL_CERT_)")
+                      r"|SSL_CERT_|(?i:(HTTPS?|ALL|NO)_PROXY$))")
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +75,8 @@ class HttpxExchange:
         self._response.close()
 
 
-def post_through_httpx(url: str, headers: dict, content: bytes, *, timeout: float, ca_file=None) -> HttpxExchange:
+def post_through_httpx(url: str, headers: dict, content: bytes, *, timeout: float, ca_file=None,
+                       proxy=None) -> HttpxExchange:
     import httpx
 
     with httpx.Client(timeout=timeout) as client:

@@ -120,6 +120,8 @@ FAILURES = {
     "timeout": (lambda: [httpx.ReadTimeout("slow")] * 2, 504, "upstream_timeout", 1, None),
     "request timeout": (lambda: [error(408, "timeout")] * 2, 504, "upstream_timeout", 1, None),
     "unreachable": (lambda: [httpx.ConnectError("refused")] * 2, 502, "upstream_unreachable", 2, None),
+    "proxy refused": (lambda: [httpx.Response(407, text="Proxy Authentication Required")] * 2,
+                      502, "upstream_unreachable", 2, None),
     "unknown model": (lambda: [error(404, "model_not_found")] * 2, 502, "upstream_model_unavailable", 1, None),
     "rejected": (lambda: [error(400, "context_length_exceeded")] * 2, 502, "upstream_rejected", 1, None),
 }

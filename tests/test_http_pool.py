@@ -141,3 +141,80 @@ def test_a_server_whose_certificate_is_not_trusted_is_unreachable(chat, tls_open
     reply = call(chat, "POST", CHAT, {"message": "hi", "stream": stream})
     assert (reply.status, reply.error_code) == (502, "upstream_unreachable")
     assert tls_openai.requests == []
+
+
+@pytest.fixture(scope="module")
+def proxy():
+    from tests.standins.proxy import TinyProxy
+
+    server = TinyProxy().wait_ready()
+    yield server
+    server.stop()
+
+
+def dead_end() -> str:
+    """A proxy URL where nothing listens."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_https_goes_through_the_proxy_in_https_proxy(chat, env, tls_openai, certificates, proxy):
+    env.setenv("SSL_CERT_FILE", str(certificates[0]))
+    env.setenv("HTTPS_PROXY", proxy.url)
+    assert streamed(chat)[-1]["message"] == "Echo: bonjour"
+    env.setenv("HTTPS_PROXY", dead_end())  # the same request with the proxy gone: so it did go through it
+    reply = call(chat, "POST", CHAT, {"message": "hi", "stream": True})
+    assert (reply.status, reply.error_code) == (502, "upstream_unreachable")
+
+
+def test_http_goes_through_the_proxy_in_lower_case_http_proxy(chat, env, fake_openai, proxy):
+    env.setenv("http_proxy", proxy.url)
+    assert streamed(chat)[-1]["message"] == "Echo: bonjour"
+    assert fake_openai.requests[-1]["headers"]["authorization"] == f"Bearer {CANARY_KEY}"
+    env.setenv("http_proxy", dead_end())
+    reply = call(chat, "POST", CHAT, {"message": "hi", "stream": True})
+    assert (reply.status, reply.error_code) == (502, "upstream_unreachable")
+
+
+@pytest.mark.parametrize("no_proxy", ["127.0.0.1", "*", "localhost,127.0.0.1"])
+def test_no_proxy_sends_its_hosts_direct(chat, env, fake_openai, no_proxy):
+    env.setenv("ALL_PROXY", dead_end())
+    env.setenv("NO_PROXY", no_proxy)
+    assert streamed(chat)[-1]["message"] == "Echo: bonjour"
+
+
+@pytest.fixture
+def guarded_proxy():
+    from tests.standins.proxy import TinyProxy
+
+    server = TinyProxy(user="desk", password="s3cret").wait_ready()
+    yield server
+    server.stop()
+
+
+def test_a_proxy_asking_for_a_password_gets_the_one_in_its_url(chat, env, tls_openai, certificates, guarded_proxy):
+    env.setenv("SSL_CERT_FILE", str(certificates[0]))
+    env.setenv("HTTPS_PROXY", guarded_proxy.url.replace("http://", "http://desk:wrong@"))
+    reply = call(chat, "POST", CHAT, {"message": "hi", "stream": True})
+    assert (reply.status, reply.error_code) == (502, "upstream_unreachable")
+    assert "wrong" not in reply.text
+    env.setenv("HTTPS_PROXY", guarded_proxy.url.replace("http://", "http://desk:s3cret@"))
+    assert streamed(chat)[-1]["message"] == "Echo: bonjour"
+
+
+def test_a_plain_http_request_through_a_proxy_carries_its_password(chat, env, fake_openai, guarded_proxy):
+    env.setenv("HTTP_PROXY", guarded_proxy.url.replace("http://", "http://desk:s3cret@"))
+    assert streamed(chat)[-1]["message"] == "Echo: bonjour"
+    assert "proxy-authorization" not in fake_openai.requests[-1]["headers"]  # the proxy's, not OpenAI's
+
+
+@pytest.mark.parametrize("value", ["socks5://127.0.0.1:1080", "https://proxy.example:3128"])
+def test_a_proxy_the_stream_cannot_speak_to_is_a_named_misconfiguration(chat, env, value):
+    env.setenv("HTTPS_PROXY", value)
+    reply = call(chat, "POST", CHAT, {"message": "hi", "stream": True})
+    assert (reply.status, reply.error_code) == (500, "misconfigured")
+    assert reply.json()["error"]["setting"] == "HTTPS_PROXY"
+    assert value not in reply.text
