@@ -11,10 +11,11 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from tests.standins.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = ROOT / "supabase" / "migrations"
@@ -35,12 +36,6 @@ def all_migrations() -> list[Path]:
     return sorted(MIGRATIONS.glob("*.sql"))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Postgres:
     """initdb, start on a free loopback port, apply the migrations; stop and forget on close."""
 
@@ -48,7 +43,7 @@ class Postgres:
         # not under pytest's tmp dir: the postgres user must be able to reach it
         self.directory = Path(tempfile.mkdtemp(prefix="finance-dashboard-pg-"))
         self.data = self.directory / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.bindir = postgres_bindir()
         if self.bindir is None:
             raise RuntimeError("PostgreSQL server binaries not found (scripts/test installs them)")

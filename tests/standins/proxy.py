@@ -6,14 +6,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.standins.processes import free_port, stop, wait_ready
 
 
 class TinyProxy:
@@ -22,7 +17,7 @@ class TinyProxy:
     def __init__(self, user: str | None = None, password: str | None = None):
         binary = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
         self.directory = Path(tempfile.mkdtemp(prefix="tinyproxy-"))
-        self.port = _free_port()
+        self.port = free_port()
         lines = [f"Port {self.port}", "Listen 127.0.0.1", "Timeout 60", "MaxClients 100", "Allow 127.0.0.1",
                  "LogLevel Critical", f"LogFile \"{self.directory / 'tinyproxy.log'}\"", "DisableViaHeader Yes"]
         if user:
@@ -37,22 +32,13 @@ class TinyProxy:
         return f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, timeout: float = 30.0) -> "TinyProxy":
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"tinyproxy exited with {self.process.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
-                return self
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError("tinyproxy did not start listening")
+        wait_ready(self.process, self._listening, "tinyproxy", timeout)
+        return self
+
+    def _listening(self) -> bool:
+        socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+        return True
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process)
         shutil.rmtree(self.directory, ignore_errors=True)
