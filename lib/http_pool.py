@@ -38,10 +38,13 @@ class Exchange:
         return self._answer.read()
 
     def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return  # closed already: the connection may be serving another request by now
         if self._answer.isclosed() and not self._answer.will_close:
-            _keep(self._origin, self._connection)
+            _keep(self._origin, connection)
         else:  # unread body left: the connection cannot carry another request
-            self._connection.close()
+            connection.close()
 
 
 def post(url: str, headers: dict[str, str], content: bytes, *, timeout: float, ca_file: str | None = None,

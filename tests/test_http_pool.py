@@ -74,6 +74,15 @@ def test_the_connection_of_a_stream_cut_short_is_not_kept(chat, fake_openai):
     assert fake_openai.connections == 2
 
 
+def test_closing_an_answer_twice_keeps_its_connection_once(fake_openai):
+    exchange = post(fake_openai)
+    read_whole(exchange)
+    exchange.close()
+    first, second = post(fake_openai), post(fake_openai)  # one kept connection, one new: never the same one twice
+    assert b"[DONE]" in read_whole(first) and b"[DONE]" in read_whole(second)
+    assert fake_openai.connections == 2
+
+
 def test_an_answer_left_unread_does_not_keep_its_connection(fake_openai):
     post(fake_openai).close()
     read_whole(post(fake_openai))
