@@ -220,11 +220,10 @@ def test_the_migration_takes_back_supabases_default_grants(db):
 
 # --- A deleted Supabase user leaves no membership or call behind; the room keeps its history ---
 
-def record_call(db, user_id: str, conversation: str) -> str:
-    call_id = f"rtc_{uuid.uuid4().hex}"
+def record_call(db, user_id: str, conversation: str):
+    """A realtime call the server started for this user, as lib/calls.py records it."""
     db.execute("insert into realtime_calls (id, user_id, conversation_id) values (%s, %s, %s)",
-               (call_id, user_id, conversation))
-    return call_id
+               (f"rtc_{uuid.uuid4().hex}", user_id, conversation))
 
 
 def what_is_left(db, conversation: str) -> dict:
@@ -241,12 +240,17 @@ def what_is_left(db, conversation: str) -> dict:
     }
 
 
-def test_a_deleted_member_leaves_no_membership_or_call_and_the_room_keeps_its_history(postgres):
+def new_room(server, db, invite: str | None = None) -> tuple[str, str, str]:
+    """Two new Supabase users and the first's room, which the second joined and wrote in: (owner, member, room)."""
     owner, member = str(uuid.uuid4()), str(uuid.uuid4())
-    postgres.add_user(owner)
-    postgres.add_user(member)
-    with psycopg.connect(postgres.dsn, autocommit=True) as db:
-        conversation = seed(db, owner, member, invite=str(uuid.uuid4()))
+    for user in (owner, member):
+        server.add_user(user)
+    return owner, member, seed(db, owner, member, invite=invite or str(uuid.uuid4()))
+
+
+def test_a_deleted_member_leaves_no_membership_or_call_and_the_room_keeps_its_history(postgres):
+    with psycopg.connect(postgres.dsn, autocommit=True) as db:  # GoTrue deletes in its own transaction
+        owner, member, conversation = new_room(postgres, db)
         record_call(db, owner, conversation)
         record_call(db, member, conversation)
         postgres.delete_user(member)  # as GoTrue does, in its own role
@@ -261,11 +265,8 @@ def test_a_deleted_member_leaves_no_membership_or_call_and_the_room_keeps_its_hi
 
 
 def test_a_deleted_owner_takes_the_room_and_its_memberships_with_them(postgres):
-    owner, member = str(uuid.uuid4()), str(uuid.uuid4())
-    postgres.add_user(owner)
-    postgres.add_user(member)
     with psycopg.connect(postgres.dsn, autocommit=True) as db:
-        conversation = seed(db, owner, member, invite=str(uuid.uuid4()))
+        owner, _, conversation = new_room(postgres, db)
         postgres.delete_user(owner)
         assert what_is_left(db, conversation) == {"conversation": [], "members": [], "messages": [], "calls": []}
 
@@ -294,12 +295,9 @@ def test_the_migration_removes_what_users_deleted_before_it_left_behind():
     deployed = [m for m in all_migrations() if m.name < "20261130060000"]
     server = Postgres().start(migrations=deployed)
     try:
-        owner, gone = str(uuid.uuid4()), str(uuid.uuid4())
         holder = named_token_user_id("Compta")
-        for user in (owner, gone):
-            server.add_user(user)
         with psycopg.connect(server.dsn, autocommit=True) as db:
-            conversation = seed(db, owner, gone)
+            owner, gone, conversation = new_room(server, db, invite="hash-1")
             assert db.execute("select role from public.accept_room_invite('hash-1', %s, 'Compta')",
                               (holder,)).fetchone() == ("member",)
             record_call(db, owner, conversation)
