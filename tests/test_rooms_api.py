@@ -246,6 +246,22 @@ def test_the_owner_removes_a_member_who_loses_access_at_once(room, fake_openai):
     assert (again.status, again.error_code) == (404, "member_not_found")
 
 
+@pytest.mark.parametrize("room", ["supabase"], indirect=True)  # accounts are deleted in Supabase (auth.users)
+def test_a_deleted_members_messages_stay_in_the_room_under_their_name(room):
+    conversation = room.open("bob", "carol")
+    room.say("bob", "Bonjour à tous", conversationId=conversation)
+    room.postgrest.postgres.delete_user(room.ids["bob"])  # as GoTrue does
+    for reader in ("alice", "carol"):
+        messages = room.read(reader, conversation).json()["messages"]
+        assert [(m["content"], m["author"]) for m in messages if m["role"] == "user"] == [
+            ("Bonjour", {"userId": room.ids["alice"], "name": "Alice Martin"}),
+            ("Bonjour à tous", {"userId": room.ids["bob"], "name": "Bob"})]
+    assert [m["name"] for m in room.member_list("alice", conversation).json()["members"]] == [
+        "Alice Martin", "carol@example.com"]
+    refused = room.read("bob", conversation)  # his access token is still valid until it expires: no matter
+    assert (refused.status, refused.error_code) == (404, "conversation_not_found")
+
+
 def test_a_member_leaves_but_the_owner_cannot(room):
     conversation = room.open("bob")
     assert room.remove("bob", conversation, "bob").json()["removed"] is True

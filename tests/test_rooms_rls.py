@@ -1,5 +1,5 @@
 """Rooms under row-level security on the real PostgreSQL: members, and only members, read a room; the browser
-roles write nothing and reach neither invitations nor the room functions."""
+roles write nothing and reach neither invitations nor the room functions; a deleted user leaves no membership."""
 
 import uuid
 from urllib.parse import urlsplit
@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
+from lib.access import named_token_user_id
 from tests.helpers import call
 from tests.test_schema_rls import as_user
 
@@ -27,15 +28,15 @@ def as_server(db):
     db.execute("select set_config('request.jwt.claims', '', true)")
 
 
-def seed(db) -> str:
+def seed(db, owner: str = OWNER, member: str = MEMBER, invite: str = "hash-1") -> str:
     """The owner's conversation, shared with the member, who wrote in it; written as the server does."""
     conversation = str(uuid.uuid4())
-    db.execute("select public.record_turn(%s, %s, 'Budget', 'Question', 'Réponse')", (OWNER, conversation))
-    db.execute("select public.create_room_invite(%s, %s, 'Owner', 'hash-1', now() + interval '7 days')",
-               (OWNER, conversation))
-    assert db.execute("select role from public.accept_room_invite('hash-1', %s, 'Member')",
-                      (MEMBER,)).fetchone() == ("member",)
-    db.execute("select public.record_room_turn(%s, %s, %s, 'Member', 'Bonjour', null)", (OWNER, conversation, MEMBER))
+    db.execute("select public.record_turn(%s, %s, 'Budget', 'Question', 'Réponse')", (owner, conversation))
+    db.execute("select public.create_room_invite(%s, %s, 'Owner', %s, now() + interval '7 days')",
+               (owner, conversation, invite))
+    assert db.execute("select role from public.accept_room_invite(%s, %s, 'Member')",
+                      (invite, member)).fetchone() == ("member",)
+    db.execute("select public.record_room_turn(%s, %s, %s, 'Member', 'Bonjour', null)", (owner, conversation, member))
     return conversation
 
 
@@ -215,3 +216,102 @@ def test_the_migration_takes_back_supabases_default_grants(db):
     db.execute((MIGRATIONS / "20261130040000_rooms.sql").read_text())
     test_new_tables_have_row_level_security_and_no_default_grants(db)
     test_a_removed_member_loses_access_at_once(db)
+
+
+# --- A deleted Supabase user leaves no membership or call behind; the room keeps its history ---
+
+def record_call(db, user_id: str, conversation: str):
+    """A realtime call the server started for this user, as lib/calls.py records it."""
+    db.execute("insert into realtime_calls (id, user_id, conversation_id) values (%s, %s, %s)",
+               (f"rtc_{uuid.uuid4().hex}", user_id, conversation))
+
+
+def what_is_left(db, conversation: str) -> dict:
+    """The room as the server sees it: its conversation, memberships, messages and every call of it."""
+    return {
+        "conversation": db.execute("select user_id::text, title from conversations where id = %s",
+                                   (conversation,)).fetchall(),
+        "members": db.execute("select user_id::text, role from conversation_members where conversation_id = %s "
+                              "order by role desc, joined_at", (conversation,)).fetchall(),
+        "messages": db.execute("select role, content, author_id::text, author_name from messages "
+                               "where conversation_id = %s order by id", (conversation,)).fetchall(),
+        "calls": sorted(db.execute("select user_id::text from realtime_calls where conversation_id = %s",
+                                   (conversation,)).fetchall()),
+    }
+
+
+def new_room(server, db, invite: str | None = None) -> tuple[str, str, str]:
+    """Two new Supabase users and the first's room, which the second joined and wrote in: (owner, member, room)."""
+    owner, member = str(uuid.uuid4()), str(uuid.uuid4())
+    for user in (owner, member):
+        server.add_user(user)
+    return owner, member, seed(db, owner, member, invite=invite or str(uuid.uuid4()))
+
+
+def test_a_deleted_member_leaves_no_membership_or_call_and_the_room_keeps_its_history(postgres):
+    with psycopg.connect(postgres.dsn, autocommit=True) as db:  # GoTrue deletes in its own transaction
+        owner, member, conversation = new_room(postgres, db)
+        record_call(db, owner, conversation)
+        record_call(db, member, conversation)
+        postgres.delete_user(member)  # as GoTrue does, in its own role
+        assert what_is_left(db, conversation) == {
+            "conversation": [(owner, "Budget")],
+            "members": [(owner, "owner")],
+            "messages": [("user", "Question", None, None), ("assistant", "Réponse", None, None),
+                         ("user", "Bonjour", member, "Member")],  # the room's history, under the author's name
+            "calls": [(owner,)],
+        }
+        assert db.execute("select count(*) from realtime_calls where user_id = %s", (member,)).fetchone() == (0,)
+
+
+def test_a_deleted_owner_takes_the_room_and_its_memberships_with_them(postgres):
+    with psycopg.connect(postgres.dsn, autocommit=True) as db:
+        owner, _, conversation = new_room(postgres, db)
+        postgres.delete_user(owner)
+        assert what_is_left(db, conversation) == {"conversation": [], "members": [], "messages": [], "calls": []}
+
+
+def test_a_dashboard_token_holder_not_in_auth_users_still_joins_and_writes(db):
+    holder = named_token_user_id("Compta")  # DASHBOARD_TOKENS=Compta:...: an id GoTrue never issued
+    assert db.execute("select count(*) from auth.users where id = %s", (holder,)).fetchone() == (0,)
+    conversation = seed(db, member=holder)
+    assert what_is_left(db, conversation)["members"] == [(OWNER, "owner"), (holder, "member")]
+    assert what_is_left(db, conversation)["messages"][-1] == ("user", "Bonjour", holder, "Member")
+
+
+def test_the_deleted_user_trigger_runs_as_the_project_owner_with_an_empty_search_path(db):
+    assert db.execute("select pg_get_userbyid(proowner), prosecdef, proconfig from pg_proc "
+                      "where proname = 'forget_deleted_user'").fetchall() == [("postgres", True, ['search_path=""'])]
+    assert db.execute("select tgrelid::regclass::text, tgenabled from pg_trigger "
+                      "where tgfoid = 'public.forget_deleted_user()'::regprocedure").fetchall() == [("auth.users", "O")]
+    for role in ("anon", "authenticated"):
+        assert db.execute("select has_function_privilege(%s, 'public.forget_deleted_user()', 'EXECUTE')",
+                          (role,)).fetchone() == (False,)
+
+
+def test_the_migration_removes_what_users_deleted_before_it_left_behind():
+    from tests.standins.postgres import Postgres, all_migrations
+
+    deployed = [m for m in all_migrations() if m.name < "20261130060000"]
+    server = Postgres().start(migrations=deployed)
+    try:
+        holder = named_token_user_id("Compta")
+        with psycopg.connect(server.dsn, autocommit=True) as db:
+            owner, gone, conversation = new_room(server, db, invite="hash-1")
+            assert db.execute("select role from public.accept_room_invite('hash-1', %s, 'Compta')",
+                              (holder,)).fetchone() == ("member",)
+            record_call(db, owner, conversation)
+            record_call(db, gone, conversation)
+            server.delete_user(gone)  # before the migration: their membership and call stay behind
+            assert len(what_is_left(db, conversation)["members"]) == 3
+            for migration in all_migrations()[len(deployed):]:
+                server.apply(migration.read_text())
+            assert what_is_left(db, conversation) == {
+                "conversation": [(owner, "Budget")],
+                "members": [(owner, "owner"), (holder, "member")],  # the dashboard-token holder stays
+                "messages": [("user", "Question", None, None), ("assistant", "Réponse", None, None),
+                             ("user", "Bonjour", gone, "Member")],
+                "calls": [(owner,)],
+            }
+    finally:
+        server.stop()

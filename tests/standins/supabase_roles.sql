@@ -65,5 +65,6 @@ alter function auth.jwt() owner to supabase_auth_admin;
 
 grant usage on schema auth to anon, authenticated, service_role, postgres;
 grant execute on function auth.uid(), auth.role(), auth.jwt() to anon, authenticated, service_role, postgres;
--- the owner may point foreign keys at auth.users (history rows go with their user)
-grant select, references, delete on auth.users to postgres;
+-- the owner has every privilege on GoTrue's tables, as supabase/postgres grants it (update-auth-permissions):
+-- foreign keys to auth.users (history rows go with their user), triggers on it (a deleted user leaves no rows)
+grant all on auth.users to postgres;
