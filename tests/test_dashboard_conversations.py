@@ -62,6 +62,31 @@ def test_delete_asks_in_an_accessible_dialog(view, site):
     expect(view.locator(".empty h3")).to_be_visible()
 
 
+def redraw_the_list(page):
+    """Draw the conversation list again (as a late refresh does) and wait until its old buttons are gone."""
+    page.evaluate("""() => {
+        window.oldRow = document.querySelector("#conversation-list li");
+        document.getElementById("search-form").requestSubmit();
+    }""")
+    page.wait_for_function("() => !window.oldRow.isConnected")
+
+
+def test_focus_comes_back_to_the_list_even_when_it_was_drawn_again_meanwhile(view, site):
+    open_dashboard(view, site)
+    chat_twice(view)
+    show_conversations(view)
+    delete = view.get_by_role("button", name=text(view, "chat.delete", title="Budget 2027"))
+    delete.click()
+    dialog = view.get_by_role("dialog", name=text(view, "chat.deleteTitle"))
+    expect(dialog).to_be_visible()
+    redraw_the_list(view)  # while the dialog is open: the button that opened it is gone
+    view.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(delete).to_be_focused()  # its replacement
+    redraw_the_list(view)  # while focus is in the list
+    expect(delete).to_be_focused()
+
+
 def test_rename_in_a_dialog(view, site):
     open_dashboard(view, site)
     chat_twice(view)

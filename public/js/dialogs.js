@@ -8,10 +8,18 @@ function run(dialog, setup) {
     setup();
     dialog.addEventListener("close", () => {
       resolve(dialog.returnValue === "confirm");
-      if (opener && opener.isConnected) opener.focus();
+      const back = stillThere(opener);
+      if (back) back.focus();
     }, { once: true });
     dialog.showModal();
   });
+}
+
+// The opener, or what replaced it if its list was drawn again while the dialog was open (same accessible name).
+function stillThere(opener) {
+  if (!opener || opener.isConnected) return opener;
+  const label = opener.getAttribute("aria-label");
+  return label ? document.querySelector(`[aria-label="${CSS.escape(label)}"]`) : null;
 }
 
 // Ask before a destructive action; true when confirmed.

@@ -40,6 +40,7 @@ export function setupSidebar(config, chat) {
   function item(conversation, query) {
     const title = conversation.title || t("chat.untitled");
     const li = document.createElement("li");
+    li.dataset.id = conversation.id;
     const open = document.createElement("button");
     open.type = "button";
     open.className = "open";
@@ -83,7 +84,9 @@ export function setupSidebar(config, chat) {
       const path = query ? `${CHAT}?q=${encodeURIComponent(query)}` : CHAT;
       const { conversations } = await request("GET", path);
       if (mine !== sequence) return;
+      const focused = focusedPlace();
       list.replaceChildren(...conversations.map((conversation) => item(conversation, query)));
+      refocus(focused);
       if (query && !conversations.length) say(status, "search.none", { query });
       else if (!query && !conversations.length) say(status, "chat.noConversations");
       else say(status, null);
@@ -91,6 +94,17 @@ export function setupSidebar(config, chat) {
       if (failure instanceof ApiError && failure.code === "unauthorized") list.replaceChildren();  // not signed in yet
       else if (mine === sequence && failure instanceof ApiError) show(error, describe(failure));
     }
+  }
+
+  // Where focus is in the list (conversation, and which of its buttons), so drawing it again keeps it there.
+  function focusedPlace() {
+    const row = list.contains(document.activeElement) && document.activeElement.closest("li");
+    return row ? { id: row.dataset.id, slot: [...row.children].indexOf(document.activeElement) } : null;
+  }
+
+  function refocus(place) {
+    const row = place && [...list.children].find((node) => node.dataset.id === place.id);
+    if (row && row.children[place.slot]) row.children[place.slot].focus();
   }
 
   async function renameConversation(id, title) {
