@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -18,13 +19,14 @@ fake = FakeOpenAI().start()
 os.environ.update(OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=fake.base_url, ALLOW_ANONYMOUS="1", **{env!r})
 before = set(sys.modules)
 server = LoopbackServer(load_handler({handler!r}))
-reply = call(server.port, "POST", {path!r}, {body!r})
+reply = call(server.port, "POST", {path!r}, {body!r}, {headers!r})
 print(json.dumps({{"status": reply.status, "modules": sorted(set(sys.modules) - before)}}))
 """
 
 
-def serve_one(handler: str, path: str, body: dict, env: dict | None = None) -> dict:
-    script = SERVE_ONE.format(root=str(ROOT), handler=handler, path=path, body=body, env=env or {})
+def serve_one(handler: str, path: str, body: dict, env: dict | None = None, headers: dict | None = None) -> dict:
+    script = SERVE_ONE.format(root=str(ROOT), handler=handler, path=path, body=body, env=env or {},
+                              headers=headers or {})
     environment = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment,
                             cwd=ROOT, timeout=600)  # a hang guard: a cold start on a busy CPU can take a minute
@@ -54,6 +56,26 @@ def test_the_store_is_imported_when_configured(env, expected):
     assert served["status"] == 200
     assert expected in top_level(served["modules"])
     assert "supabase" not in top_level(served["modules"])
+
+
+def test_a_supabase_backed_chat_imports_the_postgrest_client_not_the_supabase_package(postgres, postgrest):
+    """History in Supabase: a signed-in user's first turn is stored through PostgREST's client alone."""
+    from tests.standins.postgrest import JWT_SECRET, user_token
+
+    postgrest.faults.clear()
+    user_id = str(uuid.uuid4())
+    postgres.add_user(user_id)  # Supabase history rows belong to users in auth.users
+    token = user_token(user_id, iss=f"{postgrest.url}/auth/v1")
+    env = {"SUPABASE_URL": postgrest.url, "SUPABASE_SERVICE_ROLE_KEY": postgrest.SERVICE_KEY,
+           "SUPABASE_JWT_SECRET": JWT_SECRET}
+    before = len(postgrest.requests)
+    served = serve_one("groupchat/chat.py", "/api/groupchat/chat", {"message": "hi"}, env,
+                       {"Authorization": f"Bearer {token}"})
+    assert served["status"] == 200
+    assert len(postgrest.requests) > before  # it did talk to PostgREST
+    assert "postgrest" in top_level(served["modules"])
+    assert not top_level(served["modules"]) & {"supabase", "supabase_auth", "storage3", "realtime",
+                                                "supabase_functions", "websockets"}
 
 
 def test_a_streamed_chat_never_imports_the_openai_sdk_or_httpx():

@@ -1,4 +1,5 @@
-"""The Supabase history store: PostgREST through the `supabase` package, with the service role key."""
+"""The Supabase history store: its PostgREST API (`/rest/v1`) through the `postgrest` client, with the service role
+key."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ PAGE = 1000  # PostgREST answers at most max_rows rows (Supabase's default: 1000
 
 @functools.lru_cache(maxsize=4)
 def _client(url: str, key: str, timeout: float):
+    """PostgREST's own client (from supabase-py; the whole `supabase` package would load its auth, storage, realtime
+    and functions clients too), sending the headers supabase-py's create_client sends: the key as `apiKey` and as
+    the bearer token. Our httpx client sets the timeout and pool; no retries."""
     import httpx
-    from supabase import ClientOptions, create_client
+    from postgrest import SyncPostgrestClient
 
     http = httpx.Client(timeout=httpx.Timeout(timeout), limits=httpx.Limits(max_connections=50))
-    options = ClientOptions(httpx_client=http, postgrest_client_timeout=timeout, postgrest_client_retry=False,
-                            auto_refresh_token=False, persist_session=False)
-    return create_client(url, key, options)
+    return SyncPostgrestClient(f"{url.rstrip('/')}/rest/v1", http_client=http, retry_enabled=False,
+                               headers={"apiKey": key, "Authorization": f"Bearer {key}"})
 
 
 class SupabaseStore:
