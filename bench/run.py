@@ -1,4 +1,5 @@
-"""Run every benchmark, print a table and write bench/results/latest.json (python -m bench.run [--quick]).
+"""Run every benchmark, print a table and write bench/results/latest.json (python -m bench.run [--quick] [--only-cold]
+[--only-peers]).
 
 Absolute times are this machine's; the ratios and differences are what carry over.
 """
@@ -6,15 +7,19 @@ Absolute times are this machine's; the ratios and differences are what carry ove
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,9 +50,10 @@ def base_env(base_url: str) -> dict:
     return env
 
 
-def post(port: int, path: str, body: dict, headers: dict | None = None) -> tuple[int, bytes]:
+def post(port: int, path: str, body: dict | None, headers: dict | None = None,
+         method: str = "POST") -> tuple[int, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.request("POST", path, body=json.dumps(body).encode(),
+    connection.request(method, path, body=None if body is None else json.dumps(body).encode(),
                        headers={"Content-Type": "application/json", **(headers or {})})
     response = connection.getresponse()
     data = response.read()
@@ -78,17 +84,20 @@ def first_event(port: int, path: str, body: dict, marker: bytes) -> tuple[float,
 COLD_VARIANTS = {
     "chat": [("function", "api/groupchat/chat.py"), ("floor-sdk", "chat"), ("floor-urllib", "chat")],
     "key": [("function", "api/realtime/key.py"), ("floor-sdk", "key"), ("floor-urllib", "key")],
+    # history in Supabase: a signed-in user's first request, the conversation list (GET), read from PostgREST
+    "supabase": [("function", "api/groupchat/chat.py"), ("floor-postgrest", "supabase"), ("floor-urllib", "supabase")],
 }
-ROUTES = {"chat": ("/api/groupchat/chat", {"message": "bonjour"}), "key": ("/api/realtime/key", {})}
+ROUTES = {"chat": ("POST", "/api/groupchat/chat", {"message": "bonjour"}), "key": ("POST", "/api/realtime/key", {}),
+          "supabase": ("GET", "/api/groupchat/chat", None)}
 
 
-def cold_once(kind: str, target: str, route: str, env: dict) -> tuple[float, list[str]]:
-    path, body = ROUTES[route]
+def cold_once(kind: str, target: str, route: str, env: dict, headers: dict | None = None) -> tuple[float, list[str]]:
+    method, path, body = ROUTES[route]
     started = time.perf_counter()
     child = subprocess.Popen([PYTHON, "-m", "bench.serve_once", kind, target], cwd=ROOT, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     port = int(child.stdout.readline())
-    status, _ = post(port, path, body)
+    status, _ = post(port, path, body, headers, method)
     elapsed = time.perf_counter() - started
     _, stderr = child.communicate(timeout=30)
     if status != 200:
@@ -97,26 +106,86 @@ def cold_once(kind: str, target: str, route: str, env: dict) -> tuple[float, lis
     return elapsed, modules
 
 
+@contextlib.contextmanager
+def supabase_project():
+    """A Supabase project on loopback as the tests start one (tests/standins: a PostgreSQL cluster with the migrations,
+    the real PostgREST behind the /rest/v1 gateway), with a signed-in user who has 3 conversations: the settings
+    and the request headers of a function whose history is there."""
+    from tests.standins.postgres import Postgres
+    from tests.standins.postgrest import JWT_SECRET, SupabaseRest, user_token
+
+    postgres = Postgres().start()
+    try:
+        rest = SupabaseRest(postgres).start()
+        try:
+            user_id = str(uuid.uuid4())
+            postgres.add_user(user_id)
+            for n in range(3):
+                seed = {"p_user_id": user_id, "p_conversation_id": str(uuid.uuid4()), "p_title": f"Budget {n}",
+                        "p_messages": [{"role": role, "content": text, "status": "complete", "source": "text"}
+                                       for role, text in (("user", "Quel budget ?"), ("assistant", "Voici."))]}
+                urllib.request.urlopen(urllib.request.Request(
+                    f"{rest.url}/rest/v1/rpc/record_messages", data=json.dumps(seed).encode(),
+                    headers={"apikey": rest.SERVICE_KEY, "Authorization": f"Bearer {rest.SERVICE_KEY}",
+                             "Content-Type": "application/json"}), timeout=30).close()
+            token = user_token(user_id, iss=f"{rest.url}/auth/v1")
+            yield {"env": {"SUPABASE_URL": rest.url, "SUPABASE_SERVICE_ROLE_KEY": rest.SERVICE_KEY,
+                           "SUPABASE_JWT_SECRET": JWT_SECRET, "BENCH_USER_ID": user_id},
+                   "headers": {"Authorization": f"Bearer {token}"}}
+        finally:
+            rest.stop()
+    finally:
+        postgres.stop()
+
+
 def cold_start(runs: int, base_url: str) -> dict:
     env = base_env(base_url)
     times = {(route, kind): [] for route, variants in COLD_VARIANTS.items() for kind, _ in variants}
     modules = {}
-    for _ in range(runs):  # interleaved, so drift on the machine touches every variant alike
-        for route, variants in COLD_VARIANTS.items():
-            for kind, target in variants:
-                elapsed, imported = cold_once(kind, target, route, env)
-                times[(route, kind)].append(elapsed)
-                modules[(route, kind)] = imported
+    with supabase_project() as supabase:
+        for _ in range(runs):  # interleaved, so drift on the machine touches every variant alike
+            for route, variants in COLD_VARIANTS.items():
+                on_supabase = route == "supabase"
+                for kind, target in variants:
+                    elapsed, imported = cold_once(kind, target, route, {**env, **supabase["env"]} if on_supabase
+                                                  else env, supabase["headers"] if on_supabase else None)
+                    times[(route, kind)].append(elapsed)
+                    modules[(route, kind)] = imported
     result = {}
-    for route in COLD_VARIANTS:
-        median = {kind: statistics.median(times[(route, kind)]) * 1000 for kind, _ in COLD_VARIANTS[route]}
+    for route, variants in COLD_VARIANTS.items():
+        median = {kind: statistics.median(times[(route, kind)]) * 1000 for kind, _ in variants}
+        library_floor = variants[1][0]  # floor-sdk, or floor-postgrest for the Supabase-backed list
         result[route] = {
             "runs": runs, "median_ms": {k: round(v, 1) for k, v in median.items()},
-            "ratio_to_sdk_floor": round(median["function"] / median["floor-sdk"], 3),
+            f"ratio_to_{library_floor.removeprefix('floor-')}_floor":
+                round(median["function"] / median[library_floor], 3),
             "ratio_to_urllib_floor": round(median["function"] / median["floor-urllib"], 3),
             "imports_supabase": "supabase" in modules[(route, "function")],
+            "imports_postgrest": "postgrest" in modules[(route, "function")],
         }
     return result
+
+
+# --- the lock ------------------------------------------------------------------------------------------
+
+MAIN_PACKAGES = ("openai", "httpx", "pydantic", "postgrest", "pyjwt", "orjson", "certifi")
+
+
+def lock_versions() -> dict:
+    """The runtime lock's pins (requirements.txt, what Vercel installs), and whether this Python has exactly them."""
+    from importlib import metadata
+
+    pins = dict(re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", (ROOT / "requirements.txt").read_text(), re.M))
+    normal = lambda name: re.sub(r"[-_.]+", "-", name).lower()  # noqa: E731
+    installed = {normal(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    differ = sorted(name for name, version in pins.items() if installed.get(normal(name)) != version)
+    return {"file": "requirements.txt", "pins": pins, "installed_as_locked": not differ, "differ": differ}
+
+
+def lock_line(lock: dict) -> str:
+    main = ", ".join(f"{name} {lock['pins'][name]}" for name in MAIN_PACKAGES if name in lock["pins"])
+    return (f"Lock ({lock['file']}, {len(lock['pins'])} packages): {main}; installed as locked: "
+            + ("yes" if lock["installed_as_locked"] else f"NO ({', '.join(lock['differ'])})"))
 
 
 # --- a warm function ------------------------------------------------------------------------------------
@@ -237,9 +306,8 @@ def machine() -> dict:
             "os": platform.platform(), "python": platform.python_version()}
 
 
-def table(report: dict) -> str:
-    cold, board, peers = report["cold_start"], report["dashboard"], report["peers"]
-    rows = [("measure", "result", "goal", "met")]
+def cold_rows(cold: dict) -> list[tuple]:
+    rows = []
     for route in ("chat", "key"):
         c = cold[route]
         rows.append((f"cold start {route}: function / SDK floor / urllib floor (median of {c['runs']})",
@@ -249,6 +317,23 @@ def table(report: dict) -> str:
                      "yes" if c["ratio_to_sdk_floor"] <= 1.1 else "no"))
         rows.append((f"cold start {route}: imports supabase", "yes" if c["imports_supabase"] else "no", "no",
                      "no" if c["imports_supabase"] else "yes"))
+    c = cold["supabase"]
+    rows.append((f"cold start Supabase-backed list (GET, signed in): function / postgrest floor / urllib floor "
+                 f"(median of {c['runs']})", f"{c['median_ms']['function']} / {c['median_ms']['floor-postgrest']} / "
+                 f"{c['median_ms']['floor-urllib']} ms", "", ""))
+    rows.append(("cold start Supabase-backed list: ratio to bare urllib floor", f"{c['ratio_to_urllib_floor']}x", "",
+                 ""))
+    rows.append(("cold start Supabase-backed list: ratio to postgrest floor", f"{c['ratio_to_postgrest_floor']}x",
+                 "", ""))
+    rows.append(("cold start Supabase-backed list: imports supabase / postgrest",
+                 f"{'yes' if c['imports_supabase'] else 'no'} / {'yes' if c['imports_postgrest'] else 'no'}",
+                 "no / yes", "yes" if not c["imports_supabase"] and c["imports_postgrest"] else "no"))
+    return rows
+
+
+def table(report: dict) -> str:
+    cold, board, peers = report["cold_start"], report["dashboard"], report["peers"]
+    rows = [("measure", "result", "goal", "met"), *cold_rows(cold)]
     seq, conc, sat, cs = peers["sequential"], peers["concurrent"], peers["saturation"], peers["cold_streamed"]
     fn = "function"
     goals = [
@@ -338,12 +423,15 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer runs, to check the benchmark itself")
-    parser.add_argument("--only-peers", action="store_true", help="only the side-by-side streamed chat measures")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--only-peers", action="store_true", help="only the side-by-side streamed chat measures")
+    only.add_argument("--only-cold", action="store_true", help="only the cold-start measures (chat, key, Supabase)")
     args = parser.parse_args(argv)
     cold_runs, loads = (3, 2) if args.quick else (15, 10)
     load_before = os.getloadavg()
-    report = {"machine": machine(), "command": "scripts/bench" + (" --quick" if args.quick else "")
-              + (" --only-peers" if args.only_peers else "")}
+    report = {"machine": machine(), "lock": lock_versions(), "command": "scripts/bench"
+              + (" --quick" if args.quick else "") + (" --only-peers" if args.only_peers else "")
+              + (" --only-cold" if args.only_cold else "")}
     if not args.only_peers:
         stand_in, base_url = start_stand_in()
         try:
@@ -351,8 +439,9 @@ def main(argv=None):
         finally:
             stand_in.terminate()
             stand_in.wait(10)
-    report["peers"] = relays.run(args.quick)
-    if not args.only_peers:
+    if not args.only_cold:
+        report["peers"] = relays.run(args.quick)
+    if not args.only_peers and not args.only_cold:
         report["dashboard"] = dashboard(loads)
     report["load_average"] = {"before": [round(x, 2) for x in load_before],
                               "after": [round(x, 2) for x in os.getloadavg()]}
@@ -360,9 +449,15 @@ def main(argv=None):
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     m = report["machine"]
     print(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, {m['os']}, Python {m['python']}")
+    print(lock_line(report["lock"]))
     print(f"Load average (1, 5, 15 min) before: {report['load_average']['before']}, "
           f"after: {report['load_average']['after']}. Absolute times are this machine's.\n")
-    print(peers_table(report["peers"]) if args.only_peers else table(report))
+    if args.only_peers:
+        print(peers_table(report["peers"]))
+    elif args.only_cold:
+        print(_grid([("measure", "result", "goal", "met"), *cold_rows(report["cold_start"])]))
+    else:
+        print(table(report))
     print(f"\nJSON: {RESULTS / 'latest.json'}")
 
 

@@ -3,6 +3,8 @@
     python -m bench.serve_once function api/groupchat/chat.py
     python -m bench.serve_once floor-urllib chat|key
     python -m bench.serve_once floor-sdk chat|key
+    python -m bench.serve_once floor-urllib supabase    (GET: the conversation list from Supabase's REST API, stdlib)
+    python -m bench.serve_once floor-postgrest supabase (GET: the same through the PostgREST client, over httpx)
     python -m bench.serve_once floor-httpx chat      (bench/floor_relay.py: a bare streamed chat over httpx)
 
 Prints the port it listens on, serves one request, then reports (on stderr, as JSON) which top-level modules the
@@ -26,7 +28,8 @@ def function_handler(relative: str):
 
 
 def floor_urllib(route: str):
-    """The least a function can do: stdlib only, the same upstream POST with urllib."""
+    """The least a function can do: stdlib only, the same upstream POST with urllib (for `supabase`: a GET answered
+    with the same two PostgREST requests the conversation list makes, for the user BENCH_USER_ID, no token check)."""
     import json
     import os
     import urllib.request
@@ -37,6 +40,16 @@ def floor_urllib(route: str):
 
         def log_message(self, *args):
             pass
+
+        def do_GET(self):
+            rest, key, user = _supabase()
+            headers = {"apiKey": key, "Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+            rooms = urllib.request.Request(f"{rest}/rpc/rooms_for", data=json.dumps({"p_user_id": user}).encode(),
+                                           headers=headers)
+            listed = urllib.request.Request(f"{rest}/conversations?{_LIST_QUERY}{user}", headers=headers)
+            with urllib.request.urlopen(rooms, timeout=20) as first, urllib.request.urlopen(listed, timeout=20) as then:
+                data = {"rooms": json.loads(first.read()), "conversations": json.loads(then.read())}
+            _answer(self, json.dumps(data).encode())
 
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
@@ -85,6 +98,43 @@ def floor_sdk(route: str):
     return handler
 
 
+def floor_postgrest(route: str):
+    """The same GET as floor-urllib's, through the PostgREST client the Supabase store uses (over our httpx client)."""
+    import json
+    from http.server import BaseHTTPRequestHandler
+
+    import httpx
+    from postgrest import SyncPostgrestClient
+
+    rest, key, user = _supabase()
+    client = SyncPostgrestClient(rest, http_client=httpx.Client(timeout=20), retry_enabled=False,
+                                 headers={"apiKey": key, "Authorization": f"Bearer {key}"})
+
+    class handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            rooms = client.rpc("rooms_for", {"p_user_id": user}).execute().data
+            listed = (client.table("conversations").select("id,title,created_at,updated_at").eq("user_id", user)
+                      .order("updated_at", desc=True).limit(100).execute().data)
+            _answer(self, json.dumps({"rooms": rooms, "conversations": listed}).encode())
+
+    return handler
+
+
+_LIST_QUERY = "select=id,title,created_at,updated_at&order=updated_at.desc&limit=100&user_id=eq."
+
+
+def _supabase() -> tuple[str, str, str]:
+    import os
+
+    return (os.environ["SUPABASE_URL"] + "/rest/v1", os.environ["SUPABASE_SERVICE_ROLE_KEY"],
+            os.environ["BENCH_USER_ID"])
+
+
 def floor_httpx(route: str):
     """The bare Python + httpx streaming relay (bench/floor_relay.py), the floor of a streamed chat."""
     from bench.floor_relay import relay_handler
@@ -115,7 +165,7 @@ def main():
     kind, target = sys.argv[1], sys.argv[2]
     before = set(sys.modules)
     handler = {"function": function_handler, "floor-urllib": floor_urllib, "floor-sdk": floor_sdk,
-               "floor-httpx": floor_httpx}[kind](target)
+               "floor-postgrest": floor_postgrest, "floor-httpx": floor_httpx}[kind](target)
     server = HTTPServer(("127.0.0.1", 0), handler)
     print(server.server_port, flush=True)
     server.handle_request()
