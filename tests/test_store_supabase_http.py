@@ -1,4 +1,4 @@
-"""The Supabase store's HTTP, exactly: paths, filters, ordering, headers (respx on the supabase package's httpx)."""
+"""The Supabase store's HTTP, exactly: paths, filters, ordering, headers (respx on the PostgREST client's httpx)."""
 
 import json
 
