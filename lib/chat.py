@@ -96,7 +96,7 @@ def reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettin
     """The assistant's whole reply as the API's JSON body, stored with its message."""
     client = upstream.client(oai)
     model = request.model or cfg.model
-    completion = upstream.call(
+    completion = upstream.with_retry(
         lambda: client.chat.completions.create(model=model, messages=build_messages(request, cfg, turn.context),
                                                **cfg.completion_options()),
         model=model,
@@ -111,8 +111,8 @@ def reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettin
 def stream_reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettings) -> Iterator[dict]:
     """Open the upstream stream (errors here are ordinary HTTP errors), then relay it as events."""
     model = request.model or cfg.model
-    # Raw HTTP through the shared httpx client, not the SDK: `import openai` alone would add ~0.4 s to a cold
-    # start, and opening a stream through it costs about twice the CPU (see README, Benchmarks).
+    # Raw HTTP over stdlib http.client (lib/http_pool.py), not the SDK: `import openai` alone would add ~0.4 s to
+    # a cold start, and opening and reading a stream through it costs about seven times the CPU (README, Dependencies).
     response = openai_stream.open_chat(oai, {
         "model": model, "messages": build_messages(request, cfg, turn.context), "stream": True,
         "stream_options": {"include_usage": True}, **cfg.completion_options(),

@@ -59,7 +59,7 @@ def mint_key(request: KeyRequest, cfg: RealtimeSettings, oai: OpenAISettings) ->
     """A new client secret: only its value, expiry, model and voice go back to the browser."""
     client = upstream.client(oai)
     session = session_config(request, cfg)
-    secret = upstream.call(
+    secret = upstream.with_retry(
         lambda: client.realtime.client_secrets.create(
             session=session, expires_after={"anchor": "created_at", "seconds": cfg.key_ttl},
         ),
@@ -94,8 +94,8 @@ def create_call(offer: str, cfg: RealtimeSettings, oai: OpenAISettings) -> tuple
     """Start a call with OpenAI from our server, with our session: (its SDP answer, its call id)."""
     client = upstream.client(oai)
     session = session_config(KeyRequest(), cfg)
-    answer = upstream.call(lambda: client.realtime.calls.create(sdp=offer, session=session),
-                           model=cfg.model, auth_message=AUTH_MESSAGE)
+    answer = upstream.with_retry(lambda: client.realtime.calls.create(sdp=offer, session=session),
+                                 model=cfg.model, auth_message=AUTH_MESSAGE)
     location = answer.response.headers.get("location") or ""
     call_id = location.rstrip("/").rsplit("/", 1)[-1]
     sdp = answer.content.decode("utf-8", "replace")
@@ -120,6 +120,6 @@ def hang_up(call_id: str, oai: OpenAISettings) -> None:
             client.realtime.calls.hangup(call_id)
         except openai.NotFoundError:
             pass
-        return True  # upstream.call takes a str answer for a non-JSON body
+        return True  # upstream.with_retry takes a str answer for a non-JSON body
 
-    upstream.call(end, auth_message=AUTH_MESSAGE)
+    upstream.with_retry(end, auth_message=AUTH_MESSAGE)

@@ -6,10 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
-from lib import calls, history, limits, log, stores
-from lib.access import Caller
-from lib.errors import ConversationNotFound, HistoryUnavailable, ValidationFailed, canonical_uuid, validation_failed
-from lib.settings import HistorySettings, Limits
+from lib import context, limits, voice_calls
+from lib.errors import ConversationNotFound, ValidationFailed, canonical_uuid, validation_failed
+from lib.history import History
 
 MAX_ITEMS = 4
 MAX_TEXT_CHARS = 2000  # two to three minutes of speech; the whole body stays under the 64 KiB request bound
@@ -51,20 +50,19 @@ def parse_request(data: dict) -> TranscriptRequest:
     return request
 
 
-def save(caller: Caller, client_ip: str, request: TranscriptRequest, cfg: HistorySettings, spending: Limits) -> dict:
-    """Store the items in the call's conversation (or the caller's given one), each counted as a message."""
-    subject = limits.subject_for(caller, client_ip)
-    limits.reserve(limits.message_buckets(spending, subject, len(request.items)), cfg)
-    store, call = calls.owned(caller, request.callId, cfg)
+def save(history: History, request: TranscriptRequest) -> dict:
+    """Store the items in the call's conversation (or in another of the caller's own), each counted as a message:
+    the call and the conversation are checked before anything is counted, so a refusal costs nothing."""
+    call = voice_calls.owned(history, request.callId)
     conversation_id = request.conversationId or call["conversationId"]
+    user_id = history.caller.user_id
+    if conversation_id != call["conversationId"]:
+        with history.store() as store:
+            if store.conversation(user_id, conversation_id) is None:
+                raise ConversationNotFound()
+    limits.reserve(limits.message_buckets(history.spending, history.subject, len(request.items)), history)
     messages = [{"role": item.role, "content": item.text, "status": item.status, "source": "voice"}
                 for item in request.items]
-    try:
-        store.record_messages(caller.user_id, conversation_id, history.title_for(request.items[0].text), messages)
-    except stores.ConversationNotFound:
-        raise ConversationNotFound() from None
-    except stores.StoreUnavailable as exc:
-        log.error(event="history_write_failed", conversationHash=log.conversation_hash(conversation_id),
-                  error=type(exc).__name__)
-        raise HistoryUnavailable() from None
+    with history.store("history_write_failed", conversation_id) as store:
+        store.record_messages(user_id, conversation_id, context.title_for(request.items[0].text), messages)
     return {"conversationId": conversation_id, "saved": True}

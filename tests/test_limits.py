@@ -244,13 +244,14 @@ def counts(request, counted):
     """What a bucket holds right now, read where it is counted: counts(user_id or "global", bucket)."""
     from lib import limits
     from lib.access import Caller
+    from lib.history import subject_for
 
     postgres = request.getfixturevalue("postgres") if counted == "supabase" else None
     if postgres:
         postgres.execute("delete from rate_limits where subject = 'global'")  # the session's database is shared
 
     def read(who: str, bucket: str) -> int:
-        subject = who if who == "global" else limits.subject_for(Caller("user", who), "")
+        subject = who if who == "global" else subject_for(Caller("user", who), "")
         window = MINUTE if bucket.endswith(":minute") else DAY
         now = limits.time.time()  # the frozen limit clock where the test froze one
         start = int(now // window * window)
@@ -461,12 +462,13 @@ def test_the_voice_budget_can_be_counted_by_other_routes(counted, env):
     from lib import limits
     from lib.access import Caller
     from lib.errors import RateLimited
+    from lib.history import History
 
     env.setenv("REALTIME_DAILY_SESSION_LIMIT", "1")
     caller = Caller("user", str(uuid.uuid4()))
-    limits.enforce_voice(caller, "198.51.100.1")  # a key minted, a call started: each is one session
+    limits.enforce_voice(History(caller, "198.51.100.1"))  # a key minted, a call started: each is one session
     with pytest.raises(RateLimited) as refused:
-        limits.enforce_voice(caller, "198.51.100.1")
+        limits.enforce_voice(History(caller, "198.51.100.1"))
     assert refused.value.extra["limit"] == "realtime:day"
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationErr
 
 from lib import chat, realtime, settings as config
 from lib.errors import ValidationFailed, canonical_uuid, validation_failed
-from lib.history import TITLE_CHARS, fit_to_budget, title_for
+from lib.context import TITLE_CHARS, fit_to_budget, title_for
 
 CHAT_CFG = config.chat({"CHAT_MAX_MESSAGE_CHARS": "200", "CHAT_ALLOWED_MODELS": "gpt-4o,gpt-4o-mini"})
 REALTIME_CFG = config.realtime({})

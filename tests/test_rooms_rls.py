@@ -221,7 +221,7 @@ def test_the_migration_takes_back_supabases_default_grants(db):
 # --- A deleted Supabase user leaves no membership or call behind; the room keeps its history ---
 
 def record_call(db, user_id: str, conversation: str):
-    """A realtime call the server started for this user, as lib/calls.py records it."""
+    """A realtime call the server started for this user, as lib/voice_calls.py records it."""
     db.execute("insert into realtime_calls (id, user_id, conversation_id) values (%s, %s, %s)",
                (f"rtc_{uuid.uuid4().hex}", user_id, conversation))
 
