@@ -25,42 +25,13 @@ create policy "owners and members read messages" on public.messages
 
 -- 2. The two trigger functions that must run as the project owner (GoTrue's role deletes users, and its
 --    cascade deletes conversations, without any grant on our tables) move out of public, which PostgREST
---    exposes, into a schema the API roles cannot use. Same bodies, same owner, same empty search_path.
+--    exposes, into a schema the API roles cannot use. A function keeps its body, owner, settings, grants and
+--    triggers when it changes schema: conversations_tombstone and on_auth_user_deleted_forget_memberships fire
+--    the moved functions.
 create schema if not exists private;
 revoke all on schema private from public, anon, authenticated, service_role;
 
-create or replace function private.remember_deleted_conversation() returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  insert into public.deleted_conversations (id) values (old.id) on conflict (id) do nothing;
-  return null;
-end;
-$$;
-
-create or replace function private.forget_deleted_user() returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  delete from public.conversation_members where user_id = old.id;
-  delete from public.realtime_calls where user_id = old.id;
-  return null;
-end;
-$$;
-
-alter function private.remember_deleted_conversation() owner to postgres;
-alter function private.forget_deleted_user() owner to postgres;
+alter function public.remember_deleted_conversation() set schema private;
+alter function public.forget_deleted_user() set schema private;
 revoke execute on function private.remember_deleted_conversation() from public, anon, authenticated, service_role;
 revoke execute on function private.forget_deleted_user() from public, anon, authenticated, service_role;
-
-create or replace trigger conversations_tombstone after delete on public.conversations
-  for each row execute function private.remember_deleted_conversation();
-create or replace trigger on_auth_user_deleted_forget_memberships after delete on auth.users
-  for each row execute function private.forget_deleted_user();
-
-drop function public.remember_deleted_conversation();
-drop function public.forget_deleted_user();
