@@ -211,7 +211,7 @@ class Backend:
         return user_id
 
     def store(self):
-        """The history store object the handlers open (the same one each call); None in memory."""
+        """A store object on the history the handlers use (made once per test); None in memory."""
         if self._store is None and self.kind == "sqlite":
             from lib.stores.sqlite import SqliteStore
 
