@@ -81,7 +81,7 @@ def reference_outcome(body: dict):
 
 def hand_outcome(body: dict):
     try:
-        return dataclasses.asdict(chat._typed(body))
+        return dataclasses.asdict(chat.BODY.parse(body))
     except ValidationFailed as refused:
         return refused.extra["field"], refused.message
 
