@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-
-from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
+from dataclasses import dataclass
 
 from lib import upstream
-from lib.errors import (
-    PayloadTooLarge, UnsupportedMediaType, UpstreamBadResponse, ValidationFailed, validation_failed,
-)
+from lib.errors import PayloadTooLarge, UnsupportedMediaType, UpstreamBadResponse, ValidationFailed
 from lib.settings import REALTIME_INSTRUCTIONS_MAX_CHARS, OpenAISettings, RealtimeSettings
+from lib.validate import Body, Field
 
 AUTH_MESSAGE = (
     "OpenAI refused the server's key for Realtime: OPENAI_API_KEY lacks Realtime access "
@@ -18,21 +16,20 @@ AUTH_MESSAGE = (
 )
 
 
-class KeyRequest(BaseModel):
+@dataclass
+class KeyRequest:
     """POST /api/realtime/key body (optional)."""
 
-    model_config = ConfigDict(extra="forbid")
+    voice: str | None = None
+    instructions: str | None = None
 
-    voice: StrictStr | None = None
-    instructions: StrictStr | None = None
+
+KEY_BODY = Body(KeyRequest, voice=Field(str, nullable=True), instructions=Field(str, nullable=True))
 
 
 def parse_request(data: dict, cfg: RealtimeSettings) -> KeyRequest:
     """A valid KeyRequest, or 422 naming the field at fault."""
-    try:
-        request = KeyRequest.model_validate(data)
-    except ValidationError as exc:
-        raise validation_failed(exc) from None
+    request = KEY_BODY.parse(data)
     if request.voice is not None and request.voice not in cfg.allowed_voices:
         raise ValidationFailed("voice", f"must be one of: {', '.join(cfg.allowed_voices)}")
     if request.instructions is not None:
