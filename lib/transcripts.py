@@ -2,44 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+from dataclasses import dataclass
 
 from lib import context, limits, voice_calls
-from lib.errors import ConversationNotFound, ValidationFailed, canonical_uuid, validation_failed
+from lib.errors import ConversationNotFound, ValidationFailed, canonical_uuid
 from lib.history import History
+from lib.validate import Body, Field
 
 MAX_ITEMS = 4
 MAX_TEXT_CHARS = 2000  # two to three minutes of speech; the whole body stays under the 64 KiB request bound
 
 
-class TranscriptItem(BaseModel):
+@dataclass
+class TranscriptItem:
     """One finished utterance: the user's (transcribed) or the assistant's (as far as it was heard)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    role: Literal["user", "assistant"]
-    text: StrictStr = Field(max_length=MAX_TEXT_CHARS)
-    status: Literal["complete", "interrupted"] = "complete"
+    role: str  # "user" or "assistant"
+    text: str
+    status: str = "complete"  # or "interrupted"
 
 
-class TranscriptRequest(BaseModel):
+@dataclass
+class TranscriptRequest:
     """POST /api/realtime/transcript body."""
 
-    model_config = ConfigDict(extra="forbid")
+    callId: str
+    items: list[TranscriptItem]
+    conversationId: str | None = None
 
-    callId: StrictStr
-    conversationId: StrictStr | None = None
-    items: list[TranscriptItem] = Field(min_length=1, max_length=MAX_ITEMS)
+
+ITEM = Body(TranscriptItem, role=Field(str, required=True, choices=("user", "assistant")),
+            text=Field(str, required=True, max_length=MAX_TEXT_CHARS),
+            status=Field(str, choices=("complete", "interrupted")))
+BODY = Body(TranscriptRequest, callId=Field(str, required=True), conversationId=Field(str, nullable=True),
+            items=Field(list, required=True, min_length=1, max_length=MAX_ITEMS, items=ITEM))
 
 
 def parse_request(data: dict) -> TranscriptRequest:
     """A valid TranscriptRequest, or 422 naming the first field at fault."""
-    try:
-        request = TranscriptRequest.model_validate(data)
-    except ValidationError as exc:
-        raise validation_failed(exc) from None
+    request = BODY.parse(data)
     if request.conversationId is not None:
         request.conversationId = canonical_uuid(request.conversationId, "conversationId")
     for index, item in enumerate(request.items):
