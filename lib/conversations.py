@@ -5,10 +5,12 @@ from __future__ import annotations
 from lib import rooms
 from lib.errors import ConversationNotFound, OwnerOnly, ValidationFailed, canonical_uuid
 from lib.history import History
+from lib.validate import Body, Field
 
 TITLE_MAX_CHARS = 200
 SEARCH_MAX_CHARS = 200
 SNIPPET_CHARS = 120
+RENAME_BODY = Body(dict, title=Field(str, required=True))
 
 
 def conversation_id_from(query: dict[str, str], required: bool = False) -> str | None:
@@ -73,12 +75,7 @@ def snippet(content: str | None, query: str, width: int = SNIPPET_CHARS) -> str 
 
 def title_from(data: dict) -> str:
     """The PATCH body's title, one trimmed line of 1..200 characters; 422 otherwise."""
-    unknown = sorted(set(data) - {"title"})
-    if unknown:
-        raise ValidationFailed(unknown[0], "unknown field")
-    title = data.get("title")
-    if not isinstance(title, str):
-        raise ValidationFailed("title", "is required and must be a string")
+    title = RENAME_BODY.parse(data)["title"]
     title = " ".join(title.split())
     if not title:
         raise ValidationFailed("title", "must not be blank")

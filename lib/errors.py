@@ -122,13 +122,6 @@ def canonical_uuid(value: str, field: str) -> str:
     return value.lower()
 
 
-def validation_failed(exc) -> ValidationFailed:
-    """The first error of a pydantic ValidationError, as a 422 naming its field."""
-    first = exc.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "body"
-    return ValidationFailed(field, first["msg"][0].lower() + first["msg"][1:])
-
-
 class RateLimited(ApiError):
     status, code = 429, "rate_limited"
 

@@ -12,12 +12,17 @@ from lib.errors import (
     ConversationNotFound, InviteNotFound, MemberNotFound, OwnerOnly, SignInRequired, ValidationFailed, canonical_uuid,
 )
 from lib.history import History
+from lib.validate import Body, Field
 
 INVITE_DAYS, MAX_INVITE_DAYS = 7, 30
 ASSISTANT_NAME = "Assistant"
 ASSISTANT_MODES = ("mentions", "all")
 _MENTION = re.compile(r"(?<![\w@])@(assistant|ia)(?!\w)", re.IGNORECASE)
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+POST_BODY = Body(dict, conversationId=Field(str), invite=Field(str),
+                 expiresInDays=Field(int, minimum=1, maximum=MAX_INVITE_DAYS))
+CONFIGURE_BODY = Body(dict, conversationId=Field(str, required=True),
+                      assistantReplies=Field(str, required=True, choices=ASSISTANT_MODES))
 
 
 def addresses_assistant(message: str) -> bool:
@@ -57,18 +62,13 @@ def post(history: History, body: dict, base_url: str) -> tuple[dict, int]:
     """Create an invitation (the owner, {"conversationId"}) or accept one ({"invite"}); (body, status)."""
     if history.caller.kind == "anonymous":
         raise SignInRequired()
-    unknown = set(body) - {"conversationId", "invite", "expiresInDays"}
-    if unknown:
-        raise ValidationFailed(sorted(unknown)[0], "extra inputs are not permitted")
-    if ("conversationId" in body) == ("invite" in body):
+    fields = POST_BODY.parse(body)
+    if ("conversationId" in fields) == ("invite" in fields):
         raise ValidationFailed("body", "send either conversationId (to invite) or invite (to join)")
-    if "invite" in body:
-        return _accept(history, body["invite"]), 200
-    conversation_id = canonical_uuid(body["conversationId"], "conversationId")
-    days = body.get("expiresInDays", INVITE_DAYS)
-    if type(days) is not int or not 1 <= days <= MAX_INVITE_DAYS:
-        raise ValidationFailed("expiresInDays", f"must be a whole number of days from 1 to {MAX_INVITE_DAYS}")
-    return _invite(history, conversation_id, days, base_url), 201
+    if "invite" in fields:
+        return _accept(history, fields["invite"]), 200
+    conversation_id = canonical_uuid(fields["conversationId"], "conversationId")
+    return _invite(history, conversation_id, fields.get("expiresInDays", INVITE_DAYS), base_url), 201
 
 
 def _invite(history: History, conversation_id: str, days: int, base_url: str) -> dict:
@@ -88,9 +88,7 @@ def _invite(history: History, conversation_id: str, days: int, base_url: str) ->
     return history.run(create)
 
 
-def _accept(history: History, invite) -> dict:
-    if not isinstance(invite, str):
-        raise ValidationFailed("invite", "must be a string")
+def _accept(history: History, invite: str) -> dict:
     if not _TOKEN.match(invite):
         raise InviteNotFound()
 
@@ -150,13 +148,9 @@ def revoke(history: History, invite: str) -> dict:
 
 def configure(history: History, body: dict) -> dict:
     """The owner sets when the assistant answers: "mentions" (when addressed) or "all" (every message)."""
-    unknown = set(body) - {"conversationId", "assistantReplies"}
-    if unknown:
-        raise ValidationFailed(sorted(unknown)[0], "extra inputs are not permitted")
-    conversation_id = canonical_uuid(body.get("conversationId"), "conversationId")
-    mode = body.get("assistantReplies")
-    if mode not in ASSISTANT_MODES:
-        raise ValidationFailed("assistantReplies", "must be one of: " + ", ".join(ASSISTANT_MODES))
+    fields = CONFIGURE_BODY.parse(body)
+    conversation_id = canonical_uuid(fields["conversationId"], "conversationId")
+    mode = fields["assistantReplies"]
 
     def update(store):
         if enter(store, history.caller.user_id, conversation_id).role != "owner":

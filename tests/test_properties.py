@@ -10,7 +10,7 @@ from hypothesis import example, given, settings, strategies as st
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
 
 from lib import chat, realtime, settings as config, transcripts
-from lib.errors import ValidationFailed, canonical_uuid, validation_failed
+from lib.errors import ValidationFailed, canonical_uuid
 from lib.context import TITLE_CHARS, fit_to_budget, title_for
 
 CHAT_CFG = config.chat({"CHAT_MAX_MESSAGE_CHARS": "200", "CHAT_ALLOWED_MODELS": "gpt-4o,gpt-4o-mini"})
@@ -105,7 +105,9 @@ def reference_outcome(model: type[BaseModel], body: dict):
     try:
         return model.model_validate(body).model_dump()
     except ValidationError as exc:
-        refused = validation_failed(exc)
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "body"
+        refused = ValidationFailed(field, first["msg"][0].lower() + first["msg"][1:])
         # pydantic names its own class where an item is not an object; the API does not
         return refused.extra["field"], re.sub(r" or instance of \w+$", "", refused.message)
 
