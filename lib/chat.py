@@ -9,6 +9,7 @@ from lib import openai_stream, upstream
 from lib.errors import ApiError, UpstreamBadResponse, UpstreamStreamInterrupted, ValidationFailed, canonical_uuid
 from lib.settings import SYSTEM_PROMPT_MAX_CHARS, ChatSettings, OpenAISettings
 from lib.turns import Turn
+from lib.validate import Body, Field
 
 
 @dataclass
@@ -24,31 +25,18 @@ class ChatRequest:
     regenerate: bool | None = None
 
 
-# Each field's JSON type, strictly (true is not a string, 1 is not a boolean), and whether null stands for absent.
-# Checked by hand rather than by a pydantic model: importing pydantic and building the model is ~0.1 s of every
-# cold start of the chat (README, Benchmarks); tests/test_properties.py holds the pydantic model as the reference.
-_FIELDS = {"message": (str, True), "systemPrompt": (str, True), "conversationId": (str, True), "model": (str, True),
-           "stream": (bool, True), "askAssistant": (bool, False), "regenerate": (bool, True)}
-_EXPECTED = {str: "input should be a valid string", bool: "input should be a valid boolean"}
-
-
-def _typed(data: dict) -> ChatRequest:
-    """The body's fields, or 422 for the first of them with the wrong type, then for the first unknown key."""
-    for name, (kind, nullable) in _FIELDS.items():
-        if name in data and type(data[name]) is not kind and not (data[name] is None and nullable):
-            raise ValidationFailed(name, _EXPECTED[kind])
-    for name in data:
-        if name not in _FIELDS:
-            raise ValidationFailed(name or "body", "extra inputs are not permitted")
-    fields = {name: value for name, value in data.items() if value is not None}
-    return ChatRequest(**fields)
+# Each field's JSON type, strictly, and whether null stands for absent; tests/test_properties.py holds the pydantic
+# model as the reference (pydantic itself stays out of the chat's cold start: README, Dependencies).
+BODY = Body(ChatRequest, message=Field(str, nullable=True), systemPrompt=Field(str, nullable=True),
+            conversationId=Field(str, nullable=True), model=Field(str, nullable=True),
+            stream=Field(bool, nullable=True), askAssistant=Field(bool), regenerate=Field(bool, nullable=True))
 
 
 def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
     """A valid ChatRequest, or 422 naming the first field at fault."""
     if "message" not in data and not data.get("regenerate"):
         raise ValidationFailed("message", "field required")  # named first, as when it was always required
-    request = _typed(data)
+    request = BODY.parse(data)
     if request.conversationId is not None:
         request.conversationId = canonical_uuid(request.conversationId, "conversationId")
     if request.regenerate:
@@ -96,7 +84,7 @@ def reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettin
     """The assistant's whole reply as the API's JSON body, stored with its message."""
     client = upstream.client(oai)
     model = request.model or cfg.model
-    completion = upstream.call(
+    completion = upstream.with_retry(
         lambda: client.chat.completions.create(model=model, messages=build_messages(request, cfg, turn.context),
                                                **cfg.completion_options()),
         model=model,
@@ -111,8 +99,8 @@ def reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettin
 def stream_reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettings) -> Iterator[dict]:
     """Open the upstream stream (errors here are ordinary HTTP errors), then relay it as events."""
     model = request.model or cfg.model
-    # Raw HTTP through the shared httpx client, not the SDK: `import openai` alone would add ~0.4 s to a cold
-    # start, and opening a stream through it costs about twice the CPU (see README, Benchmarks).
+    # Raw HTTP over stdlib http.client (lib/http_pool.py), not the SDK: `import openai` alone would add ~0.4 s to
+    # a cold start, and opening and reading a stream through it costs about seven times the CPU (README, Dependencies).
     response = openai_stream.open_chat(oai, {
         "model": model, "messages": build_messages(request, cfg, turn.context), "stream": True,
         "stream_options": {"include_usage": True}, **cfg.completion_options(),

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from lib import log, rooms, stores
-from lib.errors import (
-    ConversationNotFound, HistoryDisabled, HistoryUnavailable, OwnerOnly, ValidationFailed, canonical_uuid,
-)
-from lib.settings import HistorySettings
+from lib import rooms
+from lib.errors import ConversationNotFound, OwnerOnly, ValidationFailed, canonical_uuid
+from lib.history import History
+from lib.validate import Body, Field
 
 TITLE_MAX_CHARS = 200
 SEARCH_MAX_CHARS = 200
 SNIPPET_CHARS = 120
+RENAME_BODY = Body(dict, title=Field(str, required=True))
 
 
 def conversation_id_from(query: dict[str, str], required: bool = False) -> str | None:
@@ -35,9 +35,11 @@ def after_from(query: dict[str, str]) -> int | None:
     return int(raw)
 
 
-def list_all(user_id: str, cfg: HistorySettings) -> dict:
+def list_all(history: History) -> dict:
     """The user's conversations and the rooms they are in, most recently updated first; each says whether it is
     a room, the user's role there and who is in it (`room`: null for a conversation not shared)."""
+
+    user_id = history.caller.user_id
 
     def load(store):
         joined = {room["id"]: room for room in store.rooms(user_id)}
@@ -46,17 +48,17 @@ def list_all(user_id: str, cfg: HistorySettings) -> dict:
                     "room": {"role": room["role"], "members": room["members"]}} for room in joined.values()]
         return sorted(listed, key=lambda c: c["updatedAt"], reverse=True)
 
-    return {"conversations": _call(cfg, load)}
+    return {"conversations": history.run(load)}
 
 
-def search(user_id: str, query: str, cfg: HistorySettings) -> dict:
+def search(history: History, query: str) -> dict:
     """The user's conversations whose title or messages contain `query`, each with a short snippet."""
     text = " ".join(query.split())
     if not text:
         raise ValidationFailed("q", "must not be blank")
     if len(text) > SEARCH_MAX_CHARS:
         raise ValidationFailed("q", f"must be at most {SEARCH_MAX_CHARS} characters")
-    found = _call(cfg, lambda store: store.search(user_id, text))
+    found = history.run(lambda store: store.search(history.caller.user_id, text))
     return {"conversations": [{**row, "snippet": snippet(row["snippet"], text)} for row in found]}
 
 
@@ -73,12 +75,7 @@ def snippet(content: str | None, query: str, width: int = SNIPPET_CHARS) -> str 
 
 def title_from(data: dict) -> str:
     """The PATCH body's title, one trimmed line of 1..200 characters; 422 otherwise."""
-    unknown = sorted(set(data) - {"title"})
-    if unknown:
-        raise ValidationFailed(unknown[0], "unknown field")
-    title = data.get("title")
-    if not isinstance(title, str):
-        raise ValidationFailed("title", "is required and must be a string")
+    title = RENAME_BODY.parse(data)["title"]
     title = " ".join(title.split())
     if not title:
         raise ValidationFailed("title", "must not be blank")
@@ -87,21 +84,21 @@ def title_from(data: dict) -> str:
     return title
 
 
-def rename(user_id: str, conversation_id: str, title: str, cfg: HistorySettings) -> dict:
+def rename(history: History, conversation_id: str, title: str) -> dict:
     """Give one of the user's conversations a new title; 404 if it is not the user's."""
 
     def update(store):
-        if not store.rename_conversation(user_id, conversation_id, title):
+        if not store.rename_conversation(history.caller.user_id, conversation_id, title):
             raise ConversationNotFound()
         return {"conversationId": conversation_id, "title": title}
 
-    return _call(cfg, update)
+    return history.run(update)
 
 
-def read(user_id: str, conversation_id: str, cfg: HistorySettings, after: int | None = None,
-         name: str = "") -> dict:
+def read(history: History, conversation_id: str, after: int | None = None) -> dict:
     """One conversation (its owner's, or a room the user is in) and its messages, oldest first, each with its
     author; only those after message id `after` if given. 404 if the user may not read it."""
+    user_id, name = history.caller.user_id, history.caller.name
 
     def load(store):
         access = store.room_access(user_id, conversation_id)
@@ -117,12 +114,14 @@ def read(user_id: str, conversation_id: str, cfg: HistorySettings, after: int | 
                 "createdAt": conversation["createdAt"], "updatedAt": conversation["updatedAt"], "room": room,
                 "messages": rooms.label(messages, access.owner_id, names)}
 
-    return _call(cfg, load)
+    return history.run(load)
 
 
-def delete(user_id: str, conversation_id: str, cfg: HistorySettings) -> dict:
+def delete(history: History, conversation_id: str) -> dict:
     """Delete one conversation and its messages; 404 if it is not the user's, 403 for a room's member (who
     leaves it instead)."""
+
+    user_id = history.caller.user_id
 
     def remove(store):
         if not store.delete_conversation(user_id, conversation_id):
@@ -131,15 +130,4 @@ def delete(user_id: str, conversation_id: str, cfg: HistorySettings) -> dict:
             raise ConversationNotFound()
         return {"deleted": True, "conversationId": conversation_id}
 
-    return _call(cfg, remove)
-
-
-def _call(cfg: HistorySettings, operation):
-    try:
-        store = stores.open_store(cfg)
-        if store is None:
-            raise HistoryDisabled()
-        return operation(store)
-    except stores.StoreUnavailable as exc:
-        log.error(event="history_unavailable", error=type(exc).__name__)
-        raise HistoryUnavailable() from None
+    return history.run(remove)

@@ -1,4 +1,5 @@
-"""Every error the API can answer with, and its HTTP form: the one place errors meet status codes."""
+"""Every error of this package: those the API answers with, each with its HTTP form (the one place errors meet
+status codes), and the store's outage, which the history door (lib/history.py) turns into one of them."""
 
 from __future__ import annotations
 
@@ -54,6 +55,9 @@ class OriginNotAllowed(ApiError):
 
 
 class ConversationNotFound(ApiError):
+    """No such conversation for this caller (or it was deleted: a deleted conversation's id is never used again);
+    the stores raise it too."""
+
     status, code = 404, "conversation_not_found"
     default_message = "No conversation with this id."
 
@@ -118,13 +122,6 @@ def canonical_uuid(value: str, field: str) -> str:
     return value.lower()
 
 
-def validation_failed(exc) -> ValidationFailed:
-    """The first error of a pydantic ValidationError, as a 422 naming its field."""
-    first = exc.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "body"
-    return ValidationFailed(field, first["msg"][0].lower() + first["msg"][1:])
-
-
 class RateLimited(ApiError):
     status, code = 429, "rate_limited"
 
@@ -153,6 +150,14 @@ class HistoryDisabled(ApiError):
     status, code = 503, "history_disabled"
     default_message = ("Chat history is off on this server: set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY "
                        "(or HISTORY_DB for a local SQLite file).")
+
+
+class HistoryForUsersOnly(HistoryDisabled):
+    default_message = "Chat history in Supabase is kept for signed-in users only; this turn was not saved."
+
+
+class StoreUnavailable(Exception):
+    """The store could not be reached, or answered with an error (never sent to a caller as it is)."""
 
 
 class UpstreamError(ApiError):

@@ -1,32 +1,93 @@
-"""Chat history as context: conversation titles, and the recent messages that fit the context budget."""
+"""One request's door to history: who asks, the store (opened once, when first needed) or why there is none, the
+keep-history rule, and the one guard that turns the store's failures into API errors."""
 
 from __future__ import annotations
 
-from lib.stores.base import ROLES
+import hashlib
+from contextlib import contextmanager
+from typing import Iterator
 
-CONTEXT_MESSAGES = 200  # the most recent messages loaded before trimming to the character budget
-TITLE_CHARS = 80
+from lib import log, settings, stores
+from lib.access import Caller
+from lib.errors import HistoryDisabled, HistoryForUsersOnly, HistoryUnavailable, StoreUnavailable
+from lib.settings import HistorySettings, Limits
+
+ANONYMOUS_OFF = "Chat history is off for anonymous callers on this deployment: sign in to keep it."
+_UNOPENED = object()
 
 
-def title_for(message: str) -> str:
-    """A conversation's title: its first message on one line, cut to 80 characters."""
-    line = " ".join(message.split())
-    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
+def subject_for(caller: Caller, client_ip: str) -> str:
+    """Who is counted: the user id when authenticated, the client address when anonymous; hashed."""
+    raw = f"ip:{client_ip}" if caller.kind == "anonymous" else f"user:{caller.user_id}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def fit_to_budget(messages: list[dict], max_chars: int) -> list[dict]:
-    """The most recent messages whose contents add up to at most max_chars, as OpenAI chat messages; only user and
-    assistant messages are ever replayed, whatever a store holds."""
-    kept: list[dict] = []
-    used = 0
-    for message in reversed(messages):
-        if message.get("role") not in ROLES:
-            continue
-        used += len(message["content"])
-        if used > max_chars:
-            break
-        kept.append({"role": message["role"], "content": message["content"]})
-    kept.reverse()
-    while kept and kept[0]["role"] == "assistant":  # never open the context with a reply to nothing
-        kept.pop(0)
-    return kept
+class History:
+    """The caller's history for one request; `turns`, `conversations`, `rooms`, `voice_calls`, `transcripts` and
+    `limits` reach the store only through it."""
+
+    def __init__(self, caller: Caller, client_ip: str, cfg: HistorySettings | None = None,
+                 spending: Limits | None = None):
+        self.caller = caller
+        self.subject = subject_for(caller, client_ip)
+        self.cfg = cfg or settings.history()
+        self.spending = spending or settings.limits()
+        self._store = _UNOPENED
+
+    @classmethod
+    def of(cls, request) -> History:
+        """The history of an authenticated request (lib.httpkit.Request)."""
+        return cls(request.caller, request.client_ip)
+
+    @property
+    def owns_rows(self) -> bool:
+        """The keep-history rule: whether conversations and calls of the caller's own are stored. Supabase's rows
+        belong to users in auth.users, so token holders and anonymous callers own none there (a room they joined
+        is its owner's: membership decides)."""
+        return (self.caller.keeps_history and self.cfg.backend is not None
+                and not (self.cfg.backend == "supabase" and self.caller.kind != "user"))
+
+    def why_unsaved(self) -> type[HistoryDisabled]:
+        """The warning for a turn that is answered but not stored (owns_rows is False)."""
+        if self.cfg.backend == "supabase" and self.caller.kind != "user":
+            return HistoryForUsersOnly
+        return HistoryDisabled
+
+    @contextmanager
+    def store(self, event: str = "history_unavailable", conversation_id: str | None = None) -> Iterator[stores.Store]:
+        """The store, for the block: 503 history_disabled when this caller has none, 503 history_unavailable
+        (logged once as `event`) when it fails inside the block."""
+        if not self.caller.keeps_history:
+            raise HistoryDisabled(ANONYMOUS_OFF)
+        with self.guard(event, conversation_id):
+            store = self._open()
+            if store is None:
+                raise HistoryDisabled()
+            yield store
+
+    @contextmanager
+    def counter(self) -> Iterator[stores.Store | None]:
+        """The store limits are counted in, whoever the caller, or None when history is off; its failures are
+        503 history_unavailable, logged as limits_store_unavailable."""
+        with self.guard("limits_store_unavailable"):
+            yield self._open()
+
+    @contextmanager
+    def guard(self, event: str, conversation_id: str | None = None) -> Iterator[None]:
+        """The one place a store's failure is caught: logged as `event`, raised as 503 history_unavailable."""
+        try:
+            yield
+        except StoreUnavailable as exc:
+            fields = {"conversationHash": log.conversation_hash(conversation_id)} if conversation_id else {}
+            log.error(event=event, **fields, error=type(exc).__name__)
+            raise HistoryUnavailable() from None
+
+    def run(self, operation, event: str = "history_unavailable"):
+        """operation(store), inside store() (see there)."""
+        with self.store(event) as store:
+            return operation(store)
+
+    def _open(self) -> stores.Store | None:
+        if self._store is _UNOPENED:
+            self._store = stores.open_store(self.cfg)
+        return self._store

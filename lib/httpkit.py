@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from lib import limits, log, settings
+from lib import log, settings
 from lib.access import CORS_ALLOW_HEADERS, Caller, authenticate, cors_headers
 from lib.errors import (
     ApiError, BadHttpRequest, InvalidJson, MethodNotAllowed, PayloadTooLarge, RequestTimeout, ValidationFailed,
@@ -59,6 +59,14 @@ class Request:
             raise InvalidJson()
         _check_tree(data)
         return data
+
+
+def _client_ip(headers, peer: str) -> str:
+    """The caller's address: Vercel's forwarding headers behind Vercel only, else the socket's peer."""
+    if settings.on_vercel():
+        forwarded = (headers.get("x-forwarded-for") or "").split(",")[0].strip()
+        return forwarded or (headers.get("x-real-ip") or "").strip() or peer
+    return peer
 
 
 def _refuse_constant(name: str):
@@ -216,7 +224,7 @@ class ApiHandler(BaseHTTPRequestHandler):
     def _request(self, method: str, request_id: str, caller: Caller | None) -> Request:
         parts = urlsplit(self.path)
         query = {key: values[-1] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
-        client_ip = limits.client_ip(self.headers, self.client_address[0])
+        client_ip = _client_ip(self.headers, self.client_address[0])
         return Request(method, parts.path, query, self.headers, self._read_body, request_id, caller, client_ip)
 
     def _read_body(self) -> bytes:

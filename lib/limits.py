@@ -4,18 +4,15 @@ before OpenAI is called and settled to what it really cost afterwards."""
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from lib import log, settings, stores
-from lib.access import Caller
-from lib.errors import RateLimited
-from lib.settings import HistorySettings, Limits
+from lib.errors import HistoryUnavailable, RateLimited
+from lib.history import History
+from lib.settings import Limits
 from lib.stores import Bucket, Charge, Usage
 
 MINUTE, DAY = 60, 86400
@@ -57,23 +54,9 @@ def _on(buckets: list[Bucket]) -> list[Bucket]:
     return [bucket for bucket in buckets if bucket.limit > 0]
 
 
-def enforce_voice(caller: Caller, client_ip: str) -> None:
+def enforce_voice(history: History) -> None:
     """Count one voice session for this caller and the deployment; 429 naming the limit it would break."""
-    reserve(voice_buckets(settings.limits(), subject_for(caller, client_ip)), settings.history())
-
-
-def subject_for(caller: Caller, client_ip: str) -> str:
-    """Who is counted: the user id when authenticated, the client address when anonymous; hashed."""
-    raw = f"ip:{client_ip}" if caller.kind == "anonymous" else f"user:{caller.user_id}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
-
-
-def client_ip(headers, peer: str) -> str:
-    """The caller's address: Vercel's forwarding headers behind Vercel only, else the socket's peer."""
-    if os.environ.get("VERCEL") == "1":
-        forwarded = (headers.get("x-forwarded-for") or "").split(",")[0].strip()
-        return forwarded or (headers.get("x-real-ip") or "").strip() or peer
-    return peer
+    reserve(voice_buckets(history.spending, history.subject), history)
 
 
 def estimate_tokens(text: str) -> int:
@@ -95,7 +78,7 @@ class Reservation:
     in_memory: bool = False
     settled: bool = False
 
-    def settle(self, tokens: int, cfg: HistorySettings) -> None:
+    def settle(self, tokens: int, history: History) -> None:
         """Replace the reservation by the real cost, once; later calls change nothing."""
         if self.settled:
             return
@@ -107,18 +90,18 @@ class Reservation:
         if self.in_memory:
             return _memory.settle(corrections)
         try:
-            store = stores.open_store(cfg)
-            if store is not None:
-                store.settle_limits(corrections)
-        except stores.StoreUnavailable as exc:  # the reservation stands: an over-count, never an under-count
-            log.error(event="limits_store_unavailable", error=type(exc).__name__)
+            with history.counter() as store:
+                if store is not None:
+                    store.settle_limits(corrections)
+        except HistoryUnavailable:  # the reservation stands: an over-count, never an under-count
+            pass
 
 
-def reserve(buckets: list[Bucket], cfg: HistorySettings) -> Reservation:
+def reserve(buckets: list[Bucket], history: History) -> Reservation:
     """Take from every bucket or, if one is full, from none and answer 429 naming it."""
     if not buckets:
         return Reservation()
-    usages, in_memory = _reserve(buckets, cfg)
+    usages, in_memory = _reserve(buckets, history)
     refused = [(bucket, usage) for bucket, usage in zip(buckets, usages) if not usage.allowed]
     if refused:  # the limit that keeps the caller out the longest
         raise _refusal(*max(refused, key=lambda pair: pair[1].reset_at))
@@ -127,14 +110,14 @@ def reserve(buckets: list[Bucket], cfg: HistorySettings) -> Reservation:
                         for bucket, usage in tokens], tokens[0][0].cost if tokens else 0, in_memory)
 
 
-def _reserve(buckets: list[Bucket], cfg: HistorySettings) -> tuple[list[Usage], bool]:
+def _reserve(buckets: list[Bucket], history: History) -> tuple[list[Usage], bool]:
     """Count in the shared store; if there is none, or it fails, in this instance's memory."""
     try:
-        store = stores.open_store(cfg)
-        if store is not None:
-            return store.reserve_limits(buckets), False
-    except stores.StoreUnavailable as exc:
-        log.error(event="limits_store_unavailable", error=type(exc).__name__)
+        with history.counter() as store:
+            if store is not None:
+                return store.reserve_limits(buckets), False
+    except HistoryUnavailable:
+        pass
     return _memory.reserve(buckets), True
 
 

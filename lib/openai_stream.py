@@ -19,15 +19,15 @@ ENCODINGS = ("identity", "gzip", "deflate")  # what the request accepts (as http
 def open_chat(cfg: OpenAISettings, body: dict):
     """The open answer to POST /chat/completions with `body` (stream: true); our ApiError otherwise.
 
-    Failures are OpenAI's, mapped as for the SDK's calls (upstream.call: one retry at most, x-request-id logged).
+    Failures are OpenAI's, mapped as for the SDK's (upstream.with_retry: one retry at most, x-request-id logged).
     """
     upstream.require_key(cfg)
     url = (cfg.base_url or DEFAULT_BASE_URL).rstrip("/") + "/chat/completions"
     headers = _headers(cfg.api_key)
     content = orjson.dumps(body)
-    return upstream.call(lambda: _checked(http_pool.post(url, headers, content, timeout=cfg.timeout,
-                                                         ca_file=cfg.ca_file, proxy=cfg.proxy)),
-                         model=body.get("model"))
+    return upstream.with_retry(lambda: _checked(http_pool.post(url, headers, content, timeout=cfg.timeout,
+                                                               ca_file=cfg.ca_file, proxy=cfg.proxy)),
+                               model=body.get("model"))
 
 
 def _headers(api_key: str) -> dict[str, str]:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-
-from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
+from dataclasses import dataclass
 
 from lib import upstream
-from lib.errors import (
-    PayloadTooLarge, UnsupportedMediaType, UpstreamBadResponse, ValidationFailed, validation_failed,
-)
+from lib.errors import PayloadTooLarge, UnsupportedMediaType, UpstreamBadResponse, ValidationFailed
 from lib.settings import REALTIME_INSTRUCTIONS_MAX_CHARS, OpenAISettings, RealtimeSettings
+from lib.validate import Body, Field
 
 AUTH_MESSAGE = (
     "OpenAI refused the server's key for Realtime: OPENAI_API_KEY lacks Realtime access "
@@ -18,21 +16,20 @@ AUTH_MESSAGE = (
 )
 
 
-class KeyRequest(BaseModel):
+@dataclass
+class KeyRequest:
     """POST /api/realtime/key body (optional)."""
 
-    model_config = ConfigDict(extra="forbid")
+    voice: str | None = None
+    instructions: str | None = None
 
-    voice: StrictStr | None = None
-    instructions: StrictStr | None = None
+
+KEY_BODY = Body(KeyRequest, voice=Field(str, nullable=True), instructions=Field(str, nullable=True))
 
 
 def parse_request(data: dict, cfg: RealtimeSettings) -> KeyRequest:
     """A valid KeyRequest, or 422 naming the field at fault."""
-    try:
-        request = KeyRequest.model_validate(data)
-    except ValidationError as exc:
-        raise validation_failed(exc) from None
+    request = KEY_BODY.parse(data)
     if request.voice is not None and request.voice not in cfg.allowed_voices:
         raise ValidationFailed("voice", f"must be one of: {', '.join(cfg.allowed_voices)}")
     if request.instructions is not None:
@@ -59,7 +56,7 @@ def mint_key(request: KeyRequest, cfg: RealtimeSettings, oai: OpenAISettings) ->
     """A new client secret: only its value, expiry, model and voice go back to the browser."""
     client = upstream.client(oai)
     session = session_config(request, cfg)
-    secret = upstream.call(
+    secret = upstream.with_retry(
         lambda: client.realtime.client_secrets.create(
             session=session, expires_after={"anchor": "created_at", "seconds": cfg.key_ttl},
         ),
@@ -94,8 +91,8 @@ def create_call(offer: str, cfg: RealtimeSettings, oai: OpenAISettings) -> tuple
     """Start a call with OpenAI from our server, with our session: (its SDP answer, its call id)."""
     client = upstream.client(oai)
     session = session_config(KeyRequest(), cfg)
-    answer = upstream.call(lambda: client.realtime.calls.create(sdp=offer, session=session),
-                           model=cfg.model, auth_message=AUTH_MESSAGE)
+    answer = upstream.with_retry(lambda: client.realtime.calls.create(sdp=offer, session=session),
+                                 model=cfg.model, auth_message=AUTH_MESSAGE)
     location = answer.response.headers.get("location") or ""
     call_id = location.rstrip("/").rsplit("/", 1)[-1]
     sdp = answer.content.decode("utf-8", "replace")
@@ -120,6 +117,6 @@ def hang_up(call_id: str, oai: OpenAISettings) -> None:
             client.realtime.calls.hangup(call_id)
         except openai.NotFoundError:
             pass
-        return True  # upstream.call takes a str answer for a non-JSON body
+        return True  # upstream.with_retry takes a str answer for a non-JSON body
 
-    upstream.call(end, auth_message=AUTH_MESSAGE)
+    upstream.with_retry(end, auth_message=AUTH_MESSAGE)

@@ -8,18 +8,21 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from lib import log, stores
-from lib.access import Caller
 from lib.errors import (
-    ConversationNotFound, HistoryDisabled, HistoryUnavailable, InviteNotFound, MemberNotFound, OwnerOnly,
-    SignInRequired, ValidationFailed, canonical_uuid,
+    ConversationNotFound, InviteNotFound, MemberNotFound, OwnerOnly, SignInRequired, ValidationFailed, canonical_uuid,
 )
-from lib.settings import HistorySettings
+from lib.history import History
+from lib.validate import Body, Field
 
 INVITE_DAYS, MAX_INVITE_DAYS = 7, 30
 ASSISTANT_NAME = "Assistant"
 ASSISTANT_MODES = ("mentions", "all")
 _MENTION = re.compile(r"(?<![\w@])@(assistant|ia)(?!\w)", re.IGNORECASE)
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+POST_BODY = Body(dict, conversationId=Field(str), invite=Field(str),
+                 expiresInDays=Field(int, minimum=1, maximum=MAX_INVITE_DAYS))
+CONFIGURE_BODY = Body(dict, conversationId=Field(str, required=True),
+                      assistantReplies=Field(str, required=True, choices=ASSISTANT_MODES))
 
 
 def addresses_assistant(message: str) -> bool:
@@ -27,9 +30,9 @@ def addresses_assistant(message: str) -> bool:
     return bool(_MENTION.search(message))
 
 
-def enter(store: stores.Store, caller: Caller, conversation_id: str) -> stores.RoomAccess:
-    """The caller's access to a conversation they own or are a member of; 404 otherwise, as for no conversation."""
-    access = store.room_access(caller.user_id, conversation_id)
+def enter(store: stores.Store, user_id: str, conversation_id: str) -> stores.RoomAccess:
+    """The user's access to a conversation they own or are a member of; 404 otherwise, as for no conversation."""
+    access = store.room_access(user_id, conversation_id)
     if access is None:
         raise ConversationNotFound()
     return access
@@ -55,30 +58,26 @@ def in_context(messages: list[dict]) -> list[dict]:
             if message["role"] == "user" and message.get("authorName") else message for message in messages]
 
 
-def post(caller: Caller, body: dict, base_url: str, cfg: HistorySettings) -> tuple[dict, int]:
+def post(history: History, body: dict, base_url: str) -> tuple[dict, int]:
     """Create an invitation (the owner, {"conversationId"}) or accept one ({"invite"}); (body, status)."""
-    if caller.kind == "anonymous":
+    if history.caller.kind == "anonymous":
         raise SignInRequired()
-    unknown = set(body) - {"conversationId", "invite", "expiresInDays"}
-    if unknown:
-        raise ValidationFailed(sorted(unknown)[0], "extra inputs are not permitted")
-    if ("conversationId" in body) == ("invite" in body):
+    fields = POST_BODY.parse(body)
+    if ("conversationId" in fields) == ("invite" in fields):
         raise ValidationFailed("body", "send either conversationId (to invite) or invite (to join)")
-    if "invite" in body:
-        return _accept(caller, body["invite"], cfg), 200
-    conversation_id = canonical_uuid(body["conversationId"], "conversationId")
-    days = body.get("expiresInDays", INVITE_DAYS)
-    if type(days) is not int or not 1 <= days <= MAX_INVITE_DAYS:
-        raise ValidationFailed("expiresInDays", f"must be a whole number of days from 1 to {MAX_INVITE_DAYS}")
-    return _invite(caller, conversation_id, days, base_url, cfg), 201
+    if "invite" in fields:
+        return _accept(history, fields["invite"]), 200
+    conversation_id = canonical_uuid(fields["conversationId"], "conversationId")
+    return _invite(history, conversation_id, fields.get("expiresInDays", INVITE_DAYS), base_url), 201
 
 
-def _invite(caller: Caller, conversation_id: str, days: int, base_url: str, cfg: HistorySettings) -> dict:
+def _invite(history: History, conversation_id: str, days: int, base_url: str) -> dict:
+    caller = history.caller
     token = secrets.token_urlsafe(32)
     expires = datetime.now(timezone.utc) + timedelta(days=days)
 
     def create(store):
-        if enter(store, caller, conversation_id).role != "owner":
+        if enter(store, caller.user_id, conversation_id).role != "owner":
             raise OwnerOnly("Only the room's owner can invite people.")
         store.create_invite(caller.user_id, conversation_id, caller.name, token_hash(token),
                             expires.isoformat(timespec="microseconds"))
@@ -86,42 +85,42 @@ def _invite(caller: Caller, conversation_id: str, days: int, base_url: str, cfg:
         return {"invite": token, "url": f"{base_url}/?invite={token}",
                 "expiresAt": expires.isoformat(timespec="seconds").replace("+00:00", "Z")}
 
-    return call(cfg, create)
+    return history.run(create)
 
 
-def _accept(caller: Caller, invite, cfg: HistorySettings) -> dict:
-    if not isinstance(invite, str):
-        raise ValidationFailed("invite", "must be a string")
+def _accept(history: History, invite: str) -> dict:
     if not _TOKEN.match(invite):
         raise InviteNotFound()
 
     def accept(store):
-        joined = store.accept_invite(token_hash(invite), caller.user_id, caller.name)
+        joined = store.accept_invite(token_hash(invite), history.caller.user_id, history.caller.name)
         if joined is None:
             raise InviteNotFound()
         return {"conversationId": joined[0], "role": joined[1]}
 
-    return call(cfg, accept)
+    return history.run(accept)
 
 
-def members(caller: Caller, conversation_id: str, cfg: HistorySettings) -> dict:
+def members(history: History, conversation_id: str) -> dict:
     """The room's members, the owner first (a conversation not yet shared: its owner alone); `you`: the caller."""
+    caller = history.caller
 
     def load(store):
-        access = enter(store, caller, conversation_id)
+        access = enter(store, caller.user_id, conversation_id)
         if not access.is_room:
             return {"members": [{"userId": caller.user_id, "name": caller.name, "role": "owner"}],
                     "you": caller.user_id}
         return {"members": store.members(access.owner_id, conversation_id), "you": caller.user_id}
 
-    return call(cfg, load)
+    return history.run(load)
 
 
-def remove(caller: Caller, conversation_id: str, user_id: str, cfg: HistorySettings) -> dict:
+def remove(history: History, conversation_id: str, user_id: str) -> dict:
     """The owner removes a member, or a member leaves; the owner cannot leave (they delete the conversation)."""
+    caller = history.caller
 
     def take_out(store):
-        access = enter(store, caller, conversation_id)
+        access = enter(store, caller.user_id, conversation_id)
         if user_id == caller.user_id and access.role == "owner":
             raise ValidationFailed("userId", "the owner cannot leave the room; delete the conversation instead")
         if user_id != caller.user_id and access.role != "owner":
@@ -131,39 +130,35 @@ def remove(caller: Caller, conversation_id: str, user_id: str, cfg: HistorySetti
         log.note(event="room_member_removed")
         return {"removed": True, "conversationId": conversation_id, "userId": user_id}
 
-    return call(cfg, take_out)
+    return history.run(take_out)
 
 
-def revoke(caller: Caller, invite: str, cfg: HistorySettings) -> dict:
+def revoke(history: History, invite: str) -> dict:
     """The owner revokes an invitation; 404 invite_not_found for any other caller, or one already dead."""
     if not _TOKEN.match(invite):
         raise InviteNotFound()
 
     def cancel(store):
-        if not store.revoke_invite(caller.user_id, token_hash(invite)):
+        if not store.revoke_invite(history.caller.user_id, token_hash(invite)):
             raise InviteNotFound()
         return {"revoked": True}
 
-    return call(cfg, cancel)
+    return history.run(cancel)
 
 
-def configure(caller: Caller, body: dict, cfg: HistorySettings) -> dict:
+def configure(history: History, body: dict) -> dict:
     """The owner sets when the assistant answers: "mentions" (when addressed) or "all" (every message)."""
-    unknown = set(body) - {"conversationId", "assistantReplies"}
-    if unknown:
-        raise ValidationFailed(sorted(unknown)[0], "extra inputs are not permitted")
-    conversation_id = canonical_uuid(body.get("conversationId"), "conversationId")
-    mode = body.get("assistantReplies")
-    if mode not in ASSISTANT_MODES:
-        raise ValidationFailed("assistantReplies", "must be one of: " + ", ".join(ASSISTANT_MODES))
+    fields = CONFIGURE_BODY.parse(body)
+    conversation_id = canonical_uuid(fields["conversationId"], "conversationId")
+    mode = fields["assistantReplies"]
 
     def update(store):
-        if enter(store, caller, conversation_id).role != "owner":
+        if enter(store, history.caller.user_id, conversation_id).role != "owner":
             raise OwnerOnly()
-        store.set_assistant_replies(caller.user_id, conversation_id, mode)
+        store.set_assistant_replies(history.caller.user_id, conversation_id, mode)
         return {"conversationId": conversation_id, "assistantReplies": mode}
 
-    return call(cfg, update)
+    return history.run(update)
 
 
 def token_hash(token: str) -> str:
@@ -178,16 +173,3 @@ def base_url(headers) -> str:
     host = headers.get("X-Forwarded-Host") or headers.get("Host") or "localhost"
     return f"{scheme}://{host.split(',')[0].strip()}"
 
-
-def call(cfg: HistorySettings, operation):
-    """Run an operation on the configured store: 503 when there is none or it cannot be reached."""
-    try:
-        store = stores.open_store(cfg)
-        if store is None:
-            raise HistoryDisabled()
-        return operation(store)
-    except stores.ConversationNotFound:
-        raise ConversationNotFound() from None
-    except stores.StoreUnavailable as exc:
-        log.error(event="history_unavailable", error=type(exc).__name__)
-        raise HistoryUnavailable() from None

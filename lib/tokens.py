@@ -16,14 +16,9 @@ def looks_like_jwt(token: str) -> bool:
     return token.count(".") == 2
 
 
-def user_id_from(token: str, access: Access) -> str:
-    """The verified token's `sub` (a Supabase user id); 401 for any token that is not valid now."""
-    return identity_from(token, access)[0]
-
-
 def identity_from(token: str, access: Access) -> tuple[str, str]:
-    """The verified token's user id and display name (user_metadata full_name or name, else the e-mail); 401 as
-    user_id_from."""
+    """The verified token's user id (`sub`) and display name (user_metadata full_name or name, else the e-mail);
+    401 for any token that is not valid now."""
     import jwt
 
     try:

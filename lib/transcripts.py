@@ -2,45 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
-
-from lib import calls, history, limits, log, stores
-from lib.access import Caller
-from lib.errors import ConversationNotFound, HistoryUnavailable, ValidationFailed, canonical_uuid, validation_failed
-from lib.settings import HistorySettings, Limits
+from lib import context, limits, voice_calls
+from lib.errors import ConversationNotFound, ValidationFailed, canonical_uuid
+from lib.history import History
+from lib.validate import Body, Field
 
 MAX_ITEMS = 4
 MAX_TEXT_CHARS = 2000  # two to three minutes of speech; the whole body stays under the 64 KiB request bound
 
 
-class TranscriptItem(BaseModel):
+@dataclass
+class TranscriptItem:
     """One finished utterance: the user's (transcribed) or the assistant's (as far as it was heard)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    role: Literal["user", "assistant"]
-    text: StrictStr = Field(max_length=MAX_TEXT_CHARS)
-    status: Literal["complete", "interrupted"] = "complete"
+    role: str  # "user" or "assistant"
+    text: str
+    status: str = "complete"  # or "interrupted"
 
 
-class TranscriptRequest(BaseModel):
+@dataclass
+class TranscriptRequest:
     """POST /api/realtime/transcript body."""
 
-    model_config = ConfigDict(extra="forbid")
+    callId: str
+    items: list[TranscriptItem]
+    conversationId: str | None = None
 
-    callId: StrictStr
-    conversationId: StrictStr | None = None
-    items: list[TranscriptItem] = Field(min_length=1, max_length=MAX_ITEMS)
+
+ITEM = Body(TranscriptItem, role=Field(str, required=True, choices=("user", "assistant")),
+            text=Field(str, required=True, max_length=MAX_TEXT_CHARS),
+            status=Field(str, choices=("complete", "interrupted")))
+BODY = Body(TranscriptRequest, callId=Field(str, required=True), conversationId=Field(str, nullable=True),
+            items=Field(list, required=True, min_length=1, max_length=MAX_ITEMS, items=ITEM))
 
 
 def parse_request(data: dict) -> TranscriptRequest:
     """A valid TranscriptRequest, or 422 naming the first field at fault."""
-    try:
-        request = TranscriptRequest.model_validate(data)
-    except ValidationError as exc:
-        raise validation_failed(exc) from None
+    request = BODY.parse(data)
     if request.conversationId is not None:
         request.conversationId = canonical_uuid(request.conversationId, "conversationId")
     for index, item in enumerate(request.items):
@@ -51,20 +51,19 @@ def parse_request(data: dict) -> TranscriptRequest:
     return request
 
 
-def save(caller: Caller, client_ip: str, request: TranscriptRequest, cfg: HistorySettings, spending: Limits) -> dict:
-    """Store the items in the call's conversation (or the caller's given one), each counted as a message."""
-    subject = limits.subject_for(caller, client_ip)
-    limits.reserve(limits.message_buckets(spending, subject, len(request.items)), cfg)
-    store, call = calls.owned(caller, request.callId, cfg)
+def save(history: History, request: TranscriptRequest) -> dict:
+    """Store the items in the call's conversation (or in another of the caller's own), each counted as a message:
+    the call and the conversation are checked before anything is counted, so a refusal costs nothing."""
+    call = voice_calls.owned(history, request.callId)
     conversation_id = request.conversationId or call["conversationId"]
+    user_id = history.caller.user_id
+    if conversation_id != call["conversationId"]:
+        with history.store() as store:
+            if store.conversation(user_id, conversation_id) is None:
+                raise ConversationNotFound()
+    limits.reserve(limits.message_buckets(history.spending, history.subject, len(request.items)), history)
     messages = [{"role": item.role, "content": item.text, "status": item.status, "source": "voice"}
                 for item in request.items]
-    try:
-        store.record_messages(caller.user_id, conversation_id, history.title_for(request.items[0].text), messages)
-    except stores.ConversationNotFound:
-        raise ConversationNotFound() from None
-    except stores.StoreUnavailable as exc:
-        log.error(event="history_write_failed", conversationHash=log.conversation_hash(conversation_id),
-                  error=type(exc).__name__)
-        raise HistoryUnavailable() from None
+    with history.store("history_write_failed", conversation_id) as store:
+        store.record_messages(user_id, conversation_id, context.title_for(request.items[0].text), messages)
     return {"conversationId": conversation_id, "saved": True}

@@ -6,35 +6,27 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from lib import history, limits, log, rooms, stores
-from lib.access import Caller
+from lib import context, limits, log, rooms
 from lib.errors import ConversationNotFound, HistoryDisabled, HistoryUnavailable, ValidationFailed
+from lib.history import History
 from lib.limits import Reservation
-from lib.settings import HistorySettings, Limits
-
 
 DELETED_MEANWHILE = "The conversation was deleted while this reply was written; the turn was not saved."
 
 
-class HistoryForUsersOnly(HistoryDisabled):
-    default_message = "Chat history in Supabase is kept for signed-in users only; this turn was not saved."
-
-
 @dataclass
 class Turn:
-    """Where a turn goes; `store` is None when it cannot be saved, and `unsaved` says why."""
+    """Where a turn goes; `unsaved` says why it will not be stored, when it will not."""
 
-    user_id: str
+    history: History
+    user_id: str  # whose rows it is stored under: the caller's, or the room's owner's
     conversation_id: str
     message: str
-    subject: str = ""
-    history_settings: HistorySettings | None = None
     context: list[dict] = field(default_factory=list)
-    store: stores.Store | None = None
     unsaved: type[HistoryDisabled] | type[HistoryUnavailable] | None = None
     prompt_tokens: int = 0
     reservation: Reservation = field(default_factory=Reservation)
-    author: Caller | None = None  # who wrote the message, when the conversation is a room (user_id: its owner)
+    in_room: bool = False  # the conversation is a room: the message is stored under its author, the caller
     wants_reply: bool = True  # False: a room message not addressed to the assistant, stored without a reply
     replaces: int | None = None  # a regenerated turn: the id of the reply it takes the place of
 
@@ -49,7 +41,7 @@ class Turn:
         total = (usage or {}).get("total_tokens")
         if not isinstance(total, int) or total <= 0:
             total = self.prompt_tokens + limits.estimate_tokens(reply)
-        self.reservation.settle(total, self.history_settings)
+        self.reservation.settle(total, self.history)
 
     @contextmanager
     def charged_if_it_fails(self):
@@ -62,46 +54,43 @@ class Turn:
 
     def save(self, reply: str | None, status: str = "complete") -> dict:
         """Store the message and its reply; the response's `saved` (and a `warning` when not)."""
-        if self.store is not None and self.author is not None:
+        if self.unsaved is None and self.in_room:
             return self._save_in_room(reply, status)
         warning = None
-        if self.store is not None:
+        if self.unsaved is None:
             try:
-                if self.replaces is not None:
-                    self.store.replace_reply(self.user_id, self.conversation_id, self.replaces, reply, status)
-                else:
-                    self.store.record_turn(self.user_id, self.conversation_id, history.title_for(self.message),
-                                           self.message, reply, status)
+                with self.history.store("history_write_failed", self.conversation_id) as store:
+                    if self.replaces is not None:
+                        store.replace_reply(self.user_id, self.conversation_id, self.replaces, reply, status)
+                    else:
+                        store.record_turn(self.user_id, self.conversation_id, context.title_for(self.message),
+                                          self.message, reply, status)
                 return {"saved": True}
-            except stores.ConversationNotFound:
+            except ConversationNotFound:
                 log.info(event="history_write_refused",
                          conversationHash=log.conversation_hash(self.conversation_id))
                 warning = HistoryUnavailable(DELETED_MEANWHILE)
-            except stores.StoreUnavailable as exc:
-                log.error(event="history_write_failed", conversationHash=log.conversation_hash(self.conversation_id),
-                          error=type(exc).__name__)
+            except HistoryUnavailable:
                 self.unsaved = HistoryUnavailable
-        warning = warning or (self.unsaved or HistoryUnavailable)()
-        return {"saved": False, "warning": {"code": warning.code, "message": warning.message}}
+        return _unsaved(warning or (self.unsaved or HistoryUnavailable)())
 
     def _save_in_room(self, reply: str | None, status: str) -> dict:
         """The room's writer checks, in the same transaction, that the author may still write: one removed while
         the reply was made gets 404 conversation_not_found, and nothing of the turn is stored."""
+        author = self.history.caller
         try:
-            self.store.record_room_turn(self.user_id, self.conversation_id, self.author.user_id, self.author.name,
-                                        self.message, reply, status)
+            with self.history.store("history_write_failed", self.conversation_id) as store:
+                store.record_room_turn(self.user_id, self.conversation_id, author.user_id, author.name,
+                                       self.message, reply, status)
             return {"saved": True}
-        except stores.ConversationNotFound:
+        except ConversationNotFound:
             log.note(event="room_turn_refused")
-            raise ConversationNotFound() from None
-        except stores.StoreUnavailable as exc:
-            log.error(event="history_write_failed", conversationHash=log.conversation_hash(self.conversation_id),
-                      error=type(exc).__name__)
+            raise
+        except HistoryUnavailable:
             if reply is None:  # a message alone has nothing else to give: it failed
-                raise HistoryUnavailable() from None
+                raise
             self.unsaved = HistoryUnavailable
-        warning = HistoryUnavailable()
-        return {"saved": False, "warning": {"code": warning.code, "message": warning.message}}
+        return _unsaved(HistoryUnavailable())
 
     def post_only(self) -> dict:
         """Store a room message the assistant was not asked to answer: `{"conversationId", "saved", "message":
@@ -109,9 +98,12 @@ class Turn:
         return {"conversationId": self.conversation_id, "message": None, **self.save(None)}
 
 
-def begin(caller: Caller, client_ip: str, message: str, conversation_id: str | None, cfg: HistorySettings,
-          spending: Limits, system_prompt: str | None = None, max_output_tokens: int = 0,
-          ask_assistant: bool = False) -> Turn:
+def _unsaved(warning: HistoryDisabled | HistoryUnavailable) -> dict:
+    return {"saved": False, "warning": {"code": warning.code, "message": warning.message}}
+
+
+def begin(history: History, message: str, conversation_id: str | None, system_prompt: str | None = None,
+          max_output_tokens: int = 0, ask_assistant: bool = False) -> Turn:
     """A turn with its conversation's recent context, counted against every limit with its token reservation
     (the prompt's estimate plus `max_output_tokens`): 404 for a conversation the caller neither owns nor is a
     member of, 429 over a limit, 503 when the store cannot say whose it is (fails closed), all before any OpenAI
@@ -119,92 +111,70 @@ def begin(caller: Caller, client_ip: str, message: str, conversation_id: str | N
     owner's id; the assistant answers when addressed (@assistant, @IA, or ask_assistant) or when the room is set
     to answer every message. A room message it is not asked to answer counts against the asker's message limits
     only: no OpenAI call, so no tokens are reserved."""
-    subject = limits.subject_for(caller, client_ip)
-    turn = Turn(caller.user_id, str(conversation_id or uuid.uuid4()), message, subject, cfg)
-    _load_context(turn, caller, conversation_id, cfg, ask_assistant)
+    turn = Turn(history, history.caller.user_id, str(conversation_id or uuid.uuid4()), message)
+    _load_context(turn, conversation_id, ask_assistant)
     if not turn.wants_reply:
-        limits.reserve([bucket for bucket in limits.chat_buckets(spending, subject, 0)
-                        if bucket.name not in limits.TOKEN_BUCKETS], cfg)
+        limits.reserve([bucket for bucket in limits.chat_buckets(history.spending, history.subject, 0)
+                        if bucket.name not in limits.TOKEN_BUCKETS], history)
         return turn
-    sent = ([system_prompt] if system_prompt else []) + [m["content"] for m in turn.context] + [message]
-    _reserve(turn, spending, cfg, system_prompt, max_output_tokens)
+    _reserve(turn, system_prompt, max_output_tokens)
     return turn
 
 
-def begin_regenerate(caller: Caller, client_ip: str, conversation_id: str, cfg: HistorySettings,
-                     spending: Limits, system_prompt: str | None = None, max_output_tokens: int = 0) -> Turn:
+def begin_regenerate(history: History, conversation_id: str, system_prompt: str | None = None,
+                     max_output_tokens: int = 0) -> Turn:
     """A turn that asks again the conversation's last question and will replace its last reply, reserved like
     any turn (see begin): 404 for a conversation not the caller's, 422 in a room (several people's questions:
     ask again instead) or when it has no reply to regenerate, 503 without a store, 429 over a limit."""
-    subject = limits.subject_for(caller, client_ip)
-    if cfg.backend == "supabase" and caller.kind != "user":
-        raise ConversationNotFound()  # only signed-in users keep history there (see begin)
-    try:
-        store = stores.open_store(cfg) if caller.keeps_history else None
-        if store is None:
-            raise HistoryDisabled()
-        access = store.room_access(caller.user_id, conversation_id)
+    user_id = history.caller.user_id
+    if history.cfg.backend == "supabase" and history.caller.kind != "user":
+        raise ConversationNotFound()  # only signed-in users keep history there (History.owns_rows)
+    with history.store("history_read_failed") as store:
+        access = store.room_access(user_id, conversation_id)
         if access is None:
             raise ConversationNotFound()
         if access.is_room:  # its last reply answered one member among several: ask again instead
             raise ValidationFailed("regenerate", "a room's replies cannot be regenerated: ask again instead")
-        recent = store.messages(caller.user_id, conversation_id, newest=history.CONTEXT_MESSAGES + 2)
-    except stores.StoreUnavailable as exc:
-        log.error(event="history_read_failed", error=type(exc).__name__)
-        raise HistoryUnavailable() from None
+        recent = store.messages(user_id, conversation_id, newest=context.CONTEXT_MESSAGES + 2)
     if len(recent) < 2 or recent[-1]["role"] != "assistant" or recent[-2]["role"] != "user":
         raise ValidationFailed("regenerate", "this conversation has no reply to regenerate")
     question, reply = recent[-2], recent[-1]
-    turn = Turn(caller.user_id, conversation_id, question["content"], subject, cfg, store=store,
-                replaces=reply["id"])
-    turn.context = history.fit_to_budget(recent[:-2], cfg.max_chars)
-    _reserve(turn, spending, cfg, system_prompt, max_output_tokens)
+    turn = Turn(history, user_id, conversation_id, question["content"], replaces=reply["id"])
+    turn.context = context.fit_to_budget(recent[:-2], history.cfg.max_chars)
+    _reserve(turn, system_prompt, max_output_tokens)
     return turn
 
 
-def _reserve(turn: Turn, spending: Limits, cfg: HistorySettings, system_prompt: str | None,
-             max_output_tokens: int) -> None:
+def _reserve(turn: Turn, system_prompt: str | None, max_output_tokens: int) -> None:
     """Estimate the prompt's tokens and reserve them, with `max_output_tokens`, against every chat limit."""
+    history = turn.history
     sent = ([system_prompt] if system_prompt else []) + [m["content"] for m in turn.context] + [turn.message]
     turn.prompt_tokens = limits.prompt_estimate(sent)
     turn.reservation = limits.reserve(
-        limits.chat_buckets(spending, turn.subject, turn.prompt_tokens + max_output_tokens), cfg)
+        limits.chat_buckets(history.spending, history.subject, turn.prompt_tokens + max_output_tokens), history)
 
 
-def _load_context(turn: Turn, caller: Caller, conversation_id: str | None, cfg: HistorySettings,
-                  ask_assistant: bool = False) -> None:
-    """Open the store and read the conversation's recent messages; 404 for a conversation the caller neither owns
-    nor is a member of."""
-    if cfg.backend == "supabase" and caller.kind != "user" and conversation_id is None:
-        # Supabase history rows belong to users in auth.users: the token holder and anonymous callers own none
-        # (a room they were invited to is its owner's: membership decides, below)
-        turn.unsaved = HistoryForUsersOnly
+def _load_context(turn: Turn, conversation_id: str | None, ask_assistant: bool = False) -> None:
+    """Read the conversation's recent messages; 404 for a conversation the caller neither owns nor is a member
+    of, 503 when the store cannot say (fails closed). A new conversation reads nothing: the store is first
+    opened, if at all, when the turn is counted or saved."""
+    history = turn.history
+    if conversation_id is None:
+        if not history.owns_rows:
+            turn.unsaved = history.why_unsaved()
         return
-    try:
-        turn.store = stores.open_store(cfg) if caller.keeps_history else None
-        if turn.store is None:
-            turn.unsaved = HistoryDisabled
-            return
-        if conversation_id is not None:
-            access = rooms.enter(turn.store, caller, turn.conversation_id)
-            if access.is_room:
-                turn.user_id, turn.author = access.owner_id, caller
-                turn.wants_reply = (ask_assistant or access.assistant_replies == "all"
-                                    or rooms.addresses_assistant(turn.message))
-                if not turn.wants_reply:
-                    return
-            recent = turn.store.messages(turn.user_id, turn.conversation_id, newest=history.CONTEXT_MESSAGES)
-            if access.is_room:
-                recent = rooms.in_context(recent)
-            turn.context = history.fit_to_budget(recent, cfg.max_chars)
-    except stores.StoreUnavailable as exc:
-        log.error(event="history_read_failed", error=type(exc).__name__)
-        if conversation_id is not None:  # whose conversation it is, and what it said, are unknown: refuse
-            raise HistoryUnavailable() from None
-        turn.store, turn.unsaved = None, HistoryUnavailable
-
-
-def require_history(caller: Caller) -> None:
-    """503 history_disabled for a caller whose history is never stored (anonymous on Vercel)."""
-    if not caller.keeps_history:
-        raise HistoryDisabled("Chat history is off for anonymous callers on this deployment: sign in to keep it.")
+    if not history.caller.keeps_history or history.cfg.backend is None:
+        turn.unsaved = HistoryDisabled
+        return
+    with history.store("history_read_failed") as store:
+        access = rooms.enter(store, history.caller.user_id, turn.conversation_id)
+        if access.is_room:
+            turn.user_id, turn.in_room = access.owner_id, True
+            turn.wants_reply = (ask_assistant or access.assistant_replies == "all"
+                                or rooms.addresses_assistant(turn.message))
+            if not turn.wants_reply:
+                return
+        recent = store.messages(turn.user_id, turn.conversation_id, newest=context.CONTEXT_MESSAGES)
+    if access.is_room:
+        recent = rooms.in_context(recent)
+    turn.context = context.fit_to_budget(recent, history.cfg.max_chars)

@@ -66,7 +66,7 @@ class StatusError(Exception):
         self.request_id = response.headers.get("x-request-id")
 
 
-def call(fn: Callable[[], T], *, model: str | None = None, auth_message: str | None = None) -> T:
+def with_retry(fn: Callable[[], T], *, model: str | None = None, auth_message: str | None = None) -> T:
     """Run one OpenAI call, retried once on a passing failure; raise our ApiError otherwise."""
     for attempt in range(2):
         try:

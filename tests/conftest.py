@@ -165,34 +165,90 @@ def postgrest(postgres):
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", "supabase"])
-def store(request, tmp_path):
-    """Each history store, behind the same interface."""
-    if request.param == "sqlite":
-        from lib.stores.sqlite import SqliteStore
+STORES = ("memory", "sqlite", "supabase")
 
-        return SqliteStore(str(tmp_path / "history.sqlite3"))
-    from lib.stores.supabase import SupabaseStore
 
-    postgrest = request.getfixturevalue("postgrest")
-    postgrest.faults.clear()
-    return SupabaseStore(postgrest.url, postgrest.SERVICE_KEY, 5.0)
+def pytest_configure(config):
+    config.addinivalue_line("markers", "stores(*kinds): the stores a test using `backend` runs on, among "
+                                       "memory, sqlite and supabase (default: sqlite and supabase)")
+
+
+def pytest_generate_tests(metafunc):
+    """A test that uses `backend` (itself or through a fixture) runs once per store: the ones its closest
+    `@pytest.mark.stores(...)` names, else SQLite and Supabase. The store is the test id: test_x[sqlite]."""
+    if "backend" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("stores")
+        kinds = list(marker.args) if marker else ["sqlite", "supabase"]
+        assert kinds and set(kinds) <= set(STORES), f"@pytest.mark.stores takes some of {STORES}, not {kinds}"
+        metafunc.parametrize("backend", kinds, indirect=True, ids=kinds)
+
+
+class Backend:
+    """Where this test's handlers keep history and count limits: `kind` is "memory" (no store: limits counted in
+    the instance's memory, history off), "sqlite" (HISTORY_DB) or "supabase" (the real PostgREST, `postgrest`)."""
+
+    def __init__(self, kind: str, sqlite_path: str | None = None, postgrest=None):
+        self.kind, self.sqlite_path, self.postgrest = kind, sqlite_path, postgrest
+        self._store = None
+
+    @property
+    def postgres(self):
+        """The PostgreSQL behind PostgREST on Supabase, else None."""
+        return self.postgrest.postgres if self.postgrest else None
+
+    @property
+    def issuer(self) -> str | None:
+        """The `iss` of this project's Supabase access tokens on Supabase, else None."""
+        return f"{self.postgrest.url}/auth/v1" if self.postgrest else None
+
+    def new_user(self) -> str:
+        """A fresh user id; on Supabase, a user in auth.users (history rows reference it)."""
+        import uuid
+
+        user_id = str(uuid.uuid4())
+        if self.postgres is not None:
+            self.postgres.add_user(user_id)
+        return user_id
+
+    def store(self):
+        """A store object on the history the handlers use (made once per test); None in memory."""
+        if self._store is None and self.kind == "sqlite":
+            from lib.stores.sqlite import SqliteStore
+
+            self._store = SqliteStore(self.sqlite_path)
+        elif self._store is None and self.kind == "supabase":
+            from lib.stores.supabase import SupabaseStore
+
+            self._store = SupabaseStore(self.postgrest.url, self.postgrest.SERVICE_KEY, 5.0)
+        return self._store
 
 
 @pytest.fixture
-def new_user(request, store):
-    """Makes a fresh user id for the store under test; with Supabase, a user in auth.users (history references it)."""
-    import uuid
+def backend(request, env, tmp_path) -> Backend:
+    """Each store, set in the environment for the handlers under test (see pytest_generate_tests for which)."""
+    if request.param == "sqlite":
+        path = str(tmp_path / "history.sqlite3")
+        env.setenv("HISTORY_DB", path)
+        return Backend("sqlite", sqlite_path=path)
+    if request.param == "supabase":
+        postgrest = request.getfixturevalue("postgrest")
+        postgrest.faults.clear()
+        env.setenv("SUPABASE_URL", postgrest.url)
+        env.setenv("SUPABASE_SERVICE_ROLE_KEY", postgrest.SERVICE_KEY)
+        return Backend("supabase", postgrest=postgrest)
+    return Backend("memory")
 
-    postgres = request.getfixturevalue("postgres") if type(store).__name__ == "SupabaseStore" else None
 
-    def make() -> str:
-        user_id = str(uuid.uuid4())
-        if postgres is not None:
-            postgres.add_user(user_id)
-        return user_id
+@pytest.fixture
+def store(backend):
+    """Each history store's object, for the store-level tests."""
+    return backend.store()
 
-    return make
+
+@pytest.fixture
+def new_user(backend):
+    """Makes a fresh user id for the store under test (see Backend.new_user)."""
+    return backend.new_user
 
 
 @pytest.fixture

@@ -20,33 +20,21 @@ SECRET = "jwt-secret-for-tests-0123456789abcdef0123"
 def bearer(user_id: str, issuer: str | None, **extra) -> dict:
     claims = {"sub": user_id, "aud": "authenticated", "exp": int(time.time()) + 600, **extra}
     if issuer:
-        claims["iss"] = f"{issuer}/auth/v1"
+        claims["iss"] = issuer
     return {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
 
 
 ALICE, BOB = {}, {}  # filled per test by the history fixture with Supabase users' Authorization headers
 
 
-@pytest.fixture(params=["sqlite", "supabase"])
-def history(request, env, tmp_path, fake_openai):
+@pytest.fixture
+def history(backend, env, fake_openai):
     """History on, in each store; callers are Supabase users (Alice, Bob). The PostgREST stand-in, or None."""
     env.delenv("ALLOW_ANONYMOUS")
     env.setenv("SUPABASE_JWT_SECRET", SECRET)
-    postgrest = None
-    if request.param == "sqlite":
-        env.setenv("HISTORY_DB", str(tmp_path / "history.sqlite3"))
-    else:
-        postgrest = request.getfixturevalue("postgrest")
-        postgrest.faults.clear()
-        env.setenv("SUPABASE_URL", postgrest.url)
-        env.setenv("SUPABASE_SERVICE_ROLE_KEY", postgrest.SERVICE_KEY)
-    issuer = postgrest.url if postgrest else None
     for headers in (ALICE, BOB):
-        user_id = str(uuid.uuid4())
-        if postgrest:
-            postgrest.postgres.add_user(user_id)  # Supabase history rows belong to users in auth.users
-        headers.update(bearer(user_id, issuer))
-    return postgrest
+        headers.update(bearer(backend.new_user(), backend.issuer))
+    return backend.postgrest
 
 
 def say(port, message, who=ALICE, **fields):
@@ -257,11 +245,11 @@ def test_when_the_store_cannot_say_whose_conversation_it_is_the_turn_is_refused(
     assert len(messages_of(chat, conversation)) == 2
 
 
-def test_supabase_anonymous_sign_ins_are_refused_unless_allowed(chat, history, fake_openai, env):
+def test_supabase_anonymous_sign_ins_are_refused_unless_allowed(chat, history, backend, fake_openai, env):
     user_id = str(uuid.uuid4())
     if history:
         history.postgres.add_user(user_id, is_anonymous=True)
-    anonymous = bearer(user_id, history.url if history else None, is_anonymous=True)
+    anonymous = bearer(user_id, backend.issuer, is_anonymous=True)
     for request in [("POST", CHAT, {"message": "bonjour"}), ("GET", CHAT, None)]:
         reply = call(chat, *request, anonymous)
         assert (reply.status, reply.error_code) == (401, "unauthorized")
@@ -269,7 +257,7 @@ def test_supabase_anonymous_sign_ins_are_refused_unless_allowed(chat, history, f
     env.setenv("SUPABASE_ALLOW_ANONYMOUS_USERS", "1")
     reply = say(chat, "bonjour", who=anonymous)
     assert reply.status == 200 and reply.json()["saved"] is True
-    assert say(chat, "bonjour", who=bearer(user_id, history.url if history else None, is_anonymous=False)).status == 200
+    assert say(chat, "bonjour", who=bearer(user_id, backend.issuer, is_anonymous=False)).status == 200
 
 
 def test_on_supabase_the_token_holder_chats_but_keeps_no_history(chat, env, fake_openai, postgrest):

@@ -16,31 +16,20 @@ SECRET = "jwt-secret-for-tests-0123456789abcdef0123"
 class User:
     """A Supabase user of the chat: an id, and the Authorization header that proves it."""
 
-    def __init__(self, issuer: str | None, postgrest=None):
-        self.id = str(uuid.uuid4())
-        if postgrest:
-            postgrest.postgres.add_user(self.id)  # Supabase history rows belong to users in auth.users
+    def __init__(self, backend):
+        self.id = backend.new_user()
         claims = {"sub": self.id, "aud": "authenticated", "exp": int(time.time()) + 600}
-        if issuer:
-            claims["iss"] = f"{issuer}/auth/v1"
+        if backend.issuer:
+            claims["iss"] = backend.issuer
         self.headers = {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
 
 
-@pytest.fixture(params=["sqlite", "supabase"])
-def users(request, env, tmp_path, fake_openai):
+@pytest.fixture
+def users(backend, env, fake_openai):
     """History on in each store; two users, Alice and Bob."""
     env.delenv("ALLOW_ANONYMOUS")
     env.setenv("SUPABASE_JWT_SECRET", SECRET)
-    issuer = postgrest = None
-    if request.param == "sqlite":
-        env.setenv("HISTORY_DB", str(tmp_path / "history.sqlite3"))
-    else:
-        postgrest = request.getfixturevalue("postgrest")
-        postgrest.faults.clear()
-        env.setenv("SUPABASE_URL", postgrest.url)
-        env.setenv("SUPABASE_SERVICE_ROLE_KEY", postgrest.SERVICE_KEY)
-        issuer = postgrest.url
-    return User(issuer, postgrest), User(issuer, postgrest)
+    return User(backend), User(backend)
 
 
 def store():

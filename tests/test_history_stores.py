@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from lib.history import fit_to_budget, title_for
+from lib.context import fit_to_budget, title_for
 from lib.stores import ConversationNotFound, StoreUnavailable
 
 

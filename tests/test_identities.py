@@ -19,21 +19,14 @@ def bearer(token: str) -> dict:
 ALICE, BOB, SHARED = bearer(ALICE_TOKEN), bearer(BOB_TOKEN), bearer(SHARED_TOKEN)
 
 
-@pytest.fixture(params=["sqlite", "supabase"])
-def tokens(request, env, tmp_path, fake_openai) -> str:
+@pytest.fixture
+def tokens(backend, env, fake_openai) -> str:
     """Alice and Bob each hold a named token, beside the one DASHBOARD_TOKEN; history in each store.
     Alice's name, new in each test (the Supabase database lives for the whole run)."""
     alice = f"Alice {uuid.uuid4().hex[:8]}"
     env.delenv("ALLOW_ANONYMOUS")
     env.setenv("DASHBOARD_TOKENS", f"{alice}:{ALICE_TOKEN}, Bob {uuid.uuid4().hex[:8]}:{BOB_TOKEN}")
     env.setenv("DASHBOARD_TOKEN", SHARED_TOKEN)
-    if request.param == "sqlite":
-        env.setenv("HISTORY_DB", str(tmp_path / "history.sqlite3"))
-    else:
-        postgrest = request.getfixturevalue("postgrest")
-        postgrest.faults.clear()
-        env.setenv("SUPABASE_URL", postgrest.url)
-        env.setenv("SUPABASE_SERVICE_ROLE_KEY", postgrest.SERVICE_KEY)
     return alice
 
 
@@ -43,7 +36,7 @@ def conversations_of(port, who) -> list[str]:
     return [conversation["id"] for conversation in reply.json()["conversations"]]
 
 
-@pytest.mark.parametrize("tokens", ["sqlite"], indirect=True)  # Supabase keeps history for its own users only
+@pytest.mark.stores("sqlite")  # Supabase keeps history for its own users only
 def test_two_token_holders_do_not_see_each_others_conversations(chat, tokens):
     mine = call(chat, "POST", CHAT, {"message": "Mon portefeuille"}, ALICE).json()["conversationId"]
     assert conversations_of(chat, ALICE) == [mine]
@@ -54,7 +47,7 @@ def test_two_token_holders_do_not_see_each_others_conversations(chat, tokens):
     assert conversations_of(chat, ALICE) == [mine]
 
 
-@pytest.mark.parametrize("tokens", ["supabase"], indirect=True)
+@pytest.mark.stores("supabase")
 def test_on_supabase_token_holders_keep_no_history_and_see_none(chat, tokens):
     reply = call(chat, "POST", CHAT, {"message": "Mon portefeuille"}, ALICE).json()
     assert (reply["saved"], reply["warning"]["code"]) == (False, "history_disabled")
@@ -69,7 +62,7 @@ def test_each_token_holder_has_their_own_allowance(chat, tokens, env):
         200, 429, 200, 200]
 
 
-@pytest.mark.parametrize("tokens", ["sqlite"], indirect=True)
+@pytest.mark.stores("sqlite")
 def test_a_token_is_removed_alone_and_rotated_without_losing_its_history(chat, tokens, env):
     mine = call(chat, "POST", CHAT, {"message": "à garder"}, ALICE).json()["conversationId"]
     env.setenv("DASHBOARD_TOKENS", f"{tokens}:{ALICE_TOKEN}")

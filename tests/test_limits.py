@@ -14,6 +14,7 @@ from tests.helpers import ROOT, call, freeze_limit_clock
 
 CHAT, KEY = "/api/groupchat/chat", "/api/realtime/key"
 SECRET = "jwt-secret-for-limit-tests-0123456789abcdef"
+pytestmark = pytest.mark.stores("memory", "sqlite", "supabase")  # what `counted` runs on, unless a test says
 
 
 def user(user_id: str | None = None) -> dict:
@@ -21,26 +22,13 @@ def user(user_id: str | None = None) -> dict:
     return {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
 
 
-@pytest.fixture(params=["memory", "sqlite", "supabase"])
-def counted(request, env, tmp_path, fake_openai, log_records):
+@pytest.fixture
+def counted(backend, env, fake_openai, log_records):
     """Limits counted in each place: this instance's memory, SQLite, Supabase (never falling back unnoticed)."""
     freeze_limit_clock(env)  # every store counts on the server's clock: all of a test's requests in one window
-    yield _configure(request, env, tmp_path)
-    assert not [r for r in log_records if r.fields.get("event") == "limits_store_unavailable"]
-
-
-def _configure(request, env, tmp_path) -> str:
     env.setenv("SUPABASE_JWT_SECRET", SECRET)
-    if request.param == "sqlite":
-        env.setenv("HISTORY_DB", str(tmp_path / "history.sqlite3"))
-    elif request.param == "supabase":
-        postgrest = request.getfixturevalue("postgrest")
-        postgrest.faults.clear()
-        env.setenv("SUPABASE_URL", "http://" + postgrest.url.split("//")[1])
-        env.setenv("SUPABASE_SERVICE_ROLE_KEY", postgrest.SERVICE_KEY)
-        env.delenv("SUPABASE_JWT_SECRET")
-        env.setenv("SUPABASE_JWT_SECRET", SECRET)
-    return request.param
+    yield backend.kind
+    assert not [r for r in log_records if r.fields.get("event") == "limits_store_unavailable"]
 
 
 def chat_as(port, headers, message="hi", **fields):
@@ -170,7 +158,7 @@ def two_instances(env):
         process.wait(10)
 
 
-@pytest.mark.parametrize("counted", ["sqlite", "supabase"], indirect=True)
+@pytest.mark.stores("sqlite", "supabase")
 def test_two_instances_on_one_store_share_the_count(two_instances, counted, env, fake_openai):
     env.setenv("CHAT_DAILY_MESSAGE_LIMIT", "4")
     alice = issuer_user(env)
@@ -244,13 +232,14 @@ def counts(request, counted):
     """What a bucket holds right now, read where it is counted: counts(user_id or "global", bucket)."""
     from lib import limits
     from lib.access import Caller
+    from lib.history import subject_for
 
     postgres = request.getfixturevalue("postgres") if counted == "supabase" else None
     if postgres:
         postgres.execute("delete from rate_limits where subject = 'global'")  # the session's database is shared
 
     def read(who: str, bucket: str) -> int:
-        subject = who if who == "global" else limits.subject_for(Caller("user", who), "")
+        subject = who if who == "global" else subject_for(Caller("user", who), "")
         window = MINUTE if bucket.endswith(":minute") else DAY
         now = limits.time.time()  # the frozen limit clock where the test froze one
         start = int(now // window * window)
@@ -411,7 +400,7 @@ def test_a_request_refused_by_the_ceiling_takes_nothing_from_the_callers_own_lim
     assert (counts(bob, "chat:minute"), counts("global", "global:chat:day")) == (0, 1)
 
 
-@pytest.mark.parametrize("counted", ["sqlite", "supabase"], indirect=True)
+@pytest.mark.stores("sqlite", "supabase")
 def test_a_conversation_that_is_not_yours_costs_nothing(chat, counted, counts, env):
     env.setenv("CHAT_DAILY_MESSAGE_LIMIT", "10")
     alice, headers = person(env)
@@ -461,16 +450,17 @@ def test_the_voice_budget_can_be_counted_by_other_routes(counted, env):
     from lib import limits
     from lib.access import Caller
     from lib.errors import RateLimited
+    from lib.history import History
 
     env.setenv("REALTIME_DAILY_SESSION_LIMIT", "1")
     caller = Caller("user", str(uuid.uuid4()))
-    limits.enforce_voice(caller, "198.51.100.1")  # a key minted, a call started: each is one session
+    limits.enforce_voice(History(caller, "198.51.100.1"))  # a key minted, a call started: each is one session
     with pytest.raises(RateLimited) as refused:
-        limits.enforce_voice(caller, "198.51.100.1")
+        limits.enforce_voice(History(caller, "198.51.100.1"))
     assert refused.value.extra["limit"] == "realtime:day"
 
 
-@pytest.mark.parametrize("counted", ["sqlite", "supabase"], indirect=True)
+@pytest.mark.stores("sqlite", "supabase")
 def test_two_instances_on_one_store_share_the_global_ceiling(two_instances, counted, counts, env, fake_openai):
     env.setenv("GLOBAL_DAILY_MESSAGE_LIMIT", "3")
     first, second = two_instances()

@@ -1,15 +1,17 @@
 """Property tests: request validation and history trimming hold for any input hypothesis can think of."""
 
 import dataclasses
+import re
 import uuid
+from typing import Annotated, Literal
 
 import pytest
 from hypothesis import example, given, settings, strategies as st
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
 
-from lib import chat, realtime, settings as config
-from lib.errors import ValidationFailed, canonical_uuid, validation_failed
-from lib.history import TITLE_CHARS, fit_to_budget, title_for
+from lib import chat, realtime, settings as config, transcripts
+from lib.errors import ValidationFailed, canonical_uuid
+from lib.context import TITLE_CHARS, fit_to_budget, title_for
 
 CHAT_CFG = config.chat({"CHAT_MAX_MESSAGE_CHARS": "200", "CHAT_ALLOWED_MODELS": "gpt-4o,gpt-4o-mini"})
 REALTIME_CFG = config.realtime({})
@@ -53,7 +55,7 @@ def test_a_key_body_is_either_valid_or_a_422(body):
 
 
 class ReferenceChatRequest(BaseModel):
-    """The chat body as a pydantic model: what lib/chat.py checks by hand (to keep pydantic out of its cold start)."""
+    """The chat body as a pydantic model: what lib/chat.py declares with lib/validate.py, keeping pydantic out."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -71,17 +73,49 @@ class ReferenceChatRequest(BaseModel):
         return False if value is None else value
 
 
-def reference_outcome(body: dict):
+class ReferenceKeyRequest(BaseModel):
+    """The realtime key's body as the pydantic model it was until lib/validate.py."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    voice: StrictStr | None = None
+    instructions: StrictStr | None = None
+
+
+class ReferenceTranscriptItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    text: Annotated[StrictStr, Field(max_length=transcripts.MAX_TEXT_CHARS)]
+    status: Literal["complete", "interrupted"] = "complete"
+
+
+class ReferenceTranscriptRequest(BaseModel):
+    """The transcript's body as the pydantic model it was until lib/validate.py."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    callId: StrictStr
+    conversationId: StrictStr | None = None
+    items: list[ReferenceTranscriptItem] = Field(min_length=1, max_length=transcripts.MAX_ITEMS)
+
+
+def reference_outcome(model: type[BaseModel], body: dict):
+    """The fields pydantic reads, or the field and message of its first error (as the API would say it)."""
     try:
-        return ReferenceChatRequest.model_validate(body).model_dump()
+        return model.model_validate(body).model_dump()
     except ValidationError as exc:
-        refused = validation_failed(exc)
-        return refused.extra["field"], refused.message
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "body"
+        refused = ValidationFailed(field, first["msg"][0].lower() + first["msg"][1:])
+        # pydantic names its own class where an item is not an object; the API does not
+        return refused.extra["field"], re.sub(r" or instance of \w+$", "", refused.message)
 
 
-def hand_outcome(body: dict):
+def declared_outcome(declared, body: dict):
+    """The same from a lib/validate.py body."""
     try:
-        return dataclasses.asdict(chat._typed(body))
+        return dataclasses.asdict(declared.parse(body))
     except ValidationFailed as refused:
         return refused.extra["field"], refused.message
 
@@ -97,7 +131,63 @@ any_field = st.sampled_from(["message", "systemPrompt", "conversationId", "model
 @example(body={"bogus": 1, "stream": 1})
 @example(body={"": 1})
 def test_the_chat_body_is_typed_exactly_as_the_pydantic_model_would(body):
-    assert hand_outcome(body) == reference_outcome(body)
+    assert declared_outcome(chat.BODY, body) == reference_outcome(ReferenceChatRequest, body)
+
+
+key_bodies = st.dictionaries(st.sampled_from(["voice", "instructions", "", "model", "Voice"]),
+                             st.sampled_from(["marin", "alloy", ""]) | json_values, max_size=4)
+
+
+@settings(max_examples=200)
+@given(body=key_bodies)
+@example(body={"voice": None, "instructions": None})
+@example(body={"voice": True})
+@example(body={"model": "gpt-4o", "voice": 1})
+def test_the_key_body_is_typed_exactly_as_the_pydantic_model_would(body):
+    assert declared_outcome(realtime.KEY_BODY, body) == reference_outcome(ReferenceKeyRequest, body)
+
+
+texts = st.text(max_size=20) | st.integers(transcripts.MAX_TEXT_CHARS - 1, transcripts.MAX_TEXT_CHARS + 1).map(
+    lambda length: "x" * length)
+good_items = st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "text": texts},
+                                   optional={"status": st.sampled_from(["complete", "interrupted"])})
+words = (st.none() | st.sampled_from(["user", "assistant", "system", "complete", "interrupted", "cut"]) | texts
+         | json_values)
+
+
+@st.composite
+def transcript_bodies(draw):
+    """A well-formed transcript body, then up to three faults anywhere in it (so they are found deep in items too)."""
+    body = {"callId": draw(st.text(max_size=12)),
+            "items": draw(st.lists(good_items, min_size=1, max_size=transcripts.MAX_ITEMS))}
+    if draw(st.booleans()):
+        body["conversationId"] = draw(st.none() | st.uuids().map(str))
+    for _ in range(draw(st.integers(0, 3))):
+        items = body.get("items") if isinstance(body.get("items"), list) else []
+        where = draw(st.sampled_from([body, items, *[item for item in items if isinstance(item, dict)]]))
+        if where is items:  # too many items, none, or one that is not an object
+            items.extend(draw(st.lists(good_items | json_values, min_size=1, max_size=3)))
+            del items[:draw(st.integers(0, len(items)))]
+            continue
+        keys = ["callId", "conversationId", "items", "extra", ""] if where is body else ["role", "text", "status", ""]
+        key = draw(st.sampled_from(keys))
+        if key in where and draw(st.booleans()):
+            del where[key]
+        else:
+            where[key] = draw(words)
+    return body
+
+
+@settings(max_examples=400)
+@given(body=transcript_bodies())
+@example(body={"callId": "rtc_1", "items": [{"role": "user", "text": "hi"}] * 5})
+@example(body={"callId": "rtc_1", "items": [{"role": "x"}, 1, 2, 3, 4]})  # too many: said before any item's fault
+@example(body={"callId": "rtc_1", "items": []})
+@example(body={"callId": "rtc_1", "items": [1]})
+@example(body={"callId": "rtc_1", "items": [{"role": "user", "text": "hi", "": 1}]})
+@example(body={"callId": "rtc_1", "conversationId": None, "items": [{"role": "assistant", "text": "x" * 2001}]})
+def test_the_transcript_body_is_typed_exactly_as_the_pydantic_model_would(body):
+    assert declared_outcome(transcripts.BODY, body) == reference_outcome(ReferenceTranscriptRequest, body)
 
 
 messages = st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]),

@@ -185,7 +185,7 @@ def test_a_store_that_cannot_record_the_call_hangs_it_up_again(relay, openai_moc
 
         raise StoreUnavailable("SQLite: OperationalError")
 
-    env.setattr(SqliteStore, "record_call", broken)
+    env.setattr(SqliteStore, "record_voice_call", broken)
     reply = start(relay)
     assert (reply.status, reply.error_code) == (503, "history_unavailable")
     assert openai_mock.calls.last.request.url.path == "/v1/realtime/calls/rtc_abc123/hangup"
@@ -233,11 +233,11 @@ def test_each_store_keeps_whose_call_is_whose(store):
     import uuid
 
     alice, bob, conversation = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
-    store.record_call(alice, "rtc_store_test_" + alice[:8], conversation)
-    record = store.call(alice, "rtc_store_test_" + alice[:8])
+    store.record_voice_call(alice, "rtc_store_test_" + alice[:8], conversation)
+    record = store.voice_call(alice, "rtc_store_test_" + alice[:8])
     assert (record["id"], record["conversationId"]) == ("rtc_store_test_" + alice[:8], conversation)
-    assert store.call(bob, "rtc_store_test_" + alice[:8]) is None
-    assert store.call(alice, "rtc_unknown") is None
+    assert store.voice_call(bob, "rtc_store_test_" + alice[:8]) is None
+    assert store.voice_call(alice, "rtc_unknown") is None
 
 
 @pytest.mark.parametrize("role", ["anon", "authenticated"])

@@ -31,17 +31,14 @@ def members_server():
 class Room:
     """The chat and members endpoints on one store, and people signed in to them."""
 
-    def __init__(self, chat: int, members: int, issuer: str | None, postgrest):
-        self.chat, self.members, self.postgrest = chat, members, postgrest
-        self.ids = {name: str(uuid.uuid4()) for name in PEOPLE}
-        for user_id in self.ids.values():
-            if postgrest:
-                postgrest.postgres.add_user(user_id)  # Supabase history rows belong to users in auth.users
+    def __init__(self, chat: int, members: int, backend):
+        self.chat, self.members, self.postgrest = chat, members, backend.postgrest
+        self.ids = {name: backend.new_user() for name in PEOPLE}
         self.headers = {}
         for name, claims in PEOPLE.items():
             token_claims = {"sub": self.ids[name], "aud": "authenticated", "exp": int(time.time()) + 600, **claims}
-            if issuer:
-                token_claims["iss"] = f"{issuer}/auth/v1"
+            if backend.issuer:
+                token_claims["iss"] = backend.issuer
             self.headers[name] = {"Authorization": f"Bearer {jwt.encode(token_claims, SECRET, algorithm='HS256')}"}
 
     def say(self, who: str, message: str, **fields):
@@ -73,20 +70,12 @@ class Room:
         return conversation
 
 
-@pytest.fixture(params=["sqlite", "supabase"])
-def room(request, env, tmp_path, fake_openai, chat, members_server):
+@pytest.fixture
+def room(backend, env, fake_openai, chat, members_server):
     """History on in each store, callers signed in with Supabase tokens."""
     env.delenv("ALLOW_ANONYMOUS")
     env.setenv("SUPABASE_JWT_SECRET", SECRET)
-    postgrest = None
-    if request.param == "sqlite":
-        env.setenv("HISTORY_DB", str(tmp_path / "history.sqlite3"))
-    else:
-        postgrest = request.getfixturevalue("postgrest")
-        postgrest.faults.clear()
-        env.setenv("SUPABASE_URL", postgrest.url)
-        env.setenv("SUPABASE_SERVICE_ROLE_KEY", postgrest.SERVICE_KEY)
-    return Room(chat, members_server.port, postgrest.url if postgrest else None, postgrest)
+    return Room(chat, members_server.port, backend)
 
 
 def store_of(env):
@@ -246,7 +235,7 @@ def test_the_owner_removes_a_member_who_loses_access_at_once(room, fake_openai):
     assert (again.status, again.error_code) == (404, "member_not_found")
 
 
-@pytest.mark.parametrize("room", ["supabase"], indirect=True)  # accounts are deleted in Supabase (auth.users)
+@pytest.mark.stores("supabase")  # accounts are deleted in Supabase (auth.users)
 def test_a_deleted_members_messages_stay_in_the_room_under_their_name(room):
     conversation = room.open("bob", "carol")
     room.say("bob", "Bonjour à tous", conversationId=conversation)
@@ -403,7 +392,7 @@ def test_a_member_removed_while_another_asks_cannot_read_the_reply(room, fake_op
     assert room.read("carol", conversation, after=last).status == 404
 
 
-@pytest.mark.parametrize("room", ["supabase"], indirect=True)
+@pytest.mark.stores("supabase")
 def test_an_idle_poll_costs_three_queries_and_reads_no_message(room):
     """What the README's polling cost says: per poll, one function call and (Supabase) 3 PostgREST queries."""
     conversation = room.open("bob")

@@ -7,7 +7,6 @@ next read is refused. Every wait is on the page's state (polled by Playwright), 
 
 import re
 import time
-import uuid
 
 import jwt
 import pytest
@@ -21,24 +20,14 @@ SECRET = "room-browser-test-jwt-secret-0123456789abcdef"
 WAIT = 15_000  # ms: generous for a busy machine; polling every 2 s gets there long before
 
 
-@pytest.fixture(params=["sqlite", "supabase"])
-def site(request, env, fake_openai, tmp_path):
+@pytest.fixture
+def site(backend, env, fake_openai):
     """The dashboard with history in each store; people sign in with their Supabase access token."""
     env.setenv("ALLOW_ANONYMOUS", "0")
     env.setenv("DASHBOARD_TOKEN", "dashboard-token-not-used-in-this-test")  # the page shows its token field
     env.setenv("SUPABASE_JWT_SECRET", SECRET)
-    postgres = None
-    if request.param == "sqlite":
-        env.setenv("HISTORY_DB", str(tmp_path / "history.sqlite3"))
-    else:
-        postgrest = request.getfixturevalue("postgrest")
-        postgrest.faults.clear()
-        postgres = postgrest.postgres
-        env.setenv("SUPABASE_URL", postgrest.url)
-        env.setenv("SUPABASE_SERVICE_ROLE_KEY", postgrest.SERVICE_KEY)
     site = Site(env)
-    site.issuer = f"{postgrest.url}/auth/v1" if postgres else None
-    site.postgres = postgres
+    site.backend = backend
     yield site
     site.close()
 
@@ -47,13 +36,11 @@ class Person:
     """Someone with their own browser context (own storage, own session) and their own access token."""
 
     def __init__(self, chromium, site, name: str):
-        self.user_id = str(uuid.uuid4())
-        if site.postgres is not None:
-            site.postgres.add_user(self.user_id)  # Supabase history rows belong to users in auth.users
+        self.user_id = site.backend.new_user()
         claims = {"sub": self.user_id, "aud": "authenticated", "exp": int(time.time()) + 3600,
                   "user_metadata": {"full_name": name}}
-        if site.issuer:
-            claims["iss"] = site.issuer
+        if site.backend.issuer:
+            claims["iss"] = site.backend.issuer
         self.token = jwt.encode(claims, SECRET, algorithm="HS256")
         self.context = chromium.new_context(viewport=DESKTOP, locale="fr-FR")
         self.page = self.context.new_page()

@@ -221,7 +221,7 @@ def test_the_migration_takes_back_supabases_default_grants(db):
 # --- A deleted Supabase user leaves no membership or call behind; the room keeps its history ---
 
 def record_call(db, user_id: str, conversation: str):
-    """A realtime call the server started for this user, as lib/calls.py records it."""
+    """A realtime call the server started for this user, as lib/voice_calls.py records it."""
     db.execute("insert into realtime_calls (id, user_id, conversation_id) values (%s, %s, %s)",
                (f"rtc_{uuid.uuid4().hex}", user_id, conversation))
 
@@ -283,9 +283,9 @@ def test_the_deleted_user_trigger_runs_as_the_project_owner_with_an_empty_search
     assert db.execute("select pg_get_userbyid(proowner), prosecdef, proconfig from pg_proc "
                       "where proname = 'forget_deleted_user'").fetchall() == [("postgres", True, ['search_path=""'])]
     assert db.execute("select tgrelid::regclass::text, tgenabled from pg_trigger "
-                      "where tgfoid = 'public.forget_deleted_user()'::regprocedure").fetchall() == [("auth.users", "O")]
+                      "where tgfoid = 'private.forget_deleted_user()'::regprocedure").fetchall() == [("auth.users", "O")]
     for role in ("anon", "authenticated"):
-        assert db.execute("select has_function_privilege(%s, 'public.forget_deleted_user()', 'EXECUTE')",
+        assert db.execute("select has_function_privilege(%s, 'private.forget_deleted_user()', 'EXECUTE')",
                           (role,)).fetchone() == (False,)
 
 

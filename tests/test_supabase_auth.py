@@ -43,7 +43,7 @@ def status_with(port: int, token: str) -> int:
 def test_a_valid_hs256_token_gets_in_as_its_user(key, env):
     env.setenv("SUPABASE_JWT_SECRET", SECRET)
     assert status_with(key, hs256()) == 200
-    assert tokens.user_id_from(hs256(), settings.access()) == USER
+    assert tokens.identity_from(hs256(), settings.access())[0] == USER
 
 
 @pytest.mark.parametrize("token", [
@@ -67,7 +67,7 @@ def test_bad_tokens_are_401(key, env, openai_mock, token):
 def test_an_expired_token_says_so(env):
     env.setenv("SUPABASE_JWT_SECRET", SECRET)
     with pytest.raises(Unauthorized, match="expired"):
-        tokens.user_id_from(hs256(exp=int(time.time()) - 60), settings.access())
+        tokens.identity_from(hs256(exp=int(time.time()) - 60), settings.access())
 
 
 def test_the_issuer_must_be_the_project_when_its_url_is_known(key, env):

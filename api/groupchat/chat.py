@@ -3,6 +3,7 @@ GET (list, search, read), PATCH (rename) and DELETE history."""
 
 from lib import chat, conversations, settings, turns
 from lib.errors import ValidationFailed
+from lib.history import History
 from lib.httpkit import ApiHandler, EventStream, JsonResponse, Request
 
 
@@ -12,14 +13,13 @@ class handler(ApiHandler):
     def post(self, request: Request):
         cfg = settings.chat()
         body = chat.parse_request(request.json(), cfg)
+        history = History.of(request)
         system_prompt = chat.system_prompt_for(body, cfg)
         if body.regenerate:
-            turn = turns.begin_regenerate(request.caller, request.client_ip, body.conversationId, settings.history(),
-                                          settings.limits(), system_prompt, cfg.max_output_tokens)
+            turn = turns.begin_regenerate(history, body.conversationId, system_prompt, cfg.max_output_tokens)
             body.message = turn.message
         else:
-            turn = turns.begin(request.caller, request.client_ip, body.message, body.conversationId,
-                               settings.history(), settings.limits(), system_prompt, cfg.max_output_tokens,
+            turn = turns.begin(history, body.message, body.conversationId, system_prompt, cfg.max_output_tokens,
                                ask_assistant=body.askAssistant)
         streamed = chat.wants_stream(body, request.headers.get("Accept"))
         if not turn.wants_reply:  # a room message not addressed to the assistant
@@ -31,25 +31,21 @@ class handler(ApiHandler):
             return JsonResponse(chat.reply(body, turn, cfg, settings.openai()))
 
     def get(self, request: Request):
-        turns.require_history(request.caller)
         conversation_id = conversations.conversation_id_from(request.query)
         after = conversations.after_from(request.query)
         if "q" in request.query:
             if conversation_id is not None:
                 raise ValidationFailed("q", "cannot be combined with conversationId")
-            return JsonResponse(conversations.search(request.caller.user_id, request.query["q"], settings.history()))
+            return JsonResponse(conversations.search(History.of(request), request.query["q"]))
         if conversation_id is None:
-            return JsonResponse(conversations.list_all(request.caller.user_id, settings.history()))
-        return JsonResponse(conversations.read(request.caller.user_id, conversation_id, settings.history(), after,
-                                               request.caller.name))
+            return JsonResponse(conversations.list_all(History.of(request)))
+        return JsonResponse(conversations.read(History.of(request), conversation_id, after))
 
     def patch(self, request: Request):
-        turns.require_history(request.caller)
         conversation_id = conversations.conversation_id_from(request.query, required=True)
         title = conversations.title_from(request.json())
-        return JsonResponse(conversations.rename(request.caller.user_id, conversation_id, title, settings.history()))
+        return JsonResponse(conversations.rename(History.of(request), conversation_id, title))
 
     def delete(self, request: Request):
-        turns.require_history(request.caller)
         conversation_id = conversations.conversation_id_from(request.query, required=True)
-        return JsonResponse(conversations.delete(request.caller.user_id, conversation_id, settings.history()))
+        return JsonResponse(conversations.delete(History.of(request), conversation_id))

@@ -1,8 +1,9 @@
 """Rooms' members: invite (owner) and join by invitation (POST), list (GET), remove or leave, revoke (DELETE),
 when the assistant answers (PATCH)."""
 
-from lib import conversations, rooms, settings
+from lib import conversations, rooms
 from lib.errors import ValidationFailed, canonical_uuid
+from lib.history import History
 from lib.httpkit import ApiHandler, JsonResponse, Request
 
 
@@ -10,21 +11,21 @@ class handler(ApiHandler):
     routes = {"POST": "post", "GET": "get", "DELETE": "delete", "PATCH": "patch"}
 
     def post(self, request: Request):
-        body, status = rooms.post(request.caller, request.json(), rooms.base_url(request.headers), settings.history())
+        body, status = rooms.post(History.of(request), request.json(), rooms.base_url(request.headers))
         return JsonResponse(body, status)
 
     def get(self, request: Request):
         conversation_id = conversations.conversation_id_from(request.query, required=True)
-        return JsonResponse(rooms.members(request.caller, conversation_id, settings.history()))
+        return JsonResponse(rooms.members(History.of(request), conversation_id))
 
     def delete(self, request: Request):
         if "invite" in request.query:
-            return JsonResponse(rooms.revoke(request.caller, request.query["invite"], settings.history()))
+            return JsonResponse(rooms.revoke(History.of(request), request.query["invite"]))
         conversation_id = conversations.conversation_id_from(request.query, required=True)
         if "userId" not in request.query:
             raise ValidationFailed("userId", "is required (or invite, to revoke an invitation)")
         user_id = canonical_uuid(request.query["userId"], "userId")
-        return JsonResponse(rooms.remove(request.caller, conversation_id, user_id, settings.history()))
+        return JsonResponse(rooms.remove(History.of(request), conversation_id, user_id))
 
     def patch(self, request: Request):
-        return JsonResponse(rooms.configure(request.caller, request.json(), settings.history()))
+        return JsonResponse(rooms.configure(History.of(request), request.json()))

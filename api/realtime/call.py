@@ -1,7 +1,8 @@
 """POST /api/realtime/call: the browser's SDP offer, relayed to OpenAI with our key and session; DELETE hangs up."""
 
-from lib import calls, conversations, limits, realtime, settings
+from lib import conversations, realtime, settings, voice_calls
 from lib.errors import ValidationFailed
+from lib.history import History
 from lib.httpkit import ApiHandler, JsonResponse, RawResponse, Request
 
 EXPOSED = "X-Call-Id, X-Conversation-Id"
@@ -11,11 +12,9 @@ class handler(ApiHandler):
     routes = {"POST": "post", "DELETE": "delete"}
 
     def post(self, request: Request):
-        cfg = settings.realtime()
         offer = realtime.parse_offer(request.read_body(), request.headers.get("Content-Type"))
         conversation_id = conversations.conversation_id_from(request.query)
-        limits.enforce_voice(request.caller, request.client_ip)
-        call = calls.start(request.caller, offer, conversation_id, cfg, settings.openai(), settings.history())
+        call = voice_calls.start(History.of(request), offer, conversation_id, settings.realtime(), settings.openai())
         return RawResponse(call.answer.encode(), "application/sdp", 201, {
             "X-Call-Id": call.id, "X-Conversation-Id": call.conversation_id, "Access-Control-Expose-Headers": EXPOSED,
         })
@@ -24,4 +23,4 @@ class handler(ApiHandler):
         call_id = request.query.get("callId")
         if not call_id:
             raise ValidationFailed("callId", "is required")
-        return JsonResponse(calls.end(request.caller, call_id, settings.openai(), settings.history()))
+        return JsonResponse(voice_calls.end(History.of(request), call_id, settings.openai()))

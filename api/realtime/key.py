@@ -1,6 +1,7 @@
 """POST /api/realtime/key: a short-lived OpenAI Realtime client secret, so the browser never sees OPENAI_API_KEY."""
 
 from lib import limits, realtime, settings
+from lib.history import History
 from lib.httpkit import ApiHandler, JsonResponse, Request
 
 
@@ -10,5 +11,5 @@ class handler(ApiHandler):
     def post(self, request: Request):
         cfg = settings.realtime()
         body = realtime.parse_request(request.json(optional=True), cfg)
-        limits.enforce_voice(request.caller, request.client_ip)
+        limits.enforce_voice(History.of(request))
         return JsonResponse(realtime.mint_key(body, cfg, settings.openai()))

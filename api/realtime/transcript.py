@@ -1,6 +1,7 @@
 """POST /api/realtime/transcript: a voice call's finished transcripts, stored in its conversation."""
 
-from lib import settings, transcripts
+from lib import transcripts
+from lib.history import History
 from lib.httpkit import ApiHandler, JsonResponse, Request
 
 
@@ -9,5 +10,4 @@ class handler(ApiHandler):
 
     def post(self, request: Request):
         body = transcripts.parse_request(request.json())
-        return JsonResponse(transcripts.save(request.caller, request.client_ip, body, settings.history(),
-                                             settings.limits()))
+        return JsonResponse(transcripts.save(History.of(request), body))

@@ -1,17 +1,9 @@
-"""What every history store keeps to: its interface, its errors and its result types."""
+"""What every history store keeps to: its interface and its result types (its errors are lib.errors')."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
-
-
-class StoreUnavailable(Exception):
-    """The store could not be reached, or answered with an error."""
-
-
-class ConversationNotFound(Exception):
-    """No such conversation for this user (or it was deleted: a deleted conversation's id is never used again)."""
 
 
 ROLES = ("user", "assistant")  # the only roles history stores, and the only ones it ever replays
@@ -74,7 +66,8 @@ class RoomAccess(NamedTuple):
 
 
 class Store(Protocol):
-    """What the chat needs of a history store; every method is scoped to one user."""
+    """What the chat needs of a history store; every method is scoped to one user. Any method may raise
+    lib.errors.StoreUnavailable; the writers raise lib.errors.ConversationNotFound as they say."""
 
     def conversation(self, user_id: str, conversation_id: str) -> dict | None:
         """{"id", "title", "createdAt", "updatedAt"}, or None if the user has no such conversation."""
@@ -116,10 +109,10 @@ class Store(Protocol):
     def settle_limits(self, charges: list[Charge]) -> None:
         """Add each charge's delta (negative to give back) to its window, never below zero."""
 
-    def record_call(self, user_id: str, call_id: str, conversation_id: str) -> None:
+    def record_voice_call(self, user_id: str, call_id: str, conversation_id: str) -> None:
         """Remember that a Realtime call is this user's, and which conversation its transcript goes to."""
 
-    def call(self, user_id: str, call_id: str) -> dict | None:
+    def voice_call(self, user_id: str, call_id: str) -> dict | None:
         """{"id", "conversationId", "createdAt"} of the user's call, or None if the user has no such call."""
 
     # Rooms: `user_id` is always the caller; the store checks ownership or membership itself.

