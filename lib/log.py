@@ -12,8 +12,7 @@ logger = logging.getLogger("api")
 
 # Libraries whose INFO lines (turned on by Vercel's runtime for every logger) carry URLs with raw user and
 # conversation ids: only their warnings and errors pass.
-QUIET_LIBRARIES = ("httpx", "httpcore", "openai", "hpack", "h2", "h11", "urllib3", "postgrest", "supabase",
-                   "supabase_auth", "gotrue", "storage3", "realtime", "supabase_functions", "websockets")
+QUIET_LIBRARIES = ("httpx", "httpcore", "openai", "hpack", "h2", "h11", "urllib3", "postgrest")
 
 
 class _JsonLines(logging.Formatter):

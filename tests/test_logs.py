@@ -119,6 +119,6 @@ def test_with_no_host_logging_each_request_is_one_json_line_on_stderr(env, fake_
 def test_library_loggers_that_print_urls_are_quiet_at_info():
     import logging
 
-    for name in ("httpx", "httpcore", "openai", "hpack", "postgrest", "supabase"):
+    for name in ("httpx", "httpcore", "openai", "hpack", "postgrest"):
         assert name in log.QUIET_LIBRARIES
         assert not logging.getLogger(name).isEnabledFor(logging.INFO)
