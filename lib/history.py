@@ -49,9 +49,7 @@ class History:
 
     def why_unsaved(self) -> type[HistoryDisabled]:
         """The warning for a turn that is answered but not stored (owns_rows is False)."""
-        if self.cfg.backend == "supabase" and self.caller.kind != "user":
-            return HistoryForUsersOnly
-        return HistoryDisabled
+        return HistoryForUsersOnly if self.cfg.backend == "supabase" else HistoryDisabled
 
     @contextmanager
     def store(self, event: str = "history_unavailable", conversation_id: str | None = None) -> Iterator[stores.Store]:

@@ -127,8 +127,8 @@ def begin_regenerate(history: History, conversation_id: str, system_prompt: str 
     any turn (see begin): 404 for a conversation not the caller's, 422 in a room (several people's questions:
     ask again instead) or when it has no reply to regenerate, 503 without a store, 429 over a limit."""
     user_id = history.caller.user_id
-    if history.cfg.backend == "supabase" and history.caller.kind != "user":
-        raise ConversationNotFound()  # only signed-in users keep history there (History.owns_rows)
+    if not history.owns_rows and history.cfg.backend == "supabase":
+        raise ConversationNotFound()  # no conversation of the caller's can exist there (History.owns_rows)
     with history.store("history_read_failed") as store:
         access = store.room_access(user_id, conversation_id)
         if access is None:
