@@ -207,3 +207,16 @@ class UpstreamStreamInterrupted(ApiError):
 class UpstreamTimeout(ApiError):
     status, code = 504, "upstream_timeout"
     default_message = "OpenAI did not answer in time; try again."
+
+
+class UpstreamStatus(Exception):
+    """OpenAI's non-2xx answer read without the SDK, with the attributes the SDK's APIStatusError has; lib/upstream.py
+    turns it into one of the Upstream* errors above, as it does the SDK's."""
+
+    def __init__(self, response, body: object):
+        super().__init__(f"Error code: {response.status_code}")
+        self.response, self.status_code = response, response.status_code
+        self.body = body.get("error", body) if isinstance(body, dict) else body  # as the SDK keeps it
+        code = self.body.get("code") if isinstance(self.body, dict) else None
+        self.code = str(code) if code is not None else None
+        self.request_id = response.headers.get("x-request-id")

@@ -8,7 +8,7 @@ from typing import Iterator
 import orjson
 
 from lib import http_pool, upstream
-from lib.errors import UpstreamBadResponse, UpstreamStreamInterrupted
+from lib.errors import UpstreamBadResponse, UpstreamStatus, UpstreamStreamInterrupted
 from lib.settings import OpenAISettings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the SDK's, when OPENAI_BASE_URL is unset
@@ -37,13 +37,13 @@ def _headers(api_key: str) -> dict[str, str]:
 
 
 def _checked(response):
-    """The answer if it is a stream; OpenAI's error (upstream.StatusError) or UpstreamBadResponse otherwise."""
+    """The answer if it is a stream; OpenAI's error (errors.UpstreamStatus) or UpstreamBadResponse otherwise."""
     if not 200 <= response.status_code < 300:
         try:
             content = response.read()
         finally:
             response.close()
-        raise upstream.StatusError(response, _json_or_text(_decoded(response, content)))
+        raise UpstreamStatus(response, _json_or_text(_decoded(response, content)))
     if not (response.headers.get("content-type") or "").lower().startswith("text/event-stream"):
         response.close()
         raise UpstreamBadResponse("OpenAI answered with a whole reply where a stream was asked for.")

@@ -11,7 +11,7 @@ from typing import Callable, TypeVar
 from lib import log
 from lib.errors import (
     ApiError, NotConfigured, UpstreamAuth, UpstreamBadResponse, UpstreamError, UpstreamModelUnavailable,
-    UpstreamQuota, UpstreamRateLimited, UpstreamRejected, UpstreamStreamInterrupted, UpstreamTimeout,
+    UpstreamQuota, UpstreamRateLimited, UpstreamRejected, UpstreamStatus, UpstreamStreamInterrupted, UpstreamTimeout,
     UpstreamUnreachable,
 )
 from lib.settings import OpenAISettings
@@ -50,20 +50,8 @@ def http_client(timeout: float):
 def _client(api_key: str, base_url: str | None, timeout: float):
     import openai
 
-    # Retries are ours (call()): the SDK would also retry insufficient_quota and long Retry-After waits.
+    # Retries are ours (with_retry()): the SDK would also retry insufficient_quota and long Retry-After waits.
     return openai.OpenAI(api_key=api_key, base_url=base_url, http_client=http_client(timeout), max_retries=0)
-
-
-class StatusError(Exception):
-    """OpenAI's non-2xx answer read without the SDK, with the attributes the SDK's APIStatusError has."""
-
-    def __init__(self, response, body: object):
-        super().__init__(f"Error code: {response.status_code}")
-        self.response, self.status_code = response, response.status_code
-        self.body = body.get("error", body) if isinstance(body, dict) else body  # as the SDK keeps it
-        code = self.body.get("code") if isinstance(self.body, dict) else None
-        self.code = str(code) if code is not None else None
-        self.request_id = response.headers.get("x-request-id")
 
 
 def with_retry(fn: Callable[[], T], *, model: str | None = None, auth_message: str | None = None) -> T:
@@ -114,7 +102,7 @@ def translate(exc: BaseException, *, model: str | None = None, auth_message: str
         error = _from_sdk(exc, model, auth_message, mid_stream)
     elif _is_transport(exc, "TimeoutException"):
         error = UpstreamTimeout()
-    elif isinstance(exc, StatusError):
+    elif isinstance(exc, UpstreamStatus):
         error = _from_status(exc, model, auth_message)
     elif isinstance(exc, TimeoutError):  # the streamed chat's own socket (lib/http_pool.py)
         error = UpstreamTimeout()
