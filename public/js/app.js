@@ -34,14 +34,16 @@ async function main() {
   }
   setupBrand(config);
   setupGroup(config);
-  let sidebar = null;
   const chat = setupChat(config);
   let room = null;
-  const auth = await setupAuth(config, () => chat.reload().then(() => room && room.reload()));
+  const auth = await setupAuth(config, async () => {
+    await chat.reload();
+    if (room) await room.reload();
+  });
   useCredentials(auth.token);
-  sidebar = setupSidebar(config, chat);
+  const sidebar = setupSidebar(config, chat);
   chat.onChange(() => sidebar.refresh());
-  room = setupRoom(document.getElementById("room"), config);
+  room = setupRoom(config, chat, auth, () => sidebar.refresh());
   setupVoice(config, chat);
   await chat.reload();
   await room.reload();

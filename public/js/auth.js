@@ -10,8 +10,9 @@ export async function setupAuth(config, onChange) {
   if (config.auth.supabase) {
     return supabaseSignIn(config.auth.supabase, area, onChange, config.auth.allowSignup === true);
   }
-  if (config.auth.token && !config.auth.anonymous) return tokenSignIn(area, onChange);
-  return { token: async () => null, signedIn: () => true };
+  // With anonymous access too (a local run), signing in with a token is optional: it is what rooms need.
+  if (config.auth.token) return tokenSignIn(area, onChange, config.auth.anonymous);
+  return { token: async () => null, signedIn: () => false, canSignIn: () => false };
 }
 
 // Is this token accepted? Asks the API with it (401: no); any other answer means the token got through.
@@ -39,13 +40,14 @@ function headerButton(key, primary) {
   return button;
 }
 
-function tokenSignIn(area, onChange) {
+function tokenSignIn(area, onChange, local) {
   let token = localStorage.getItem(TOKEN_KEY) || null;
   const dialog = document.getElementById("token-dialog");
   const form = document.getElementById("token-form");
   const input = document.getElementById("auth-token");
   const message = document.getElementById("auth-token-message");
   const submit = document.getElementById("token-submit");
+  document.getElementById("auth-token-local").hidden = !local;  // where a local run's tokens are
 
   const signedOut = () => {
     const button = headerButton("auth.signIn", true);
@@ -115,7 +117,7 @@ function tokenSignIn(area, onChange) {
       }
     }).catch(() => {});
   }
-  return { token: async () => token, signedIn: () => Boolean(token) };
+  return { token: async () => token, signedIn: () => Boolean(token), canSignIn: () => true };
 }
 
 async function supabaseSignIn({ url, anonKey }, area, onChange, allowSignup) {
@@ -176,5 +178,6 @@ async function supabaseSignIn({ url, anonKey }, area, onChange, allowSignup) {
   document.getElementById("auth-close").addEventListener("click", () => dialog.close());
   render();
   onLanguageChange(render);
-  return { token: async () => (session ? session.access_token : null), signedIn: () => Boolean(session) };
+  return { token: async () => (session ? session.access_token : null), signedIn: () => Boolean(session),
+    canSignIn: () => true };
 }

@@ -1,23 +1,31 @@
-// The chat: streamed replies, stop, copy and regenerate, timestamps, auto-scroll that yields to the reader, errors in
-// the page's words, and a live countdown while rate-limited.
+// The conversation view, one component for a private chat and a room: streamed replies, stop, copy and
+// regenerate, every message with its author and time, auto-scroll that yields to the reader, errors in the page's
+// words, a live countdown while rate-limited. In a room, new messages and replies still being written come by
+// polling GET ?conversationId=&after=<id> (every 2 s while the tab is visible, 1 s while a reply grows, 15 s hidden).
 import { ApiError, events, request } from "./api.js";
 import { describe, show } from "./errors.js";
-import { icon } from "./icons.js";
-import { say, t, timeElement } from "./i18n.js";
-import { render } from "./markdown.js";
+import { say, t } from "./i18n.js";
+import { actionButton, messageElement, note, update, writingSign } from "./messages.js";
+import { markSeen } from "./seen.js";
 
 const CHAT = "/api/groupchat/chat";
 const CURRENT_KEY = "dashboard.conversationId";
 const NEAR_BOTTOM_PX = 48;
+const POLL_MS = { visible: 2000, writing: 1000, hidden: 15000 };
+const MEMBERS_EVERY = 5;  // polls between two reads of the member list
+const MENTION = /(^|[^\w@])@(assistant|ia)(?!\w)/i;
+
 export function setupChat(config) {
   const log = document.getElementById("chat-log");
   const form = document.getElementById("chat-form");
   const input = document.getElementById("chat-input");
   const send = document.getElementById("chat-send");
+  const ask = document.getElementById("chat-ask");
   const stop = document.getElementById("chat-stop");
   const error = document.getElementById("chat-error");
   const notice = document.getElementById("chat-notice");
   const jump = document.getElementById("jump-latest");
+  const notice_ = document.getElementById("room-notice");
   const systemPrompt = document.getElementById("system-prompt");
   const promptField = config.clientSystemPrompt && config.showSystemPrompt;
   document.getElementById("chat-settings").hidden = !promptField;
@@ -25,6 +33,11 @@ export function setupChat(config) {
   if (!config.history) say(notice, "chat.historyOff");
 
   let conversationId = config.history ? localStorage.getItem(CURRENT_KEY) : null;
+  let room = null;  // the open room: {role, assistantReplies, you, title}; null in a private chat
+  let roomUi = { show: async () => null, hide() {}, refresh: async () => null, knows: () => true };
+  let lastId = 0;  // the newest stored message shown
+  let timer = null;
+  let polls = 0;
   let controller = null;
   let blockedUntil = 0;
   let countdown = null;
@@ -53,13 +66,27 @@ export function setupChat(config) {
     input.focus();
   });
 
-  // --- messages -------------------------------------------------------------------------------------------
+  // --- the empty conversation: suggestions in a private chat, what to do first in a room ------------------
   const emptyState = () => {
     const empty = document.createElement("div");
     empty.className = "empty";
     const title = document.createElement("h3");
-    say(title, "chat.emptyTitle");
     const text = document.createElement("p");
+    empty.append(title, text);
+    if (room) {
+      say(title, "room.emptyTitle", { title: room.title });
+      say(text, room.role === "owner" ? "room.emptyOwner" : "room.empty");
+      if (room.role === "owner") {
+        const invite = document.createElement("button");
+        invite.type = "button";
+        invite.className = "primary";
+        say(invite, "room.invite");
+        invite.addEventListener("click", () => roomUi.invite());
+        empty.append(invite);
+      }
+      return empty;
+    }
+    say(title, "chat.emptyTitle");
     say(text, "chat.empty");
     const ideas = document.createElement("ul");
     ideas.className = "suggestions";
@@ -77,11 +104,12 @@ export function setupChat(config) {
       item.append(button);
       ideas.append(item);
     }
-    empty.append(title, text, ideas);
+    empty.append(ideas);
     return empty;
   };
   const clearLog = () => {
     log.replaceChildren(emptyState());
+    lastId = 0;
     stick = true;
     jump.hidden = true;
   };
@@ -89,56 +117,8 @@ export function setupChat(config) {
     if (!log.querySelector(".message")) clearLog();
   };
 
-  const note = (item, key) => {
-    const line = document.createElement("p");
-    line.className = "note";
-    say(line, key);
-    item.querySelector(".content").append(line);
-  };
-
-  const action = (name, key, handler) => {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = `action ${name}`;
-    button.append(icon(name, 16));
-    const text = document.createElement("span");
-    say(text, key);
-    button.append(text);
-    button.addEventListener("click", () => handler(button, text));
-    return button;
-  };
-
-  function message(role, text = "", createdAt = new Date().toISOString()) {
-    log.querySelector(".empty")?.remove();
-    const item = document.createElement("article");
-    item.className = `message ${role}`;
-    item.dataset.raw = text;
-    const head = document.createElement("header");
-    head.className = "meta";
-    const who = document.createElement("span");
-    who.className = "who";
-    say(who, role === "user" ? "chat.you" : "chat.assistant");
-    head.append(who, timeElement(createdAt));
-    const content = document.createElement("div");
-    content.className = "content";
-    const body = document.createElement("div");
-    body.className = "body";
-    body.append(render(text));
-    content.append(body);
-    item.append(head, content);
-    if (role === "assistant") {
-      const actions = document.createElement("div");
-      actions.className = "actions";
-      actions.append(action("copy", "chat.copy", copy(item)));
-      if (config.history) actions.append(action("regenerate", "chat.regenerate", () => regenerate()));
-      content.append(actions);
-    }
-    log.append(item);
-    follow();
-    return item;
-  }
-
-  const copy = (item) => async (button, text) => {
+  // --- messages -------------------------------------------------------------------------------------------
+  const copy = (item) => actionButton("copy", "chat.copy", async (button, text) => {
     try {
       await navigator.clipboard.writeText(item.dataset.raw);
       say(text, "chat.copied");
@@ -146,9 +126,26 @@ export function setupChat(config) {
       say(text, "chat.copyFailed");
     }
     button.dataset.done = "true";
-  };
+  });
+  const again = () => actionButton("regenerate", "chat.regenerate", () => regenerate());
 
-  // Only the last reply can be regenerated, and not while another one is on its way.
+  // Show a message, or bring the one already shown with its id up to date; the element.
+  function show_(message) {
+    const known = message.id && log.querySelector(`.message[data-id="${message.id}"]`);
+    if (known) {
+      if (update(known, message)) follow();
+      return known;
+    }
+    log.querySelector(".empty")?.remove();
+    const actions = message.role !== "assistant" ? [] : room || !config.history ? [copy] : [copy, again];
+    const item = messageElement(message, { you: room && room.you, room: Boolean(room), actions });
+    log.insertBefore(item, log.querySelector(".message.pending"));  // what I am sending stays last
+    if (message.id) lastId = Math.max(lastId, message.id);
+    follow();
+    return item;
+  }
+
+  // Only the last reply of a private chat can be regenerated, and not while another one is on its way.
   const markLast = () => {
     const replies = log.querySelectorAll(".message.assistant");
     replies.forEach((reply, index) => {
@@ -162,7 +159,7 @@ export function setupChat(config) {
     stop.hidden = !on;
     log.setAttribute("aria-busy", String(on));
     document.body.dataset.streaming = String(on);
-    if (!on) input.focus();
+    if (!on && !input.disabled) input.focus();
   };
 
   // --- rate limits: a live countdown, Send disabled until it ends -------------------------------------------
@@ -174,11 +171,11 @@ export function setupChat(config) {
       if (left <= 0) {
         clearInterval(countdown);
         blockedUntil = 0;
-        send.disabled = false;
+        send.disabled = ask.disabled = false;
         show(error, null);
         return;
       }
-      send.disabled = true;
+      send.disabled = ask.disabled = true;
       show(error, { key: described.key, values: { ...described.values, seconds: left } });
     };
     tick();
@@ -194,15 +191,14 @@ export function setupChat(config) {
     }
   }
 
-  // --- one reply, streamed into `reply` ---------------------------------------------------------------------
+  // --- one request, its reply streamed into `reply` (null: a room message nobody asked the assistant about) ---
   async function stream(payload, reply, { onFailure }) {
-    const body = reply.querySelector(".body");
-    reply.setAttribute("aria-busy", "true");
-    reply.dataset.state = "writing";
-    const thinking = document.createElement("p");
-    thinking.className = "thinking";
-    say(thinking, "chat.thinking");
-    body.replaceChildren(thinking);
+    const body = reply && reply.querySelector(".body");
+    if (reply) {
+      reply.setAttribute("aria-busy", "true");
+      reply.dataset.state = "writing";
+      body.replaceChildren(writingSign());
+    }
     controller = new AbortController();
     streaming(true);
     let answer = "";
@@ -211,15 +207,13 @@ export function setupChat(config) {
       for await (const event of events(CHAT, payload, controller.signal)) {
         if (event.type === "delta") {
           answer += event.text;
-          body.replaceChildren(render(answer));
-          reply.dataset.raw = answer;
+          if (reply) update(reply, { content: answer, status: "writing" });
           follow();
         } else if (event.type === "done") {
           closed = true;
-          body.replaceChildren(render(event.message));
-          reply.dataset.raw = event.message;
-          remember(event.conversationId);
-          if (!event.saved && config.history) note(reply, "chat.notSaved");
+          if (reply && typeof event.message === "string") update(reply, { content: event.message, status: "done" });
+          remember(event.conversationId || conversationId);
+          if (reply && event.saved === false && config.history) note(reply, "chat.notSaved");
         } else if (event.type === "error") {
           closed = true;
           throw new ApiError(502, event.error.code, "", event.error);
@@ -227,18 +221,27 @@ export function setupChat(config) {
       }
       if (!closed) throw new ApiError(0, "upstream_stream_interrupted", "");
       onChange();
+      return true;
     } catch (failure) {
       if (failure.name === "AbortError") {
-        if (!answer) body.replaceChildren();
-        note(reply, "chat.stopped");
+        if (reply && !answer) body.replaceChildren();
+        if (reply) note(reply, "chat.stopped");
         setTimeout(onChange, 300);
-      } else {
-        fail(failure);
-        onFailure(answer);
+        return true;
       }
+      if (failure instanceof ApiError && failure.code === "conversation_not_found" && room) {
+        lost();
+        return false;
+      }
+      fail(failure);
+      onFailure(answer);
+      return false;
     } finally {
-      reply.removeAttribute("aria-busy");
-      reply.dataset.state = "done";
+      if (reply) {
+        reply.removeAttribute("aria-busy");
+        if (reply.dataset.state === "writing") reply.dataset.state = "done";
+        reply.querySelector(".thinking")?.remove();
+      }
       controller = null;
       streaming(false);
       markLast();
@@ -246,36 +249,48 @@ export function setupChat(config) {
     }
   }
 
-  async function sendMessage() {
+  const wantsReply = (text, askAssistant) =>
+    askAssistant || !room || room.assistantReplies === "all" || MENTION.test(text);
+
+  async function sendMessage(askAssistant = false) {
     const text = input.value.trim();
-    if (!text || controller || blockedUntil) return;
+    if (!text || controller || blockedUntil || input.disabled) return;
     show(error, null);
     stick = true;
-    const mine = message("user", text);
-    const reply = message("assistant");
+    clearTimeout(timer);  // in a room, what I send and its reply are shown from my own stream meanwhile
+    const now = new Date().toISOString();
+    const mine = show_({ role: "user", content: text, createdAt: now, author: room && { userId: room.you } });
+    const reply = wantsReply(text, askAssistant) ? show_({ role: "assistant", content: "", status: "writing" }) : null;
+    if (room) [mine, reply].forEach((item) => item && item.classList.add("pending"));
     input.value = "";
     resize();
     const payload = { message: text, stream: true };
     if (conversationId) payload.conversationId = conversationId;
+    if (room && askAssistant) payload.askAssistant = true;
     if (promptField && systemPrompt.value.trim()) payload.systemPrompt = systemPrompt.value.trim();
-    await stream(payload, reply, {
+    const sentTo = conversationId;
+    const delivered = await stream(payload, reply, {
       onFailure: (answer) => {
         if (!input.value) input.value = text;  // nothing is lost: the message is back, ready to send again
         resize();
-        if (answer) {
+        if (answer && !room) {
           reply.classList.add("failed");
         } else {
-          reply.remove();
+          reply?.remove();
           mine.remove();
           restoreEmpty();
         }
       },
     });
+    if (room && sentTo === conversationId) {
+      if (delivered) log.querySelectorAll(".message.pending").forEach((item) => item.remove());  // stored ones follow
+      poll();
+    }
   }
 
   // Ask the last question again; the new reply takes the old one's place, in the page and in the history.
   async function regenerate() {
-    if (controller || blockedUntil || !conversationId) return;
+    if (controller || blockedUntil || !conversationId || room) return;
     const replies = log.querySelectorAll(".message.assistant");
     const last = replies[replies.length - 1];
     if (!last) return;
@@ -295,19 +310,105 @@ export function setupChat(config) {
     });
   }
 
+  // --- a room: polling, and losing access ------------------------------------------------------------------
+  const cursor = () => {
+    const writing = [...log.querySelectorAll('.message[data-state="writing"][data-id]')].map((item) => Number(item.dataset.id));
+    return writing.length ? Math.min(...writing) - 1 : lastId;
+  };
+  const schedule = () => {
+    clearTimeout(timer);
+    if (!room || controller) return;
+    const growing = log.querySelector('.message[data-state="writing"][data-id]');
+    timer = setTimeout(poll, document.visibilityState === "hidden" ? POLL_MS.hidden
+      : growing ? POLL_MS.writing : POLL_MS.visible);
+  };
+
+  async function poll() {
+    clearTimeout(timer);
+    const id = conversationId;
+    if (!room || !id || controller) return;
+    try {
+      const news = await request("GET", `${CHAT}?conversationId=${encodeURIComponent(id)}&after=${cursor()}`);
+      if (id !== conversationId || !room) return;
+      polls += 1;
+      news.messages.forEach(show_);
+      const last = news.messages[news.messages.length - 1];
+      if (last) {
+        markSeen(id, last.createdAt);
+        onChange();
+      }
+      const stranger = news.messages.some((message) => message.author && !roomUi.knows(message.author.userId));
+      if (stranger || polls % MEMBERS_EVERY === 0) await roomUi.refresh();
+      schedule();
+    } catch (failure) {
+      if (id !== conversationId) return;
+      if (failure instanceof ApiError && failure.code === "conversation_not_found") return lost();
+      show(error, describe(failure));
+      schedule();  // a passing failure (network, store): try again at the next tick
+    }
+  }
+
+  // Removed, left, or deleted: stop at once and say so; what was shown stays, no longer updated.
+  function lost() {
+    clearTimeout(timer);
+    room = null;
+    remember(null);
+    document.body.dataset.room = "lost";
+    composer(false);
+    roomUi.hide(true);
+    say(notice_, "room.lost");
+    notice_.hidden = false;
+    onChange();
+  }
+
+  const composer = (on) => {
+    for (const element of [input, send, ask]) element.disabled = !on || (element !== input && Boolean(blockedUntil));
+  };
+
+  document.addEventListener("visibilitychange", () => {
+    if (room && document.visibilityState === "visible") poll();
+  });
+
+  // --- opening a conversation ---------------------------------------------------------------------------
+  function enter(next) {
+    clearTimeout(timer);
+    room = next;
+    polls = 0;
+    document.body.dataset.room = next ? "open" : "none";
+    notice_.hidden = true;
+    ask.hidden = !next;
+    input.placeholder = t(next ? "room.placeholder" : "chat.placeholder");
+    input.dataset.i18nAttr = `placeholder:${next ? "room.placeholder" : "chat.placeholder"}`;
+    say(document.getElementById("composer-hint"), next ? "room.hint" : "chat.hint");
+    composer(true);
+  }
+
   async function open(id) {
+    if (controller) controller.abort();
     show(error, null);
     try {
       const conversation = await request("GET", `${CHAT}?conversationId=${encodeURIComponent(id)}`);
       remember(conversation.conversationId);
-      clearLog();
-      for (const item of conversation.messages) {
-        const shown = message(item.role, item.content, item.createdAt);
-        if (item.status === "interrupted") note(shown, "chat.stopped");
+      let next = null;
+      if (conversation.room) {
+        next = { ...conversation.room, title: conversation.title, you: null };
+        const members = await roomUi.show(conversation.conversationId, conversation.title);
+        if (id !== conversationId) return;
+        next.you = members.you;
+        next.role = members.role || next.role;
+      } else {
+        roomUi.hide();
       }
+      enter(next);
+      clearLog();
+      conversation.messages.forEach(show_);
+      markSeen(conversation.conversationId, conversation.updatedAt);
       stick = true;
       follow();
+      schedule();
     } catch (failure) {
+      enter(null);
+      roomUi.hide();
       clearLog();
       if (failure instanceof ApiError && failure.code === "unauthorized") return;  // not signed in yet: say nothing
       remember(null);
@@ -324,23 +425,38 @@ export function setupChat(config) {
   input.addEventListener("input", resize);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    sendMessage();
+    sendMessage(false);
   });
+  ask.addEventListener("click", () => sendMessage(true));
   const touch = window.matchMedia("(hover: none) and (pointer: coarse)").matches;
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !touch) {
       event.preventDefault();
-      sendMessage();
+      sendMessage(false);
     }
   });
-  stop.addEventListener("click", () => controller && controller.abort());
+  stop.addEventListener("click", async () => {
+    if (!controller) return;
+    if (room && conversationId) {  // in a room the reply goes on without me unless the server is told to stop
+      request("POST", CHAT, { conversationId, stop: true }).catch(() => {});
+    }
+    controller.abort();
+  });
+  enter(null);
   clearLog();
 
   return {
     current: () => conversationId,
+    inRoom: () => Boolean(room),
     open,
+    useRoom(ui) {
+      roomUi = ui;
+    },
     reset() {
+      if (controller) controller.abort();
       remember(null);
+      roomUi.hide();
+      enter(null);
       clearLog();
       if (!blockedUntil) show(error, null);
     },

@@ -22,13 +22,19 @@ function stillThere(opener) {
   return label ? document.querySelector(`[aria-label="${CSS.escape(label)}"]`) : null;
 }
 
-// Ask before a destructive action; true when confirmed.
-export function confirmDelete(title) {
+// Ask before a destructive action (its title, words and button given as keys); true when confirmed.
+export function confirmAction({ title, text, ok, values = {} }) {
   const dialog = document.getElementById("confirm-dialog");
   return run(dialog, () => {
-    say(document.getElementById("confirm-text"), "chat.deleteText", { title });
+    say(document.getElementById("confirm-title"), title, values);
+    say(document.getElementById("confirm-text"), text, values);
+    say(document.getElementById("confirm-ok"), ok, values);
     queueMicrotask(() => dialog.querySelector("button[value=cancel]").focus());
   });
+}
+
+export function confirmDelete(title) {
+  return confirmAction({ title: "chat.deleteTitle", text: "chat.deleteText", ok: "chat.deleteConfirm", values: { title } });
 }
 
 // Ask for a new title; the trimmed title, or null when cancelled. `check` answers an i18n key when it is refused.

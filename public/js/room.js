@@ -1,386 +1,323 @@
-// The room: a conversation shared by invitation, with the assistant in it. New messages come by polling
-// GET ?conversationId=&after=<last id> every 2 s while the room is open (15 s when the tab is hidden).
-import { ApiError, events, request } from "./api.js";
+// A room's own parts around the conversation view: its header (name, faces, Invite, Leave), the people dialog
+// (members, removal after a confirmation, open invitations with who made them, when they end, how many joined, and
+// revocation), "Nouveau salon", and joining through an invitation link (?invite=<token>).
+import { ApiError, request } from "./api.js";
+import { confirmAction } from "./dialogs.js";
 import { describe, show } from "./errors.js";
-import { t, translate, onLanguageChange } from "./i18n.js";
-import { render } from "./markdown.js";
+import { formatTime, locale, say, t } from "./i18n.js";
+import { avatar } from "./messages.js";
 
-const CHAT = "/api/groupchat/chat";
 const MEMBERS = "/api/groupchat/members";
-const ROOM_KEY = "dashboard.roomId";
-const VISIBLE_MS = 2000;
-const HIDDEN_MS = 15000;
-const MEMBERS_EVERY = 5;  // polls between two reads of the member list
+const INVITE_KEY = "dashboard.invite";  // an invitation opened before signing in, kept for this tab only
+const FACES = 4;  // faces in the header; the rest is "+n"
 
-const TEMPLATE = `
-  <h2 id="room-heading" data-i18n="room.heading"></h2>
-  <p class="hint" data-i18n="room.why"></p>
-  <div class="chat-layout">
-    <nav class="chat-sidebar" data-i18n-attr="aria-label:room.list">
-      <form id="room-create" class="room-create">
-        <label for="room-topic" data-i18n="room.topic"></label>
-        <input id="room-topic" maxlength="200" autocomplete="off" required>
-        <button type="submit" class="primary" data-i18n="room.create"></button>
-      </form>
-      <ul id="room-list" class="conversation-list"></ul>
-    </nav>
-    <div class="chat-main">
-      <p id="room-status" class="form-message room-status" role="status" aria-live="polite"></p>
-      <p id="room-error" class="banner error" role="alert" hidden></p>
-      <div id="room-view" hidden>
-        <h3 id="room-title" class="room-title"></h3>
-        <div class="row" id="room-invite-row">
-          <button type="button" id="room-invite" data-i18n="room.invite"></button>
-          <label for="room-link" class="visually-hidden" data-i18n="room.link"></label>
-          <input id="room-link" readonly hidden>
-          <button type="button" id="room-copy" data-i18n="room.copy" hidden></button>
-          <button type="button" id="room-revoke" class="secondary" data-i18n="room.revoke" hidden></button>
-        </div>
-        <h4 data-i18n="room.members"></h4>
-        <ul id="room-members" class="room-members"></ul>
-        <div id="room-log" class="chat-log" role="log" aria-live="polite" aria-relevant="additions"></div>
-        <form id="room-form" class="chat-form">
-          <label for="room-input" class="visually-hidden" data-i18n="chat.inputLabel"></label>
-          <textarea id="room-input" rows="2" maxlength="8000" required data-i18n-attr="placeholder:room.placeholder"></textarea>
-          <button type="submit" id="room-send" class="primary" data-i18n="chat.send"></button>
-          <button type="button" id="room-ask" data-i18n="room.ask"></button>
-        </form>
-      </div>
-    </div>
-  </div>`;
+export function setupRoom(config, chat, auth, onChange) {
+  const $ = (id) => document.getElementById(id);
+  const head = $("conversation-head");
+  const dialog = $("room-dialog");
+  const error = $("chat-error");
+  const banner = $("room-notice");
+  let roomId = null;
+  let title = "";
+  let state = { members: [], you: null, role: null, invites: [] };
+  const known = new Set();
 
-export function setupRoom(root, config) {
-  if (!root || !config.history) return { reload: async () => {} };
-  root.innerHTML = TEMPLATE;  // a constant: no data goes through innerHTML
-  translate(root);
-  const $ = (id) => root.querySelector(`#${id}`);
-  const view = $("room-view");
-  const log = $("room-log");
-  const input = $("room-input");
-  const error = $("room-error");
-  const status = $("room-status");
-  const link = $("room-link");
-
-  let roomId = localStorage.getItem(ROOM_KEY);
-  let lastId = 0;
-  let timer = null;
-  let polls = 0;
-  let you = null;
-  let role = null;
-  let invite = null;
-  const names = new Map();
-
-  const say = (key, values) => {
-    status.textContent = key ? t(key, values) : "";
-    status.dataset.key = key || "";
+  const tell = (key, values) => {
+    say(banner, key || null, values);
+    banner.hidden = !key;
   };
 
-  // --- messages ---------------------------------------------------------------------------------------
-  const bubble = (message) => {
-    const mine = message.author && message.author.userId === you;
-    const item = document.createElement("article");
-    item.className = `bubble ${message.role === "assistant" ? "assistant" : mine ? "user" : "other"}`;
-    if (message.id) item.dataset.id = message.id;
-    const who = document.createElement("span");
-    who.className = "who";
-    who.textContent = message.role === "assistant" ? t("chat.assistant")
-      : (message.author && message.author.name) || t("room.someone");
-    const body = document.createElement("div");
-    body.className = "body";
-    body.append(render(message.content || ""));
-    item.append(who, body);
-    log.insertBefore(item, log.querySelector(".pending"));  // what is being written stays last
-    log.scrollTop = log.scrollHeight;
-    return item;
-  };
-
-  const append = (messages) => {
-    let stranger = false;
-    for (const message of messages) {
-      if (message.id <= lastId) continue;
-      bubble(message);
-      lastId = message.id;
-      const author = message.author && message.author.userId;
-      if (author && !names.has(author)) stranger = true;
-    }
-    return stranger;
-  };
-
-  // --- polling ----------------------------------------------------------------------------------------
-  const schedule = () => {
-    clearTimeout(timer);
-    if (!roomId) return;
-    timer = setTimeout(poll, document.visibilityState === "hidden" ? HIDDEN_MS : VISIBLE_MS);
-  };
-
-  async function poll() {
-    const id = roomId;
-    if (!id) return;
-    try {
-      const room = await request("GET", `${CHAT}?conversationId=${encodeURIComponent(id)}&after=${lastId}`);
-      if (id !== roomId) return;
-      polls += 1;
-      if (append(room.messages) || polls % MEMBERS_EVERY === 0) await loadMembers();
-      schedule();
-    } catch (failure) {
-      if (id !== roomId) return;
-      if (failure instanceof ApiError && failure.code === "conversation_not_found") return lost();
-      show(error, describe(failure));
-      schedule();  // a passing failure (network, store): try again at the next tick
-    }
-  }
-
-  // Removed, left, or deleted: stop at once and say so; the log stays as it was, no longer updated.
-  function lost() {
-    clearTimeout(timer);
-    roomId = null;
-    localStorage.removeItem(ROOM_KEY);
-    root.dataset.room = "lost";
-    view.querySelectorAll("button, textarea").forEach((element) => { element.disabled = true; });
-    say("room.lost");
-    refreshList();
-  }
-
-  document.addEventListener("visibilitychange", () => {
-    if (roomId && document.visibilityState === "visible") {
-      clearTimeout(timer);
-      poll();
-    }
-  });
-
-  // --- the room -----------------------------------------------------------------------------------------
-  async function loadMembers() {
-    const list = await request("GET", `${MEMBERS}?conversationId=${encodeURIComponent(roomId)}`);
-    you = list.you;
-    role = (list.members.find((member) => member.userId === you) || {}).role || "member";
-    names.clear();
-    const items = list.members.map((member) => {
-      names.set(member.userId, member.name);
-      const item = document.createElement("li");
-      item.dataset.userId = member.userId;
-      const name = document.createElement("span");
-      name.textContent = member.name || t("room.someone");
-      const badge = document.createElement("span");
-      badge.className = "badge";
-      badge.textContent = t(member.role === "owner" ? "room.owner" : "room.member");
-      item.append(name, badge);
-      const leave = member.userId === you && member.role !== "owner";
-      if (leave || (role === "owner" && member.role !== "owner")) {
-        const remove = document.createElement("button");
-        remove.type = "button";
-        remove.className = "secondary";
-        remove.textContent = t(leave ? "room.leave" : "room.remove");
-        remove.setAttribute("aria-label", leave ? t("room.leave") : t("room.removeWho", { name: member.name }));
-        remove.addEventListener("click", () => removeMember(member.userId));
-        item.append(remove);
-      }
-      return item;
+  // --- the header ------------------------------------------------------------------------------------------
+  function drawHead() {
+    $("conversation-title").textContent = title;
+    const owner = state.members.find((member) => member.role === "owner");
+    say($("room-summary"), "room.summary", { count: state.members.length, owner: owner ? owner.name : "" });
+    const faces = state.members.slice(0, FACES).map((member) => {
+      const face = avatar(member);
+      face.title = member.name;
+      return face;
     });
-    $("room-members").replaceChildren(...items);
-    $("room-invite-row").hidden = role !== "owner";
-  }
-
-  async function openRoom(id) {
-    clearTimeout(timer);
-    show(error, null);
-    say("");
-    roomId = id;
-    lastId = 0;
-    polls = 0;
-    invite = null;
-    link.hidden = $("room-copy").hidden = $("room-revoke").hidden = true;
-    log.replaceChildren();
-    view.querySelectorAll("button, textarea").forEach((element) => { element.disabled = false; });
-    try {
-      await loadMembers();
-      const room = await request("GET", `${CHAT}?conversationId=${encodeURIComponent(id)}`);
-      if (id !== roomId) return;
-      $("room-title").textContent = room.title;
-      localStorage.setItem(ROOM_KEY, id);
-      view.hidden = false;
-      root.dataset.room = "open";
-      append(room.messages);
-      schedule();
-    } catch (failure) {
-      roomId = null;
-      localStorage.removeItem(ROOM_KEY);
-      view.hidden = true;
-      if (failure instanceof ApiError && failure.code === "conversation_not_found") say("room.lost");
-      else show(error, describe(failure));
+    if (state.members.length > FACES) {
+      const more = document.createElement("span");
+      more.className = "avatar more";
+      more.setAttribute("aria-hidden", "true");
+      more.textContent = `+${state.members.length - FACES}`;
+      faces.push(more);
     }
-    await refreshList();
+    $("room-avatars").replaceChildren(...faces);
+    $("room-people").setAttribute("aria-label", t("room.people", { count: state.members.length }));
+    $("room-invite").hidden = state.role !== "owner";
+    $("room-leave").hidden = state.role !== "member";
+    head.hidden = false;
+    head.dataset.state = "open";
   }
 
-  async function refreshList() {
-    try {
-      const { conversations } = await request("GET", CHAT);
-      const rooms = conversations.filter((conversation) => conversation.room);
-      $("room-list").replaceChildren(...rooms.map((conversation) => {
-        const item = document.createElement("li");
-        const open = document.createElement("button");
-        open.type = "button";
-        open.className = "open";
-        const people = conversation.room.members.map((member) => member.name).join(", ");
-        open.textContent = conversation.title || "…";
-        open.title = people;
-        open.setAttribute("aria-label", t("room.openWho", { title: conversation.title, people }));
-        if (conversation.id === roomId) open.setAttribute("aria-current", "true");
-        open.addEventListener("click", () => openRoom(conversation.id));
-        item.append(open);
-        return item;
-      }));
-    } catch (failure) {
-      if (failure instanceof ApiError && failure.status !== 401) show(error, describe(failure));
+  async function load() {
+    const list = await request("GET", `${MEMBERS}?conversationId=${encodeURIComponent(roomId)}`);
+    state = { members: list.members, you: list.you, invites: list.invites || [],
+      role: (list.members.find((member) => member.userId === list.you) || {}).role || "member" };
+    if (list.title) title = list.title;
+    known.clear();
+    state.members.forEach((member) => known.add(member.userId));
+    drawHead();
+    if (dialog.open) drawDialog();
+    return state;
+  }
+
+  // --- the people dialog ------------------------------------------------------------------------------------
+  function memberRow(member) {
+    const item = document.createElement("li");
+    item.dataset.userId = member.userId;
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = member.name || t("room.someone");
+    const badges = document.createElement("span");
+    badges.className = "badges";
+    if (member.role === "owner") badges.append(badge("room.owner"));
+    if (member.userId === state.you) badges.append(badge("room.youBadge"));
+    item.append(avatar(member), name, badges);
+    const leaving = member.userId === state.you && member.role !== "owner";
+    if (leaving || (state.role === "owner" && member.role !== "owner")) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary small";
+      say(button, leaving ? "room.leave" : "room.remove");
+      if (!leaving) button.setAttribute("aria-label", t("room.removeWho", { name: member.name }));
+      button.addEventListener("click", () => (leaving ? leave() : remove(member)));
+      item.append(button);
+    }
+    return item;
+  }
+
+  function badge(key) {
+    const mark = document.createElement("span");
+    mark.className = "badge";
+    say(mark, key);
+    return mark;
+  }
+
+  function inviteRow(invite) {
+    const item = document.createElement("li");
+    item.dataset.id = invite.id;
+    const text = document.createElement("div");
+    text.className = "invite-text";
+    const kind = document.createElement("strong");
+    say(kind, invite.reusable ? "room.inviteReusable" : "room.inviteSingle");
+    const detail = document.createElement("span");
+    say(detail, "room.inviteDetail", {
+      who: (invite.createdBy && invite.createdBy.name) || t("room.someone"),
+      date: new Date(invite.expiresAt).toLocaleDateString(locale(), { day: "numeric", month: "long" }),
+      joined: invite.joined || 0,
+    });
+    text.append(kind, detail);
+    const revoke = document.createElement("button");
+    revoke.type = "button";
+    revoke.className = "secondary small";
+    say(revoke, "room.revoke");
+    revoke.setAttribute("aria-label", t("room.revokeWhich", { made: formatTime(invite.createdAt, "list") }));
+    revoke.addEventListener("click", () => revokeInvite(invite));
+    item.append(text, revoke);
+    return item;
+  }
+
+  function drawDialog() {
+    say($("room-dialog-title"), "room.peopleTitle", { title });
+    $("room-members").replaceChildren(...state.members.map(memberRow));
+    const owner = state.role === "owner";
+    $("room-invites").hidden = !owner;
+    if (owner) {
+      $("invite-list").replaceChildren(...state.invites.map(inviteRow));
+      say($("invite-none"), state.invites.length ? null : "room.noInvites");
     }
   }
 
-  async function removeMember(userId) {
+  function openDialog(focus) {
+    drawDialog();
+    say($("room-dialog-message"), null);
+    if (!dialog.open) dialog.showModal();
+    (focus ? $(focus) : $("room-dialog-close")).focus();
+  }
+
+  async function act(work) {
+    say($("room-dialog-message"), null);
     try {
-      await request("DELETE", `${MEMBERS}?conversationId=${encodeURIComponent(roomId)}&userId=${encodeURIComponent(userId)}`);
-      if (userId === you) return lost();
-      await loadMembers();
+      await work();
     } catch (failure) {
-      show(error, describe(failure));
-    }
-  }
-
-  // --- writing --------------------------------------------------------------------------------------------
-  // Messages go out one after the other, in the order they were written; none is dropped while one is sent.
-  let queue = Promise.resolve();
-  function sendMessage(askAssistant) {
-    const text = input.value.trim();
-    if (!text || !roomId) return;
-    input.value = "";
-    queue = queue.then(() => deliver(text, askAssistant));
-  }
-
-  async function deliver(text, askAssistant) {
-    if (!roomId) return;
-    show(error, null);
-    const pending = bubble({ role: "user", content: text, author: { userId: you, name: names.get(you) } });
-    pending.classList.add("pending");
-    log.append(pending);
-    let reply = null;
-    try {
-      const payload = { message: text, conversationId: roomId, stream: true };
-      if (askAssistant) payload.askAssistant = true;
-      let answer = "";
-      for await (const event of events(CHAT, payload)) {
-        if (event.type === "delta") {
-          if (!reply) {
-            reply = bubble({ role: "assistant", content: "" });
-            reply.classList.add("pending");
-            log.append(reply);
-          }
-          answer += event.text;
-          reply.querySelector(".body").replaceChildren(render(answer));
-        } else if (event.type === "error") {
-          throw new ApiError(502, event.error.code, event.error.message, event.error);
-        }
+      if (failure instanceof ApiError && failure.code === "conversation_not_found") {
+        dialog.close();
+        return chat.reload();
       }
-      pending.remove();
-      if (reply) reply.remove();
-      clearTimeout(timer);
-      await poll();  // the stored turn replaces what was shown while it was written
-    } catch (failure) {
-      pending.remove();
-      if (reply) reply.remove();
-      if (failure instanceof ApiError && failure.code === "conversation_not_found") return lost();
-      if (!input.value) input.value = text;
-      show(error, describe(failure));
+      const described = describe(failure);
+      say($("room-dialog-message"), described.key, described.values);
+      $("room-dialog-message").dataset.kind = "error";
     }
   }
 
-  $("room-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    sendMessage(false);
-  });
-  input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      sendMessage(false);
-    }
-  });
-  $("room-ask").addEventListener("click", () => sendMessage(true));
+  async function remove(member) {
+    const sure = await confirmAction({ title: "room.removeTitle", text: "room.removeText", ok: "room.remove",
+      values: { name: member.name, title } });
+    if (!sure) return;
+    await act(async () => {
+      await request("DELETE", `${MEMBERS}?conversationId=${encodeURIComponent(roomId)}&userId=${encodeURIComponent(member.userId)}`);
+      await load();
+      say($("room-dialog-message"), "room.removed", { name: member.name });
+      $("room-dialog-message").dataset.kind = "ok";
+    });
+  }
 
-  // --- invitations ----------------------------------------------------------------------------------------
-  $("room-invite").addEventListener("click", async () => {
-    try {
-      invite = await request("POST", MEMBERS, { conversationId: roomId });
-      link.value = invite.url;
-      link.hidden = $("room-copy").hidden = $("room-revoke").hidden = false;
-      say("room.inviteReady", { date: new Date(invite.expiresAt).toLocaleDateString(document.documentElement.lang) });
-    } catch (failure) {
-      show(error, describe(failure));
-    }
+  async function leave() {
+    const sure = await confirmAction({ title: "room.leaveTitle", text: "room.leaveText", ok: "room.leave",
+      values: { title } });
+    if (!sure) return;
+    await act(async () => {
+      await request("DELETE", `${MEMBERS}?conversationId=${encodeURIComponent(roomId)}&userId=${encodeURIComponent(state.you)}`);
+      if (dialog.open) dialog.close();
+      chat.reset();
+      onChange();
+    });
+  }
+
+  async function revokeInvite(invite) {
+    await act(async () => {
+      await request("DELETE", `${MEMBERS}?conversationId=${encodeURIComponent(roomId)}&inviteId=${encodeURIComponent(invite.id)}`);
+      if ($("invite-new").dataset.id === String(invite.id)) $("invite-new").hidden = true;
+      await load();
+      say($("room-dialog-message"), "room.revoked");
+      $("room-dialog-message").dataset.kind = "ok";
+    });
+  }
+
+  $("invite-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(async () => {
+      const reusable = $("invite-reusable").checked;
+      const made = await request("POST", MEMBERS, { conversationId: roomId, reusable });
+      $("invite-link").value = made.url;
+      $("invite-new").hidden = false;
+      $("invite-new").dataset.id = String(made.id);
+      say($("invite-note"), reusable ? "room.inviteReadyMany" : "room.inviteReadyOne", {
+        date: new Date(made.expiresAt).toLocaleDateString(locale(), { day: "numeric", month: "long" }) });
+      await load();
+      $("invite-link").select();
+    });
   });
-  $("room-copy").addEventListener("click", async () => {
+  $("invite-copy").addEventListener("click", async () => {
     try {
-      await navigator.clipboard.writeText(link.value);
-      say("room.copied");
+      await navigator.clipboard.writeText($("invite-link").value);
+      say($("room-dialog-message"), "room.copied");
+      $("room-dialog-message").dataset.kind = "ok";
     } catch {
-      link.select();
-      say("group.copyFailed");
+      $("invite-link").select();
+      say($("room-dialog-message"), "group.copyFailed");
     }
   });
-  $("room-revoke").addEventListener("click", async () => {
-    if (!invite) return;
-    try {
-      await request("DELETE", `${MEMBERS}?invite=${encodeURIComponent(invite.invite)}`);
-      invite = null;
-      link.value = "";
-      link.hidden = $("room-copy").hidden = $("room-revoke").hidden = true;
-      say("room.revoked");
-    } catch (failure) {
-      show(error, describe(failure));
-    }
-  });
+  $("room-people").addEventListener("click", () => openDialog());
+  $("room-invite").addEventListener("click", () => openDialog("invite-create"));
+  $("room-leave").addEventListener("click", () => leave());
+  $("room-dialog-close").addEventListener("click", () => dialog.close());
 
-  $("room-create").addEventListener("submit", async (event) => {
+  // --- a new room: a name, nothing sent to the assistant ------------------------------------------------------
+  const newDialog = $("new-room-dialog");
+  const nameInput = $("new-room-name");
+  async function create(event) {
     event.preventDefault();
-    const topic = $("room-topic").value.trim();
-    if (!topic) return;
-    show(error, null);
-    try {
-      const first = await request("POST", CHAT, { message: topic });
-      if (!first.conversationId || first.saved === false) throw new ApiError(503, "history_unavailable", "");
-      invite = null;
-      await request("POST", MEMBERS, { conversationId: first.conversationId });  // the room exists from here
-      $("room-topic").value = "";
-      await openRoom(first.conversationId);
-    } catch (failure) {
-      show(error, failure.code === "sign_in_required" ? { key: "room.signIn", values: {} } : describe(failure));
+    if (event.submitter && event.submitter.value === "cancel") return newDialog.close();
+    const name = nameInput.value.split(/\s+/).join(" ").trim();
+    if (!name || name.length > 200) {
+      say($("new-room-message"), "room.nameInvalid");
+      nameInput.setAttribute("aria-invalid", "true");
+      return nameInput.focus();
     }
+    try {
+      const made = await request("POST", MEMBERS, { title: name });
+      newDialog.close();
+      await chat.open(made.conversationId);
+      onChange();
+    } catch (failure) {
+      const described = describe(failure);
+      say($("new-room-message"), described.key, described.values);
+    }
+  }
+  $("new-room-form").addEventListener("submit", create);
+  $("room-new").addEventListener("click", () => {
+    nameInput.value = "";
+    nameInput.setAttribute("aria-invalid", "false");
+    say($("new-room-message"), null);
+    newDialog.showModal();
+    nameInput.focus();
   });
 
-  // Joining through a link: ?invite=<token>, taken out of the address once used.
+  // --- rooms need people who signed in: say so, and how --------------------------------------------------------
+  function offer() {
+    const able = config.history && auth.signedIn();
+    $("room-new").hidden = !able;
+    $("room-signin").hidden = able || !config.history;
+    say($("room-signin-text"), auth.canSignIn() ? "room.signInToCreate" : "room.signInUnavailable");
+    $("room-signin-button").hidden = !auth.canSignIn();
+  }
+  $("room-signin-button").addEventListener("click", () => $("sign-in-button")?.click());
+
+  // Joining through a link: ?invite=<token>, taken out of the address once read; kept for this tab until the
+  // person has signed in.
   async function joinFromLink() {
     const params = new URLSearchParams(location.search);
-    const token = params.get("invite");
-    if (!token) return false;
-    const dialog = document.getElementById("group-dialog");  // the room lives in the group-room dialog
-    if (dialog && !dialog.open) dialog.showModal();
-    try {
-      const joined = await request("POST", MEMBERS, { invite: token });
+    const fromLink = params.get("invite");
+    if (fromLink) {
+      sessionStorage.setItem(INVITE_KEY, fromLink);
       params.delete("invite");
       history.replaceState(null, "", `${location.pathname}${params.size ? `?${params}` : ""}${location.hash}`);
-      await openRoom(joined.conversationId);
-      say("room.joined");
+    }
+    const token = sessionStorage.getItem(INVITE_KEY);
+    if (!token) return false;
+    if (!auth.signedIn()) {
+      tell("room.signInToJoin");
+      return true;
+    }
+    try {
+      const joined = await request("POST", MEMBERS, { invite: token });
+      sessionStorage.removeItem(INVITE_KEY);
+      await chat.open(joined.conversationId);
+      tell("room.joined");
     } catch (failure) {
-      if (failure.code === "invite_not_found") say("room.inviteDead");
-      else if (failure.code === "sign_in_required" || failure.code === "unauthorized") say("room.signIn");
+      if (failure instanceof ApiError && (failure.code === "sign_in_required" || failure.code === "unauthorized")) {
+        tell("room.signInToJoin");
+        return true;
+      }
+      sessionStorage.removeItem(INVITE_KEY);
+      if (failure instanceof ApiError && failure.code === "invite_not_found") tell("room.inviteDead");
       else show(error, describe(failure));
     }
     return true;
   }
 
-  onLanguageChange(() => translate(root));
+  chat.useRoom({
+    async show(id, name) {
+      roomId = id;
+      title = name;
+      tell(null);
+      return load();
+    },
+    hide(lost = false) {
+      if (dialog.open) dialog.close();
+      if (lost) {
+        head.dataset.state = "lost";
+        $("room-invite").hidden = $("room-leave").hidden = true;
+        return;
+      }
+      roomId = null;
+      head.hidden = true;
+      tell(null);
+    },
+    refresh: () => (roomId ? load() : null),
+    knows: (userId) => known.has(userId),
+    invite: () => openDialog("invite-create"),
+  });
 
   return {
+    offer,
     async reload() {
-      if (await joinFromLink()) return;
-      if (roomId) await openRoom(roomId);
-      else await refreshList();
+      offer();
+      await joinFromLink();
     },
   };
 }

@@ -1,11 +1,15 @@
-// The conversation list beside the chat (a drawer on phones): dates, search, rename and delete.
+// The conversation list beside the chat (a drawer on phones): private chats and rooms together (a room with its
+// group mark, member count and an unread mark), dates, search, rename and delete.
 import { ApiError, request } from "./api.js";
 import { askTitle, confirmDelete } from "./dialogs.js";
 import { describe, show } from "./errors.js";
 import { icon } from "./icons.js";
 import { onLanguageChange, say, t, timeElement } from "./i18n.js";
+import { isUnread } from "./seen.js";
 
 const CHAT = "/api/groupchat/chat";
+const ROOMS_EVERY_MS = 30000;  // while rooms are listed and the tab is visible: news from the rooms not open
+const GROUP = "M16 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm-8 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm0 2c-2.3 0-7 1.2-7 3.5V19h14v-2.5C15 14.2 10.3 13 8 13zm8 0c-.3 0-.6 0-1 .1 1.2.8 2 2 2 3.4V19h6v-2.5c0-2.3-4.7-3.5-7-3.5z";
 export function setupSidebar(config, chat) {
   const sidebar = document.getElementById("chat-sidebar");
   const list = document.getElementById("conversation-list");
@@ -19,6 +23,7 @@ export function setupSidebar(config, chat) {
   drawerButton.hidden = !config.history;
   let sequence = 0;
   let timer = null;
+  let rooms = false;
 
   const phone = () => window.matchMedia("(max-width: 800px)").matches;
   const drawer = (open) => {
@@ -49,6 +54,26 @@ export function setupSidebar(config, chat) {
     name.className = "title";
     name.textContent = title;
     open.append(name, timeElement(conversation.updatedAt, "list"));
+    const shared = conversation.room;
+    if (shared) {
+      li.classList.add("room");
+      const count = shared.memberCount || (shared.members || []).length;
+      name.prepend(groupMark());
+      const people = document.createElement("span");
+      people.className = "people";
+      say(people, "room.count", { count });
+      open.append(people);
+      if (conversation.id !== chat.current() && isUnread(conversation.id, conversation.updatedAt)) {
+        li.dataset.unread = "true";
+        const dot = document.createElement("span");
+        dot.className = "unread";
+        const words = document.createElement("span");
+        words.className = "visually-hidden";
+        say(words, "room.unread");
+        dot.append(words);
+        open.append(dot);
+      }
+    }
     if (query && conversation.snippet) {
       const snippet = document.createElement("span");
       snippet.className = "snippet";
@@ -59,9 +84,25 @@ export function setupSidebar(config, chat) {
       await chat.open(conversation.id);
       if (phone()) drawer(false);
     });
-    li.append(open, tool("rename", title, () => renameConversation(conversation.id, title)),
+    const owned = !shared || shared.role === "owner";  // a member leaves a room from its header instead
+    li.append(open);
+    if (owned) li.append(tool("rename", title, () => renameConversation(conversation.id, title)),
       tool("delete", title, () => deleteConversation(conversation.id, title)));
     return li;
+  }
+
+  function groupMark() {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "16");
+    svg.setAttribute("height", "16");
+    svg.setAttribute("aria-hidden", "true");
+    svg.classList.add("group-mark");
+    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", GROUP);
+    svg.append(path);
+    return svg;
   }
 
   // An icon button named after what it does to this conversation ("Renommer « Budget »").
@@ -86,6 +127,7 @@ export function setupSidebar(config, chat) {
       if (mine !== sequence) return;
       const focused = focusedPlace();
       list.replaceChildren(...conversations.map((conversation) => item(conversation, query)));
+      rooms = conversations.some((conversation) => conversation.room);
       refocus(focused);
       if (query && !conversations.length) say(status, "search.none", { query });
       else if (!query && !conversations.length) say(status, "chat.noConversations");
@@ -148,6 +190,9 @@ export function setupSidebar(config, chat) {
     });
   }
   onLanguageChange(refresh);
+  setInterval(() => {
+    if (rooms && document.visibilityState === "visible" && !search.value.trim()) refresh();
+  }, ROOMS_EVERY_MS);
   drawer(false);
   return { refresh };
 }
