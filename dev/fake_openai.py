@@ -152,7 +152,7 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
                 return
             self._chunk({**base, "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]})
             if index == 0 and self.server.gate is not None:
-                self.server.gate.wait(10)  # tests hold the stream here to see what already reached the client
+                self.server.gate.wait(60)  # tests hold the stream here to see what already reached the client
             time.sleep(self.server.chunk_delay)
         self._chunk({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         if (body.get("stream_options") or {}).get("include_usage"):

@@ -251,7 +251,8 @@ export function setupRoom(config, chat, auth, onChange) {
   function offer() {
     const able = config.history && auth.signedIn();
     $("room-new").hidden = !able;
-    $("room-signin").hidden = able || !config.history;
+    // only where the chat works without signing in: elsewhere the header's sign-in is the one thing to do
+    $("room-signin").hidden = able || !config.history || !config.auth.anonymous;
     say($("room-signin-text"), auth.canSignIn() ? "room.signInToCreate" : "room.signInUnavailable");
     $("room-signin-button").hidden = !auth.canSignIn();
   }

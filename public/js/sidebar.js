@@ -189,6 +189,9 @@ export function setupSidebar(config, chat) {
       document.getElementById("chat-input").focus();
     });
   }
+  document.getElementById("room-new").addEventListener("click", () => {
+    if (phone()) drawer(false);
+  });
   onLanguageChange(refresh);
   setInterval(() => {
     if (rooms && document.visibilityState === "visible" && !search.value.trim()) refresh();
