@@ -277,6 +277,10 @@ def access(env: Mapping[str, str] | None = None) -> Access:
         raise ConfigError("ALLOW_ANONYMOUS", "is refused on a Vercel deployment: anyone could spend on the OpenAI "
                                              "key (set ALLOW_ANONYMOUS_ON_VERCEL=1 to accept that)")
     dashboard_token = _text(env, "DASHBOARD_TOKEN")
+    named_tokens = _named_tokens(env, dashboard_token)
+    if on_vercel and any(token.startswith(LOCAL_TOKEN_PREFIX) for _, token in named_tokens):
+        raise ConfigError("DASHBOARD_TOKENS", "holds .env.example's local-only tokens, which are public: refused on "
+                                              "a Vercel deployment (give each person a long random token)")
     return Access(
         dashboard_token=dashboard_token,
         allow_anonymous=allow_anonymous,
@@ -284,13 +288,14 @@ def access(env: Mapping[str, str] | None = None) -> Access:
         supabase_url=_url(env, "SUPABASE_URL"),
         supabase_jwt_secret=_text(env, "SUPABASE_JWT_SECRET"),
         supabase_allow_anonymous_users=_flag(env, "SUPABASE_ALLOW_ANONYMOUS_USERS"),
-        named_tokens=_named_tokens(env, dashboard_token),
+        named_tokens=named_tokens,
         anonymous_history=not on_vercel,
     )
 
 
 _TOKEN_NAME = re.compile(r"^[\w.@-][\w .@-]{0,63}$")
 NAMED_TOKEN_MIN_CHARS = 16
+LOCAL_TOKEN_PREFIX = "local-only-"  # .env.example's tokens for trying a room locally, published in this repository
 
 
 def _named_tokens(env: Mapping[str, str], dashboard_token: str | None) -> tuple[tuple[str, str], ...]:

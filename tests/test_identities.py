@@ -93,6 +93,15 @@ def test_a_bad_token_list_is_a_config_error(value):
     assert ALICE_TOKEN not in raised.value.message and BOB_TOKEN not in raised.value.message
 
 
+def test_the_example_files_local_tokens_are_refused_on_vercel():
+    local = "Camille:local-only-camille-0001,Conseiller:local-only-conseiller-0002"
+    assert len(settings.access({"DASHBOARD_TOKENS": local}).named_tokens) == 2  # fine on this machine
+    with pytest.raises(ConfigError) as raised:
+        settings.access({"DASHBOARD_TOKENS": local, "VERCEL": "1"})
+    assert raised.value.extra["setting"] == "DASHBOARD_TOKENS"
+    assert "local-only-camille" not in raised.value.message
+
+
 def test_named_tokens_alone_open_the_api(chat, env, fake_openai):
     env.delenv("ALLOW_ANONYMOUS")
     env.setenv("DASHBOARD_TOKENS", f"Alice:{ALICE_TOKEN}")
