@@ -278,11 +278,18 @@ def options(argv=None, env_file: Path = ROOT / ".env") -> argparse.Namespace:
     return args
 
 
+# .env.example's two LOCAL ONLY people (lib/settings.py refuses their tokens on Vercel)
+LOCAL_PEOPLE = "Camille:local-only-camille-0001,Conseiller:local-only-conseiller-0002"
+
+
 def main(argv=None):
     args = options(argv)
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("ALLOW_ANONYMOUS", "1")
     os.environ.setdefault("HISTORY_DB", str(ROOT / "data" / "history.sqlite3"))
+    local_people = not any(os.environ.get(name) for name in ("DASHBOARD_TOKENS", "DASHBOARD_TOKEN", "SUPABASE_URL"))
+    if local_people:  # two people who can sign in, so that a room can be tried on this machine
+        os.environ["DASHBOARD_TOKENS"] = LOCAL_PEOPLE
     offline = not os.environ.get("OPENAI_API_KEY") and start_offline_openai()  # before vercel_headers() reads it
     try:
         server = DevServer((args.host, args.port))
@@ -295,6 +302,9 @@ def main(argv=None):
     print(f"Dev server on http://{'localhost' if args.host == '127.0.0.1' else args.host}:{server.server_port}", flush=True)
     if offline:
         print("No OPENAI_API_KEY: replies come from the built-in offline stand-in (it echoes).", flush=True)
+    if os.environ.get("DASHBOARD_TOKENS") == LOCAL_PEOPLE:
+        print("To try a room, sign in with the token local-only-camille-0001 (Camille), and in a private window with "
+              "local-only-conseiller-0002 (Conseiller).", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -71,8 +71,11 @@ def test_the_dev_server_starts_offline_with_no_openai_key(tmp_path):
     try:
         port = int(process.stdout.readline().strip().rsplit(":", 1)[1])
         assert "offline stand-in" in process.stdout.readline()
+        assert "local-only-camille-0001" in process.stdout.readline()  # two local people, to try a room
         reply = call(port, "POST", "/api/groupchat/chat", {"message": "salut"})
         assert (reply.status, reply.json()["message"]) == (200, "Echo: salut")
+        signed_in = call(port, "GET", "/api/groupchat/chat", headers={"Authorization": "Bearer local-only-camille-0001"})
+        assert signed_in.status == 200
     finally:
         process.terminate()
         process.wait(5)

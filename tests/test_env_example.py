@@ -2,7 +2,7 @@
 
 import os
 
-from dev.server import load_dotenv
+from dev.server import LOCAL_PEOPLE, load_dotenv
 from lib import settings
 from tests.helpers import ROOT
 
@@ -23,6 +23,6 @@ def test_the_example_file_as_a_dotenv_gives_a_working_local_app(monkeypatch):
 def test_every_local_only_default_is_marked():
     lines = (ROOT / ".env.example").read_text().splitlines()
     for name in ("ALLOW_ANONYMOUS=1", "HISTORY_DB=data/history.sqlite3",
-                 "DASHBOARD_TOKENS=Camille:local-only-camille-0001,Conseiller:local-only-conseiller-0002"):
+                 f"DASHBOARD_TOKENS={LOCAL_PEOPLE}"):  # the dev server's own default too
         at = lines.index(name)
         assert any("LOCAL ONLY" in line for line in lines[at - 3:at]), name

@@ -252,9 +252,8 @@ export function setupRoom(config, chat, auth, onChange) {
     const able = config.history && auth.signedIn();
     $("room-new").hidden = !able;
     // only where the chat works without signing in: elsewhere the header's sign-in is the one thing to do
-    $("room-signin").hidden = able || !config.history || !config.auth.anonymous;
-    say($("room-signin-text"), auth.canSignIn() ? "room.signInToCreate" : "room.signInUnavailable");
-    $("room-signin-button").hidden = !auth.canSignIn();
+    $("room-signin").hidden = able || !config.history || !config.auth.anonymous || !auth.canSignIn();
+    say($("room-signin-text"), "room.signInToCreate");
   }
   $("room-signin-button").addEventListener("click", () => $("sign-in-button")?.click());
 
