@@ -5,7 +5,7 @@ import { askTitle, confirmDelete } from "./dialogs.js";
 import { describe, show } from "./errors.js";
 import { icon } from "./icons.js";
 import { onLanguageChange, say, t, timeElement } from "./i18n.js";
-import { isUnread } from "./seen.js";
+import { isUnread, markSeen } from "./seen.js";
 
 const CHAT = "/api/groupchat/chat";
 const ROOMS_EVERY_MS = 30000;  // while rooms are listed and the tab is visible: news from the rooms not open
@@ -57,6 +57,7 @@ export function setupSidebar(config, chat) {
     const shared = conversation.room;
     if (shared) {
       li.classList.add("room");
+      if (conversation.id === chat.current()) markSeen(conversation.id, conversation.updatedAt);  // read as it came
       const count = shared.memberCount || (shared.members || []).length;
       name.prepend(groupMark());
       const people = document.createElement("span");
