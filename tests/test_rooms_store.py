@@ -23,7 +23,7 @@ def a_room(store, new_user, members=("Bob",)):
     conversation = new_id()
     store.record_turn(ids["Alice"], conversation, "Budget", "Question", "Réponse")
     token = new_id()
-    store.create_invite(ids["Alice"], conversation, "Alice", token, in_days(7))
+    store.create_invite(ids["Alice"], conversation, "Alice", token, in_days(7), reusable=True)
     for name in members:
         assert store.accept_invite(token, ids[name], name) == (conversation, "member")
     return conversation, ids
