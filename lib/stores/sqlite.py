@@ -419,7 +419,8 @@ class SqliteStore:
                        (conversation_id, owner_id, user_text, now, author_id, author_name[:100]))
             reply_id = db.execute(
                 "insert into messages (conversation_id, user_id, role, content, status, created_at, author_id) "
-                "values (?, ?, 'assistant', '', 'writing', ?, ?)", (conversation_id, owner_id, now, author_id)).lastrowid
+                "values (?, ?, 'assistant', '', 'writing', ?, ?)",
+                (conversation_id, owner_id, now, author_id)).lastrowid
             db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
         return reply_id
 
