@@ -43,14 +43,18 @@ class Turn:
         if not (self.in_room and self.wants_reply and self.unsaved is None):
             return
         author = self.history.caller
-        with self.history.store("history_write_failed", self.conversation_id) as store:
-            self.reply_id = store.start_room_reply(self.user_id, self.conversation_id, author.user_id, author.name,
-                                                   self.message)
+        try:
+            with self.history.store("history_write_failed", self.conversation_id) as store:
+                self.reply_id = store.start_room_reply(self.user_id, self.conversation_id, author.user_id,
+                                                       author.name, self.message)
+        except (ConversationNotFound, HistoryUnavailable):  # removed meanwhile, or the store failed: no call made
+            self.reservation.settle(0, self.history)
+            raise
 
     def grow(self, reply: str) -> str:
         """Store the reply in progress: its first words at once, then at most every WRITING_UPDATE_SECONDS;
-        "ok", or "stopped" (someone stopped it, or the conversation is gone) or "gone" (the asker is no longer
-        in the room): the writer stops."""
+        "ok", or "stopped" (someone stopped it) or "gone" (the conversation was deleted, or the asker is no
+        longer in the room): the writer stops."""
         now = time.monotonic()
         if self.reply_id is None or (self._stored_at is not None and now - self._stored_at < WRITING_UPDATE_SECONDS):
             return "ok"

@@ -149,3 +149,17 @@ def test_a_private_reply_is_still_stored_only_at_its_end(room, held):
     finally:
         connection.close()
     assert events[-1]["type"] == "done" and events[-1]["saved"] is True
+
+
+def test_a_room_deleted_while_its_reply_is_written_is_not_brought_back(room, held):
+    conversation = room.start("bob")
+    connection, response = ask(room, "alice", conversation)
+    try:
+        assert call(room.chat, "DELETE", f"{CHAT}?conversationId={conversation}",
+                    headers=room.headers["alice"]).status == 200
+        held.set()
+        events = rest_of(response)
+    finally:
+        connection.close()
+    assert events[-1]["type"] == "error" and events[-1]["error"]["code"] == "conversation_not_found"
+    assert room.read("alice", conversation).status == 404

@@ -168,8 +168,8 @@ class Store(Protocol):
     def update_room_reply(self, owner_id: str, conversation_id: str, reply_id: int, author_id: str, text: str,
                           status: str) -> str:
         """Set a reply in progress's text and status ("writing", "complete", "interrupted"; "failed" deletes it)
-        only while it is still writing: "ok", "stopped" (it is not: stopped, or deleted), or "gone" (the asker
-        left the room: the reply is deleted)."""
+        only while it is still writing: "ok", "stopped" (it is not: someone stopped it), or "gone" (the
+        conversation was deleted, or the asker left the room: the reply is deleted)."""
 
     def stop_room_replies(self, owner_id: str, conversation_id: str, asked_by: str | None) -> tuple[int, int]:
         """Mark a room's replies in progress interrupted (all, or those `asked_by` asked for): (how many were,

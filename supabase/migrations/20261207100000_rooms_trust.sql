@@ -166,15 +166,17 @@ end;
 $$;
 
 -- The writer's update of a reply in progress, only while it is still 'writing': 'ok'; 'stopped' when it is not
--- (stopped, or the conversation deleted): the writer stops; 'gone' when the asker is no longer in the room: the
--- reply is deleted. p_status 'failed' deletes it (OpenAI failed).
+-- (someone stopped it): the writer stops; 'gone' when the conversation was deleted or the asker is no longer in
+-- the room: the reply is deleted. p_status 'failed' deletes it (OpenAI failed).
 create or replace function public.update_room_reply(p_owner_id uuid, p_conversation_id uuid, p_reply_id bigint,
                                                     p_author_id uuid, p_content text, p_status text)
 returns text
 language plpgsql security invoker set search_path = ''
 as $$
 begin
-  if p_status = 'failed' or (p_author_id <> p_owner_id and not exists (
+  if p_status = 'failed'
+     or not exists (select 1 from public.conversations where id = p_conversation_id and user_id = p_owner_id)
+     or (p_author_id <> p_owner_id and not exists (
       select 1 from public.conversation_members
       where conversation_id = p_conversation_id and user_id = p_author_id)) then
     delete from public.messages
