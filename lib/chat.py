@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from lib import openai_stream, upstream
-from lib.errors import ApiError, UpstreamBadResponse, UpstreamStreamInterrupted, ValidationFailed, canonical_uuid
+from lib.errors import (
+    ApiError, ConversationNotFound, UpstreamBadResponse, UpstreamStreamInterrupted, ValidationFailed, canonical_uuid,
+)
 from lib.settings import SYSTEM_PROMPT_MAX_CHARS, ChatSettings, OpenAISettings
 from lib.turns import Turn
 from lib.validate import Body, Field
@@ -23,17 +25,21 @@ class ChatRequest:
     stream: bool = False
     askAssistant: bool = False  # in a room: answer this message even without @assistant / @IA
     regenerate: bool | None = None
+    stop: bool = False  # in a room: stop the reply being written (with conversationId alone)
 
 
 # Each field's JSON type, strictly, and whether null stands for absent; tests/test_properties.py holds the pydantic
 # model as the reference (pydantic itself stays out of the chat's cold start: README, Dependencies).
 BODY = Body(ChatRequest, message=Field(str, nullable=True), systemPrompt=Field(str, nullable=True),
             conversationId=Field(str, nullable=True), model=Field(str, nullable=True),
-            stream=Field(bool, nullable=True), askAssistant=Field(bool), regenerate=Field(bool, nullable=True))
+            stream=Field(bool, nullable=True), askAssistant=Field(bool), regenerate=Field(bool, nullable=True),
+            stop=Field(bool))
 
 
 def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
     """A valid ChatRequest, or 422 naming the first field at fault."""
+    if data.get("stop") is True:
+        return _stop_request(data)
     if "message" not in data and not data.get("regenerate"):
         raise ValidationFailed("message", "field required")  # named first, as when it was always required
     request = BODY.parse(data)
@@ -59,6 +65,18 @@ def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
     return request
 
 
+def _stop_request(data: dict) -> ChatRequest:
+    """{"conversationId", "stop": true}: nothing else."""
+    request = BODY.parse(data)
+    for name in ("message", "systemPrompt", "model", "regenerate"):
+        if getattr(request, name) is not None:
+            raise ValidationFailed(name, "must be absent when stop is true")
+    if request.conversationId is None:
+        raise ValidationFailed("conversationId", "is required to stop a reply")
+    request.conversationId = canonical_uuid(request.conversationId, "conversationId")
+    return request
+
+
 def wants_stream(request: ChatRequest, accept: str | None) -> bool:
     """Stream when the body asks for it or the client accepts only an event stream."""
     return request.stream or "text/event-stream" in (accept or "")
@@ -69,14 +87,18 @@ def system_prompt_for(request: ChatRequest, cfg: ChatSettings) -> str | None:
     return request.systemPrompt if request.systemPrompt is not None else cfg.system_prompt
 
 
-def build_messages(request: ChatRequest, cfg: ChatSettings, history: list[dict] | None = None) -> list[dict]:
-    """The system prompt (client's, else the server's), earlier turns, then the new user message."""
+def build_messages(request: ChatRequest, cfg: ChatSettings, history: list[dict] | None = None,
+                   turn: Turn | None = None) -> list[dict]:
+    """The system prompt (client's, else the server's), in a room the server's word on who is who, earlier turns,
+    then the new user message (in a room, under the asker's label)."""
     messages = []
     system = system_prompt_for(request, cfg)
     if system:
         messages.append({"role": "system", "content": system})
+    messages.extend(turn.preamble if turn else [])
     messages.extend(history or [])
-    messages.append({"role": "user", "content": request.message})
+    name = {"name": turn.asker_label} if turn and turn.asker_label else {}
+    messages.append({"role": "user", **name, "content": request.message})
     return messages
 
 
@@ -85,7 +107,7 @@ def reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettin
     client = upstream.client(oai)
     model = request.model or cfg.model
     completion = upstream.with_retry(
-        lambda: client.chat.completions.create(model=model, messages=build_messages(request, cfg, turn.context),
+        lambda: client.chat.completions.create(model=model, messages=build_messages(request, cfg, turn.context, turn),
                                                **cfg.completion_options()),
         model=model,
     )
@@ -102,7 +124,7 @@ def stream_reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenA
     # Raw HTTP over stdlib http.client (lib/http_pool.py), not the SDK: `import openai` alone would add ~0.4 s to
     # a cold start, and opening and reading a stream through it costs about seven times the CPU (README, Dependencies).
     response = openai_stream.open_chat(oai, {
-        "model": model, "messages": build_messages(request, cfg, turn.context), "stream": True,
+        "model": model, "messages": build_messages(request, cfg, turn.context, turn), "stream": True,
         "stream_options": {"include_usage": True}, **cfg.completion_options(),
     })
     return _relay(response, turn, model)
@@ -111,22 +133,27 @@ def stream_reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenA
 def _relay(response, turn: Turn, model: str) -> Iterator[dict]:
     """`delta` events, then exactly one `done`, or `error` if the stream breaks or never finishes.
 
-    A reply the caller stops (hangs up) is stored as far as it got, marked interrupted; a failed one is not stored.
+    A private reply the caller stops (hangs up) is stored as far as it got, marked interrupted; a failed one is not
+    stored. A room's reply is stored as it grows (Turn.grow, before its words are sent on), goes on being read and
+    stored when the asker hangs up, and stops when someone stops it (`done` with finishReason "stopped").
     """
     parts: list[str] = []
     usage = finish_reason = None
+    chunks = openai_stream.chunks(response)
     try:
-        for chunk in openai_stream.chunks(response):
-            if chunk.get("usage"):
-                usage = _usage(chunk["usage"])
-            for choice in chunk.get("choices") or ():
-                delta = choice.get("delta")
-                text = delta.get("content") if delta else None
-                if text:
-                    parts.append(text)
-                    yield {"type": "delta", "text": text}
-                finish_reason = choice.get("finish_reason") or finish_reason
+        for chunk in chunks:
+            text, usage, finish_reason = _piece(chunk, usage, finish_reason)
+            if text:
+                parts.append(text)
+                outcome = turn.grow("".join(parts))
+                if outcome != "ok":
+                    yield from _halted(turn, parts, usage, outcome)
+                    return
+                yield {"type": "delta", "text": text}
     except GeneratorExit:
+        if turn.reply_id is not None:  # a room's reply: the others are reading it; it goes on to its end
+            _unheard(chunks, turn, parts, usage, finish_reason)
+            raise
         try:
             turn.finish("".join(parts), usage, status="interrupted")
         except ApiError:
@@ -134,12 +161,14 @@ def _relay(response, turn: Turn, model: str) -> Iterator[dict]:
         raise
     except Exception as exc:  # noqa: BLE001 - any upstream failure closes the stream with an error event
         turn.charge("".join(parts), usage)
+        _end_unfinished(turn, parts)
         yield error_event(upstream.translate(exc, model=model, mid_stream=True))
         return
     finally:
         response.close()
     if finish_reason is None:
         turn.charge("".join(parts), usage)
+        _end_unfinished(turn, parts)
         yield error_event(UpstreamStreamInterrupted())
         return
     text = "".join(parts)
@@ -149,7 +178,62 @@ def _relay(response, turn: Turn, model: str) -> Iterator[dict]:
         yield error_event(error)
         return
     yield {"type": "done", "message": text, "conversationId": turn.conversation_id, "usage": usage,
-           "finishReason": finish_reason, **saved}
+           "finishReason": "stopped" if saved.pop("stopped", False) else finish_reason, **saved}
+
+
+def _piece(chunk: dict, usage, finish_reason) -> tuple[str, dict | None, str | None]:
+    """One stream chunk's text, and the usage and finish reason so far."""
+    if chunk.get("usage"):
+        usage = _usage(chunk["usage"])
+    text = ""
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta")
+        text += (delta.get("content") if delta else None) or ""
+        finish_reason = choice.get("finish_reason") or finish_reason
+    return text, usage, finish_reason
+
+
+def _halted(turn: Turn, parts: list[str], usage, outcome: str) -> Iterator[dict]:
+    """A room's reply someone stopped ("stopped": it keeps what was stored) or whose asker left ("gone": deleted)."""
+    turn.charge("".join(parts), usage)
+    turn.reply_id = None
+    if outcome == "gone":
+        yield error_event(ConversationNotFound())
+        return
+    yield {"type": "done", "message": "".join(parts), "conversationId": turn.conversation_id, "usage": usage,
+           "finishReason": "stopped", "saved": True}
+
+
+def _unheard(chunks, turn: Turn, parts: list[str], usage, finish_reason) -> None:
+    """The asker hung up on a room's reply: read it to its end (bounded by OpenAI's timeouts), storing it as it
+    grows, then finish it (complete, or interrupted if the stream failed); nothing is sent."""
+    try:
+        for chunk in chunks:
+            text, usage, finish_reason = _piece(chunk, usage, finish_reason)
+            if text:
+                parts.append(text)
+                if turn.grow("".join(parts)) != "ok":
+                    turn.charge("".join(parts), usage)
+                    turn.reply_id = None
+                    return
+    except Exception:  # noqa: BLE001 - the stream failed: keep what arrived
+        finish_reason = None
+    try:
+        turn.finish("".join(parts), usage, status="complete" if finish_reason else "interrupted")
+    except ApiError:
+        pass  # the asker was removed meanwhile: the reply is deleted, and no one is listening
+
+
+def _end_unfinished(turn: Turn, parts: list[str]) -> None:
+    """A room's reply that failed mid-stream keeps what arrived, marked interrupted (none: it is deleted)."""
+    if turn.reply_id is None:
+        return
+    if parts:
+        try:
+            turn.save("".join(parts), "interrupted")
+        except ApiError:
+            pass
+    turn.abandon()
 
 
 def error_event(error: ApiError) -> dict:

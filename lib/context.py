@@ -15,17 +15,20 @@ def title_for(message: str) -> str:
 
 
 def fit_to_budget(messages: list[dict], max_chars: int) -> list[dict]:
-    """The most recent messages whose contents add up to at most max_chars, as OpenAI chat messages; only user and
-    assistant messages are ever replayed, whatever a store holds."""
+    """The most recent messages whose contents add up to at most max_chars, as OpenAI chat messages (with their
+    `name`, in a room); only user and assistant messages are ever replayed, whatever a store holds, and never a
+    reply still being written. The first message that would pass the budget ends the context, however large:
+    what one question reads stays bounded."""
     kept: list[dict] = []
     used = 0
     for message in reversed(messages):
-        if message.get("role") not in ROLES:
+        if message.get("role") not in ROLES or message.get("status") == "writing":
             continue
         used += len(message["content"])
         if used > max_chars:
             break
-        kept.append({"role": message["role"], "content": message["content"]})
+        kept.append({"role": message["role"], "content": message["content"],
+                     **({"name": message["name"]} if message.get("name") else {})})
     kept.reverse()
     while kept and kept[0]["role"] == "assistant":  # never open the context with a reply to nothing
         kept.pop(0)

@@ -36,8 +36,9 @@ def after_from(query: dict[str, str]) -> int | None:
 
 
 def list_all(history: History) -> dict:
-    """The user's conversations and the rooms they are in, most recently updated first; each says whether it is
-    a room, the user's role there and who is in it (`room`: null for a conversation not shared)."""
+    """The user's conversations and the rooms they are in, most recently updated first (`updatedAt`: their last
+    message); each says whether it is a room, the user's role there, who is in it (under the names shown in it)
+    and how many (`room`: null for a conversation not shared)."""
 
     user_id = history.caller.user_id
 
@@ -45,7 +46,8 @@ def list_all(history: History) -> dict:
         joined = {room["id"]: room for room in store.rooms(user_id)}
         listed = [{**c, "room": None} for c in store.conversations(user_id) if c["id"] not in joined]
         listed += [{**{k: v for k, v in room.items() if k not in ("role", "members")},
-                    "room": {"role": room["role"], "members": room["members"]}} for room in joined.values()]
+                    "room": {"role": room["role"], "members": rooms.named(room["members"]),
+                             "memberCount": len(room["members"])}} for room in joined.values()]
         return sorted(listed, key=lambda c: c["updatedAt"], reverse=True)
 
     return {"conversations": history.run(load)}
@@ -97,7 +99,8 @@ def rename(history: History, conversation_id: str, title: str) -> dict:
 
 def read(history: History, conversation_id: str, after: int | None = None) -> dict:
     """One conversation (its owner's, or a room the user is in) and its messages, oldest first, each with its
-    author; only those after message id `after` if given. 404 if the user may not read it."""
+    author (in a room, under the names shown in it: see rooms.display_names); only those after message id `after`
+    if given (a room's reply being written has status "writing"). 404 if the user may not read it."""
     user_id, name = history.caller.user_id, history.caller.name
 
     def load(store):
@@ -107,8 +110,9 @@ def read(history: History, conversation_id: str, after: int | None = None) -> di
             raise ConversationNotFound()
         messages = store.messages(access.owner_id, conversation_id, after=after)
         names = {access.owner_id: name} if access.role == "owner" else {}
-        if access.is_room and any(m["role"] == "user" and not m.get("authorName") for m in messages):
-            names = {m["userId"]: m["name"] for m in store.members(access.owner_id, conversation_id)}
+        if access.is_room and any(m["role"] == "user" for m in messages):  # an idle poll reads no member
+            members = store.members(access.owner_id, conversation_id)
+            names = rooms.display_names(rooms.people_of(members, messages, access.owner_id))
         room = {"role": access.role, "assistantReplies": access.assistant_replies} if access.is_room else None
         return {"conversationId": conversation["id"], "title": conversation["title"],
                 "createdAt": conversation["createdAt"], "updatedAt": conversation["updatedAt"], "room": room,

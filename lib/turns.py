@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from lib.history import History
 from lib.limits import Reservation
 
 DELETED_MEANWHILE = "The conversation was deleted while this reply was written; the turn was not saved."
+WRITING_UPDATE_SECONDS = 0.5  # a room's reply in progress is stored at its first words, then at most this often
 
 
 @dataclass
@@ -29,6 +31,49 @@ class Turn:
     in_room: bool = False  # the conversation is a room: the message is stored under its author, the caller
     wants_reply: bool = True  # False: a room message not addressed to the assistant, stored without a reply
     replaces: int | None = None  # a regenerated turn: the id of the reply it takes the place of
+    preamble: list[dict] = field(default_factory=list)  # in a room: the system message saying who is who
+    asker_label: str | None = None  # in a room: the asker's label, the `name` of their message to OpenAI
+    reply_id: int | None = None  # in a room: the reply stored while it is written (see start)
+    _stored_at: float | None = None  # when the reply in progress was last stored (monotonic)
+
+    def start(self) -> None:
+        """In a room, store the asker's question at once and an empty reply with status "writing", which grows
+        (see grow) until the turn is finished: every member sees both while the reply is made. Elsewhere
+        nothing: a private turn is stored when it is done."""
+        if not (self.in_room and self.wants_reply and self.unsaved is None):
+            return
+        author = self.history.caller
+        try:
+            with self.history.store("history_write_failed", self.conversation_id) as store:
+                self.reply_id = store.start_room_reply(self.user_id, self.conversation_id, author.user_id,
+                                                       author.name, self.message)
+        except (ConversationNotFound, HistoryUnavailable):  # removed meanwhile, or the store failed: no call made
+            self.reservation.settle(0, self.history)
+            raise
+
+    def grow(self, reply: str) -> str:
+        """Store the reply in progress: its first words at once, then at most every WRITING_UPDATE_SECONDS;
+        "ok", or "stopped" (someone stopped it) or "gone" (the conversation was deleted, or the asker is no
+        longer in the room): the writer stops."""
+        now = time.monotonic()
+        if self.reply_id is None or (self._stored_at is not None and now - self._stored_at < WRITING_UPDATE_SECONDS):
+            return "ok"
+        self._stored_at = now
+        return self._update(reply, "writing")
+
+    def _update(self, reply: str, status: str) -> str:
+        try:
+            with self.history.store("history_write_failed", self.conversation_id) as store:
+                return store.update_room_reply(self.user_id, self.conversation_id, self.reply_id,
+                                               self.history.caller.user_id, reply, status)
+        except HistoryUnavailable:
+            return "ok"  # the next update, or the last, tries again
+
+    def abandon(self) -> None:
+        """The reply failed before it was finished: its row in progress is deleted (the question stays)."""
+        if self.reply_id is not None:
+            self._update("", "failed")
+            self.reply_id = None
 
     def finish(self, reply: str, usage: dict | None, status: str = "complete") -> dict:
         """Settle the turn's token reservation to what it cost (see charge), then save the turn (see save)."""
@@ -50,10 +95,13 @@ class Turn:
             yield self
         except BaseException:
             self.charge("", None)
+            self.abandon()
             raise
 
     def save(self, reply: str | None, status: str = "complete") -> dict:
         """Store the message and its reply; the response's `saved` (and a `warning` when not)."""
+        if self.unsaved is None and self.reply_id is not None:
+            return self._finish_in_room(reply, status)
         if self.unsaved is None and self.in_room:
             return self._save_in_room(reply, status)
         warning = None
@@ -73,6 +121,17 @@ class Turn:
             except HistoryUnavailable:
                 self.unsaved = HistoryUnavailable
         return _unsaved(warning or (self.unsaved or HistoryUnavailable)())
+
+    def _finish_in_room(self, reply: str, status: str) -> dict:
+        """The reply in progress becomes complete (or interrupted): `saved`, with `stopped` when someone stopped
+        it first (it then keeps what was stored when they did); 404 conversation_not_found when the asker was
+        removed meanwhile (the reply is deleted)."""
+        outcome = self._update(reply, status)
+        self.reply_id = None
+        if outcome == "gone":
+            log.note(event="room_turn_refused")
+            raise ConversationNotFound()
+        return {"saved": True, **({"stopped": True} if outcome == "stopped" else {})}
 
     def _save_in_room(self, reply: str | None, status: str) -> dict:
         """The room's writer checks, in the same transaction, that the author may still write: one removed while
@@ -109,13 +168,14 @@ def begin(history: History, message: str, conversation_id: str | None, system_pr
     member of, 429 over a limit, 503 when the store cannot say whose it is (fails closed), all before any OpenAI
     call and none counted. In a room the turn is charged to the asker (their subject) and stored under the
     owner's id; the assistant answers when addressed (@assistant, @IA, or ask_assistant) or when the room is set
-    to answer every message. A room message it is not asked to answer counts against the asker's message limits
-    only: no OpenAI call, so no tokens are reserved."""
+    to answer every message. A room message it is not asked to answer makes no OpenAI call but is counted
+    against the poster's message limits and their token budgets by what it adds to the room's context (its
+    prompt estimate): whoever asks later does not pay for it."""
     turn = Turn(history, history.caller.user_id, str(conversation_id or uuid.uuid4()), message)
     _load_context(turn, conversation_id, ask_assistant)
     if not turn.wants_reply:
-        limits.reserve([bucket for bucket in limits.chat_buckets(history.spending, history.subject, 0)
-                        if bucket.name not in limits.TOKEN_BUCKETS], history)
+        limits.reserve(limits.chat_buckets(history.spending, history.subject, limits.prompt_estimate([message])),
+                       history)
         return turn
     _reserve(turn, system_prompt, max_output_tokens)
     return turn
@@ -148,7 +208,8 @@ def begin_regenerate(history: History, conversation_id: str, system_prompt: str 
 def _reserve(turn: Turn, system_prompt: str | None, max_output_tokens: int) -> None:
     """Estimate the prompt's tokens and reserve them, with `max_output_tokens`, against every chat limit."""
     history = turn.history
-    sent = ([system_prompt] if system_prompt else []) + [m["content"] for m in turn.context] + [turn.message]
+    sent = (([system_prompt] if system_prompt else []) + [m["content"] for m in turn.preamble + turn.context]
+            + [turn.message])
     turn.prompt_tokens = limits.prompt_estimate(sent)
     turn.reservation = limits.reserve(
         limits.chat_buckets(history.spending, history.subject, turn.prompt_tokens + max_output_tokens), history)
@@ -175,6 +236,9 @@ def _load_context(turn: Turn, conversation_id: str | None, ask_assistant: bool =
             if not turn.wants_reply:
                 return
         recent = store.messages(turn.user_id, turn.conversation_id, newest=context.CONTEXT_MESSAGES)
+        if access.is_room:
+            members = store.members(access.owner_id, turn.conversation_id)
     if access.is_room:
-        recent = rooms.in_context(recent)
+        recent, system, turn.asker_label = rooms.for_model(recent, members, access.owner_id, history.caller.user_id)
+        turn.preamble = [system]
     turn.context = context.fit_to_budget(recent, history.cfg.max_chars)

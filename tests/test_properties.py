@@ -66,6 +66,7 @@ class ReferenceChatRequest(BaseModel):
     stream: StrictBool = False
     askAssistant: StrictBool = False
     regenerate: StrictBool | None = None
+    stop: StrictBool = False
 
     @field_validator("stream", mode="before")
     @classmethod
@@ -121,7 +122,7 @@ def declared_outcome(declared, body: dict):
 
 
 any_field = st.sampled_from(["message", "systemPrompt", "conversationId", "model", "stream", "askAssistant",
-                             "regenerate", "", "extra", "Message"])
+                             "regenerate", "stop", "", "extra", "Message"])
 
 
 @settings(max_examples=600)

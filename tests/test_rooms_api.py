@@ -32,14 +32,29 @@ class Room:
     """The chat and members endpoints on one store, and people signed in to them."""
 
     def __init__(self, chat: int, members: int, backend):
-        self.chat, self.members, self.postgrest = chat, members, backend.postgrest
-        self.ids = {name: backend.new_user() for name in PEOPLE}
-        self.headers = {}
+        self.chat, self.members, self.postgrest, self.backend = chat, members, backend.postgrest, backend
+        self.ids, self.headers = {}, {}
         for name, claims in PEOPLE.items():
-            token_claims = {"sub": self.ids[name], "aud": "authenticated", "exp": int(time.time()) + 600, **claims}
-            if backend.issuer:
-                token_claims["iss"] = backend.issuer
-            self.headers[name] = {"Authorization": f"Bearer {jwt.encode(token_claims, SECRET, algorithm='HS256')}"}
+            self.sign_in(name, claims)
+
+    def sign_in(self, who: str, claims: dict) -> None:
+        """A new person, `who` in the tests, whose access token says `claims` (their name)."""
+        self.ids[who] = self.backend.new_user()
+        token_claims = {"sub": self.ids[who], "aud": "authenticated", "exp": int(time.time()) + 600, **claims}
+        if self.backend.issuer:
+            token_claims["iss"] = self.backend.issuer
+        self.headers[who] = {"Authorization": f"Bearer {jwt.encode(token_claims, SECRET, algorithm='HS256')}"}
+
+    def create(self, who: str, title: str = "Projet retraite"):
+        return call(self.members, "POST", MEMBERS, {"title": title}, self.headers[who])
+
+    def start(self, *joiners: str) -> str:
+        """A room Alice made with no message, each joiner admitted by an invitation of their own."""
+        conversation = self.create("alice").json()["conversationId"]
+        for name in joiners:
+            invite = self.invite("alice", conversation).json()["invite"]
+            assert self.join(name, invite).json() == {"conversationId": conversation, "role": "member"}
+        return conversation
 
     def say(self, who: str, message: str, **fields):
         return call(self.chat, "POST", CHAT, {"message": message, **fields}, self.headers[who])
@@ -62,10 +77,11 @@ class Room:
                     headers=self.headers[who])
 
     def open(self, *joiners: str) -> str:
-        """Alice's conversation with one turn, shared with each joiner."""
+        """Alice's conversation with one turn, shared with each joiner (an invitation each: they admit one)."""
         conversation = self.say("alice", "Bonjour").json()["conversationId"]
-        invite = self.invite("alice", conversation).json()["invite"]
+        self.invite("alice", conversation)  # a room even with no joiner
         for name in joiners:
+            invite = self.invite("alice", conversation).json()["invite"]
             assert self.join(name, invite).json() == {"conversationId": conversation, "role": "member"}
         return conversation
 
@@ -96,7 +112,7 @@ def test_the_owner_invites_and_the_invitee_joins(room):
     reply = room.invite("alice", conversation)
     assert reply.status == 201
     created = reply.json()
-    assert set(created) == {"invite", "url", "expiresAt"}
+    assert set(created) == {"invite", "url", "expiresAt", "id", "reusable"} and created["reusable"] is False
     assert created["url"] == f"http://127.0.0.1:{room.members}/?invite={created['invite']}"
     expires = datetime.fromisoformat(created["expiresAt"].replace("Z", "+00:00"))
     assert timedelta(days=6, hours=23) < expires - datetime.now(timezone.utc) <= timedelta(days=7)
@@ -104,7 +120,8 @@ def test_the_owner_invites_and_the_invitee_joins(room):
     assert (joined.status, joined.json()) == (200, {"conversationId": conversation, "role": "member"})
     assert room.member_list("bob", conversation).json() == {"members": [
         {"userId": room.ids["alice"], "name": "Alice Martin", "role": "owner"},
-        {"userId": room.ids["bob"], "name": "Bob", "role": "member"}], "you": room.ids["bob"]}
+        {"userId": room.ids["bob"], "name": "Bob", "role": "member"}], "you": room.ids["bob"],
+        "title": "Bonjour", "assistantReplies": "mentions"}
 
 
 def test_a_member_sees_the_whole_conversation_with_its_authors(room):
@@ -138,8 +155,8 @@ def test_the_assistant_answers_when_addressed(room, fake_openai, message, fields
     reply = room.say("bob", message, conversationId=conversation, **fields)
     assert reply.status == 200 and reply.json()["message"] == f"Echo: {message}" and reply.json()["saved"] is True
     sent = fake_openai.requests[-1]["body"]["messages"]
-    assert {"role": "user", "content": "Alice Martin: Le budget est de 10 k€."} in sent  # who said what
-    assert sent[-1] == {"role": "user", "content": message}
+    assert {"role": "user", "name": "participant_1", "content": "Le budget est de 10 k€."} in sent  # who said what
+    assert sent[-1] == {"role": "user", "name": "participant_2", "content": message}
     assert contents(room.read("alice", conversation))[-2:] == [("user", "Bob", message),
                                                                ("assistant", "Assistant", f"Echo: {message}")]
 
@@ -315,21 +332,24 @@ def test_the_reply_is_charged_to_the_one_who_asked(room, env):
     assert room.say("carol", "x").status == 200  # someone else still has their budget
 
 
-def test_a_message_to_the_room_counts_against_message_limits_but_reserves_no_tokens(room, env):
+def test_a_message_to_the_room_counts_against_message_limits_and_the_posters_tokens(room, env):
     freeze_limit_clock(env)
     env.setenv("CHAT_DAILY_TOKEN_LIMIT", "1")
     env.setenv("CHAT_DAILY_MESSAGE_LIMIT", "3")
     conversation = room.open("bob")
     assert room.say("bob", "@IA une question", conversationId=conversation).status == 200  # Bob's tokens used up
-    refused = room.say("bob", "@IA une autre", conversationId=conversation)
-    assert (refused.status, refused.json()["error"]["limit"]) == (429, "tokens:day")
-    assert room.say("bob", "Merci Alice", conversationId=conversation).status == 200  # no tokens needed
-    # the refused message was not counted: Bob has sent 2 of his 3 messages today
+    for message in ("@IA une autre", "Merci Alice"):  # his words would reach the next question's context too
+        refused = room.say("bob", message, conversationId=conversation)
+        assert (refused.status, refused.json()["error"]["limit"]) == (429, "tokens:day")
+    assert room.say("carol", "x").status == 200  # someone else still has their budget
+    env.setenv("CHAT_DAILY_TOKEN_LIMIT", "0")
+    # the refused messages were not counted: Bob has sent 1 of his 3 messages today
     assert room.say("bob", "Et ensuite ?", conversationId=conversation).status == 200
+    assert room.say("bob", "Encore ?", conversationId=conversation).status == 200
     over = room.say("bob", "Un dernier mot", conversationId=conversation)
     assert (over.status, over.json()["error"]["limit"]) == (429, "chat:day")
-    assert contents(room.read("alice", conversation))[-2:] == [  # the refused message is not stored
-        ("user", "Bob", "Merci Alice"), ("user", "Bob", "Et ensuite ?")]
+    assert contents(room.read("alice", conversation))[-2:] == [  # the refused messages are not stored
+        ("user", "Bob", "Et ensuite ?"), ("user", "Bob", "Encore ?")]
 
 
 def test_two_members_writing_at_once_never_interleave_a_turn(room):
@@ -368,7 +388,7 @@ def while_bob_is_answered(room, fake_openai, conversation: str, message: str, me
         fake_openai.gate = None
 
 
-def test_a_member_removed_mid_reply_cannot_read_it_and_their_turn_is_not_stored(room, fake_openai):
+def test_a_member_removed_mid_reply_cannot_read_it_and_the_reply_is_dropped(room, fake_openai):
     conversation = room.open("bob", "carol")
     last = room.read("alice", conversation).json()["messages"][-1]["id"]
 
@@ -378,7 +398,8 @@ def test_a_member_removed_mid_reply_cannot_read_it_and_their_turn_is_not_stored(
 
     events = while_bob_is_answered(room, fake_openai, conversation, "@IA un long calcul", remove_both)
     assert events[-1]["error"]["code"] == "conversation_not_found"
-    assert room.read("alice", conversation, after=last).json()["messages"] == []
+    # his question was posted while he was a member, and stays, as anything he wrote; the reply is deleted
+    assert contents(room.read("alice", conversation, after=last)) == [("user", "Bob", "@IA un long calcul")]
     assert room.read("carol", conversation, after=last).status == 404
 
 
@@ -418,3 +439,144 @@ def test_a_non_member_regenerating_a_room_gets_404(room):
     refused = call(room.chat, "POST", CHAT, {"conversationId": conversation, "regenerate": True},
                    room.headers["carol"])
     assert (refused.status, refused.error_code) == (404, "conversation_not_found")
+
+
+# --- A room made without the assistant; invitations that admit one person; removal that holds (issue 22) ---
+
+def test_a_room_is_created_with_a_title_and_nothing_reaches_openai_or_any_limit(room, env, fake_openai):
+    freeze_limit_clock(env)
+    env.setenv("CHAT_DAILY_MESSAGE_LIMIT", "1")
+    env.setenv("CHAT_DAILY_TOKEN_LIMIT", "1")
+    reply = room.create("alice", "  Projet   retraite ")
+    assert reply.status == 201
+    conversation = reply.json()["conversationId"]
+    assert reply.json() == {"conversationId": conversation, "title": "Projet retraite", "role": "owner"}
+    assert fake_openai.requests == []
+    read = room.read("alice", conversation).json()
+    assert (read["title"], read["messages"], read["room"]["role"]) == ("Projet retraite", [], "owner")
+    assert room.member_list("alice", conversation).json() == {
+        "members": [{"userId": room.ids["alice"], "name": "Alice Martin", "role": "owner"}], "you": room.ids["alice"],
+        "title": "Projet retraite", "assistantReplies": "mentions", "invites": []}
+    assert room.say("alice", "Bienvenue", conversationId=conversation).status == 200  # her one message today
+
+
+@pytest.mark.parametrize("body, field", [({"title": ""}, "title"), ({"title": " \n "}, "title"),
+                                         ({"title": "x" * 201}, "title"), ({"title": 5}, "title"),
+                                         ({"title": "x", "conversationId": str(uuid.uuid4())}, "body"),
+                                         ({"title": "x", "invite": "abcdefabcdefabcdef"}, "body")])
+def test_a_bad_room_title_is_422(room, body, field):
+    reply = call(room.members, "POST", MEMBERS, body, room.headers["alice"])
+    assert (reply.status, reply.json()["error"]["field"]) == (422, field)
+
+
+def test_anonymous_callers_cannot_create_a_room(room, env):
+    env.setenv("ALLOW_ANONYMOUS", "1")
+    reply = call(room.members, "POST", MEMBERS, {"title": "Projet"})
+    assert (reply.status, reply.error_code) == (403, "sign_in_required")
+
+
+def test_an_invitation_admits_one_person_unless_reusable(room):
+    conversation = room.start()
+    single = room.invite("alice", conversation).json()
+    assert single["reusable"] is False
+    assert room.join("bob", single["invite"]).json()["role"] == "member"
+    refused = room.join("carol", single["invite"])
+    assert (refused.status, refused.error_code) == (404, "invite_not_found")
+    assert room.join("bob", single["invite"]).json() == {"conversationId": conversation, "role": "member"}  # re-entry
+    assert room.join("alice", single["invite"]).json()["role"] == "owner"
+    reusable = room.invite("alice", conversation, reusable=True).json()
+    assert reusable["reusable"] is True
+    for name in ("carol", "eve"):
+        assert room.join(name, reusable["invite"]).json()["role"] == "member"
+    assert [m["name"] for m in room.member_list("alice", conversation).json()["members"]] == [
+        "Alice Martin", "Bob", "carol@example.com", "Eve"]
+
+
+def test_the_owner_sees_the_open_invitations_and_members_do_not(room):
+    conversation = room.start("bob")  # Bob's invitation is spent
+    reusable = room.invite("alice", conversation, reusable=True, expiresInDays=2).json()
+    single = room.invite("alice", conversation).json()
+    revoked = room.invite("alice", conversation).json()
+    assert call(room.members, "DELETE", f"{MEMBERS}?invite={revoked['invite']}", headers=room.headers["alice"]).json()[
+        "revoked"] is True
+    room.join("carol", reusable["invite"])
+    listed = room.member_list("alice", conversation).json()["invites"]
+    assert [(i["id"], i["reusable"], i["joined"]) for i in listed] == [(reusable["id"], True, 1),
+                                                                        (single["id"], False, 0)]
+    assert listed[0]["expiresAt"] == reusable["expiresAt"]
+    assert set(listed[0]) == {"id", "createdAt", "expiresAt", "reusable", "joined", "createdBy"}
+    assert listed[0]["createdBy"] == {"userId": room.ids["alice"], "name": "Alice Martin"}
+    created = datetime.fromisoformat(listed[0]["createdAt"].replace("Z", "+00:00"))
+    assert abs(created - datetime.now(timezone.utc)) < timedelta(minutes=5)
+    member_view = room.member_list("bob", conversation).json()
+    assert "invites" not in member_view and member_view["title"] == "Projet retraite"
+
+
+def test_the_owner_revokes_an_invitation_by_its_id(room):
+    conversation = room.start("bob")
+    invite = room.invite("alice", conversation, reusable=True).json()
+    path = f"{MEMBERS}?conversationId={conversation}&inviteId={invite['id']}"
+    for who in ("bob", "carol"):  # a member: invite_not_found; a stranger: the room does not exist for them
+        refused = call(room.members, "DELETE", path, headers=room.headers[who])
+        assert refused.status == 404
+    assert call(room.members, "DELETE", path, headers=room.headers["bob"]).error_code == "invite_not_found"
+    assert call(room.members, "DELETE", path, headers=room.headers["alice"]).json() == {"revoked": True}
+    assert room.member_list("alice", conversation).json()["invites"] == []
+    refused = room.join("carol", invite["invite"])
+    assert (refused.status, refused.error_code) == (404, "invite_not_found")
+    for invite_id, code in ((invite["id"], "invite_not_found"), (str(uuid.uuid4()), "invite_not_found")):
+        again = call(room.members, "DELETE", f"{MEMBERS}?conversationId={conversation}&inviteId={invite_id}",
+                     headers=room.headers["alice"])
+        assert (again.status, again.error_code) == (404, code)
+    bad = call(room.members, "DELETE", f"{MEMBERS}?conversationId={conversation}&inviteId=nope",
+               headers=room.headers["alice"])
+    assert (bad.status, bad.json()["error"]["field"]) == (422, "inviteId")
+
+
+@pytest.mark.parametrize("how", ["removed", "left"])
+def test_someone_who_left_cannot_come_back_with_an_older_invitation(room, how):
+    conversation = room.start()
+    reusable = room.invite("alice", conversation, reusable=True).json()["invite"]
+    assert room.join("bob", reusable).json()["role"] == "member"
+    spare = room.invite("alice", conversation).json()["invite"]  # single use, never used, made before
+    assert room.remove("alice" if how == "removed" else "bob", conversation, "bob").status == 200
+    for old in (reusable, spare):
+        refused = room.join("bob", old)
+        assert (refused.status, refused.error_code) == (404, "invite_not_found")
+    for refused in (room.read("bob", conversation), room.member_list("bob", conversation),
+                    room.say("bob", "Bonjour", conversationId=conversation)):
+        assert (refused.status, refused.error_code) == (404, "conversation_not_found")
+    assert room.join("carol", reusable).json()["role"] == "member"  # it still admits others
+    fresh = room.invite("alice", conversation).json()["invite"]  # made after: it admits him again
+    assert room.join("bob", fresh).json() == {"conversationId": conversation, "role": "member"}
+    assert room.read("bob", conversation).status == 200
+
+
+def test_the_list_says_each_rooms_last_message_time_member_count_and_the_callers_role(room):
+    conversation = room.start("bob")
+    room.say("bob", "Premier message", conversationId=conversation)
+    last = room.read("alice", conversation).json()["messages"][-1]["createdAt"]
+    for who, role in (("alice", "owner"), ("bob", "member")):
+        [listed] = [c for c in call(room.chat, "GET", CHAT, headers=room.headers[who]).json()["conversations"]
+                    if c["id"] == conversation]
+        assert (listed["room"]["role"], listed["room"]["memberCount"]) == (role, 2)
+        updated = datetime.fromisoformat(listed["updatedAt"].replace("Z", "+00:00"))
+        assert abs(updated - datetime.fromisoformat(last.replace("Z", "+00:00"))) < timedelta(seconds=1)
+
+
+def test_a_member_who_spent_their_budget_cannot_make_the_owners_question_cost_more(room, env, fake_openai):
+    freeze_limit_clock(env)
+    env.setenv("CHAT_DAILY_TOKEN_LIMIT", "100")
+    env.setenv("CHAT_HISTORY_MAX_CHARS", "1000")
+    conversation = room.start("bob")
+    assert room.say("bob", "x" * 400, conversationId=conversation).status == 200  # 104 tokens: spent
+    for n in range(3):
+        refused = room.say("bob", str(n) * 8000, conversationId=conversation)
+        assert (refused.status, refused.json()["error"]["limit"]) == (429, "tokens:day")
+    question = "@IA un résumé ?"
+    assert room.say("alice", question, conversationId=conversation).status == 200
+    sent = fake_openai.requests[-1]["body"]["messages"]
+    words = [m["content"] for m in sent if m["role"] != "system"]
+    assert words[-1] == question
+    assert sum(map(len, words)) <= len(question) + 1000
+    assert [m["content"] for m in room.read("alice", conversation).json()["messages"]][:1] == ["x" * 400]

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from lib.access import named_token_user_id
-from tests.helpers import call
+from tests.helpers import LoopbackServer, call, load_handler
 from tests.test_schema_rls import as_user
 
 OWNER, MEMBER, OUTSIDER = (str(uuid.uuid4()) for _ in range(3))
@@ -100,7 +100,10 @@ def test_browser_roles_cannot_touch_memberships_or_invitations(db, role, stateme
     "room_access('{u}', '{c}')", "rooms_for('{u}')",
     "create_room_invite('{u}', '{c}', 'x', 'h', now())", "accept_room_invite('hash-1', '{u}', 'x')",
     "revoke_room_invite('{u}', 'hash-1')", "record_room_turn('{u}', '{c}', '{u}', 'x', 'q', 'a')",
-    "set_room_assistant('{u}', '{c}', 'all')",
+    "set_room_assistant('{u}', '{c}', 'all')", "create_room('{u}', gen_random_uuid(), 't', 'x')",
+    "create_room_invite('{u}', '{c}', 'x', 'h', now(), true)", "revoke_room_invite_by_id('{u}', '{c}', '{u}')",
+    "remove_room_member('{c}', '{u}')", "start_room_reply('{u}', '{c}', '{u}', 'x', 'q')",
+    "update_room_reply('{u}', '{c}', 1, '{u}', 'a', 'complete')", "stop_room_replies('{u}', '{c}', null)",
 ])
 @pytest.mark.parametrize("role", ["anon", "authenticated"])
 def test_only_the_service_role_may_call_the_room_functions(db, role, call):
@@ -113,17 +116,18 @@ def test_only_the_service_role_may_call_the_room_functions(db, role, call):
 def test_the_room_functions_run_as_their_caller_with_an_empty_search_path(db):
     rows = db.execute("select proname, prosecdef, proconfig from pg_proc where proname = any(%s)", ([
         "room_access", "rooms_for", "create_room_invite", "accept_room_invite",
-        "revoke_room_invite", "record_room_turn", "set_room_assistant"],)).fetchall()
-    assert len(rows) == 7
+        "revoke_room_invite", "record_room_turn", "set_room_assistant", "create_room", "revoke_room_invite_by_id",
+        "remove_room_member", "start_room_reply", "update_room_reply", "stop_room_replies"],)).fetchall()
+    assert len(rows) == 13
     assert all(not definer and config == ['search_path=""'] for _, definer, config in rows)
 
 
 def test_new_tables_have_row_level_security_and_no_default_grants(db):
     rows = db.execute("select relname, relrowsecurity from pg_class where relname in "
-                      "('conversation_members', 'room_invitations')").fetchall()
-    assert sorted(rows) == [("conversation_members", True), ("room_invitations", True)]
+                      "('conversation_members', 'room_invitations', 'room_departures')").fetchall()
+    assert sorted(rows) == [("conversation_members", True), ("room_departures", True), ("room_invitations", True)]
     grants = db.execute("select table_name, grantee, privilege_type from information_schema.role_table_grants "
-                        "where table_name in ('conversation_members', 'room_invitations') "
+                        "where table_name in ('conversation_members', 'room_invitations', 'room_departures') "
                         "and grantee in ('anon', 'authenticated')").fetchall()
     assert grants == [("conversation_members", "authenticated", "SELECT")]
 
@@ -155,7 +159,8 @@ def rest(postgrest, postgres):
                    (people["owner"], conversation, people["member"]))
     headers = {name: postgrest.as_user(user) for name, user in people.items()}
     return type("Rest", (), {"port": urlsplit(postgrest.url).port, "ids": people, "headers": headers,
-                             "conversation": conversation, "postgres": postgres})
+                             "conversation": conversation, "postgres": postgres, "url": postgrest.url,
+                             "service_key": postgrest.SERVICE_KEY})
 
 
 def browser_read(rest, who: str, table: str):
@@ -181,6 +186,35 @@ def test_over_postgrest_a_removed_member_loses_access_at_once(rest):
                    (rest.conversation, rest.ids["member"]))
     assert browser_read(rest, "member", "messages") == []
     assert browser_read(rest, "member", "conversations") == []
+
+
+def test_over_postgrest_a_member_removed_through_the_api_reads_nothing_with_their_own_token(rest, env):
+    """The API's removal (remove_room_member) and a reply in progress: the removed member's JWT, straight to
+    PostgREST, reads neither the room's messages (not even the one being written) nor the room."""
+    import jwt
+
+    from tests.test_rooms_api import MEMBERS, SECRET
+
+    env.delenv("ALLOW_ANONYMOUS")
+    env.setenv("SUPABASE_URL", rest.url)
+    env.setenv("SUPABASE_SERVICE_ROLE_KEY", rest.service_key)
+    env.setenv("SUPABASE_JWT_SECRET", SECRET)
+    with psycopg.connect(rest.postgres.dsn, autocommit=True) as db:  # a reply being written, as the server does
+        db.execute("select public.start_room_reply(%s, %s, %s, 'Owner', '@IA ?')",
+                   (rest.ids["owner"], rest.conversation, rest.ids["owner"]))
+    assert [m["status"] for m in browser_read(rest, "member", "messages")][-1] == "writing"
+    token = jwt.encode({"sub": rest.ids["owner"], "aud": "authenticated", "exp": 2**31 - 1,
+                        "iss": f"{rest.url}/auth/v1"}, SECRET, algorithm="HS256")
+    server = LoopbackServer(load_handler("groupchat/members.py"))
+    try:
+        removed = call(server.port, "DELETE", f"{MEMBERS}?conversationId={rest.conversation}&userId={rest.ids['member']}",
+                       headers={"Authorization": f"Bearer {token}"})
+        assert removed.status == 200, removed.text
+    finally:
+        server.shutdown()
+    assert browser_read(rest, "member", "messages") == []
+    assert browser_read(rest, "member", "conversations") == []
+    assert len(browser_read(rest, "owner", "messages")) == 5
 
 
 @pytest.mark.parametrize("method, path, body", [
@@ -212,8 +246,9 @@ def test_the_migration_takes_back_supabases_default_grants(db):
 
     db.execute("alter default privileges in schema public grant all on tables to anon, authenticated")
     db.execute("alter default privileges in schema public grant all on sequences to anon, authenticated")
-    db.execute("drop table conversation_members, room_invitations cascade")
+    db.execute("drop table conversation_members, room_invitations, room_departures cascade")
     db.execute((MIGRATIONS / "20261130040000_rooms.sql").read_text())
+    db.execute((MIGRATIONS / "20261207100000_rooms_trust.sql").read_text())
     test_new_tables_have_row_level_security_and_no_default_grants(db)
     test_a_removed_member_loses_access_at_once(db)
 

@@ -23,7 +23,7 @@ def a_room(store, new_user, members=("Bob",)):
     conversation = new_id()
     store.record_turn(ids["Alice"], conversation, "Budget", "Question", "Réponse")
     token = new_id()
-    store.create_invite(ids["Alice"], conversation, "Alice", token, in_days(7))
+    store.create_invite(ids["Alice"], conversation, "Alice", token, in_days(7), reusable=True)
     for name in members:
         assert store.accept_invite(token, ids[name], name) == (conversation, "member")
     return conversation, ids
@@ -158,3 +158,47 @@ def test_two_members_writing_at_once_never_interleave_a_turn(store, new_user):
         assert (question["role"], answer["role"]) == ("user", "assistant")
         assert answer["content"] == "a" + question["content"][1:]
         assert question["authorName"] == question["content"].split("-")[1]
+
+
+def test_a_reply_in_progress_grows_only_while_writing(store, new_user):
+    conversation, ids = a_room(store, new_user)
+    reply = store.start_room_reply(ids["Alice"], conversation, ids["Bob"], "Bob", "@IA ?")
+    assert [(m["role"], m["content"], m["status"]) for m in store.messages(ids["Alice"], conversation)][-2:] == [
+        ("user", "@IA ?", "complete"), ("assistant", "", "writing")]
+    assert store.update_room_reply(ids["Alice"], conversation, reply, ids["Bob"], "Bon", "writing") == "ok"
+    assert store.stop_room_replies(ids["Alice"], conversation, ids["Alice"]) == (0, 1)  # only her own: none
+    assert store.stop_room_replies(ids["Alice"], conversation, ids["Bob"]) == (1, 0)
+    assert store.update_room_reply(ids["Alice"], conversation, reply, ids["Bob"], "Bonjour", "complete") == "stopped"
+    assert store.messages(ids["Alice"], conversation)[-1]["content"] == "Bon"
+    again = store.start_room_reply(ids["Alice"], conversation, ids["Bob"], "Bob", "@IA encore ?")
+    store.remove_member(conversation, ids["Bob"])
+    assert store.update_room_reply(ids["Alice"], conversation, again, ids["Bob"], "x", "writing") == "gone"
+    assert store.messages(ids["Alice"], conversation)[-1]["content"] == "@IA encore ?"  # the reply is deleted
+    with pytest.raises(ConversationNotFound):
+        store.start_room_reply(ids["Alice"], conversation, ids["Bob"], "Bob", "@IA ?")
+
+
+@pytest.mark.stores("sqlite")
+def test_a_sqlite_file_from_before_replies_in_progress_is_rebuilt_with_its_rows(tmp_path, new_user):
+    import sqlite3
+
+    from lib.stores import sqlite as sqlite_store
+
+    path = str(tmp_path / "old.sqlite3")
+    with sqlite3.connect(path) as db:
+        db.executescript(sqlite_store.SCHEMA.replace("('complete', 'interrupted', 'writing')",
+                                                     "('complete', 'interrupted')"))
+        db.execute("insert into conversations values ('c1', 'u1', 'Vieux', '2026-01-01', '2026-01-01')")
+        db.execute("insert into messages (conversation_id, user_id, role, content, created_at) "
+                   "values ('c1', 'u1', 'user', 'Bonjour', '2026-01-01')")
+    old = sqlite_store.SqliteStore(path)
+    assert [m["content"] for m in old.messages("u1", "c1")] == ["Bonjour"]
+    old.create_invite("u1", "c1", "Alice", "hash", in_days(1))
+    reply = old.start_room_reply("u1", "c1", "u1", "Alice", "@IA ?")
+    assert old.update_room_reply("u1", "c1", reply, "u1", "Oui", "complete") == "ok"
+    assert [(m["content"], m["status"]) for m in old.messages("u1", "c1")] == [
+        ("Bonjour", "complete"), ("@IA ?", "complete"), ("Oui", "complete")]
+    with sqlite3.connect(path) as db:
+        assert {row[0] for row in db.execute("select name from sqlite_master where tbl_name = 'messages' "
+                                             "and type = 'index'")} >= {
+            "messages_user_id_idx", "messages_conversation_id_user_id_id_idx"}

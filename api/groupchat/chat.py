@@ -1,7 +1,7 @@
-"""The integrated chat: POST a message for OpenAI's reply (whole or as SSE), or regenerate the last reply;
-GET (list, search, read), PATCH (rename) and DELETE history."""
+"""The integrated chat: POST a message for OpenAI's reply (whole or as SSE), regenerate the last reply, or stop
+a room's reply in progress; GET (list, search, read), PATCH (rename) and DELETE history."""
 
-from lib import chat, conversations, settings, turns
+from lib import chat, conversations, rooms, settings, turns
 from lib.errors import ValidationFailed
 from lib.history import History
 from lib.httpkit import ApiHandler, EventStream, JsonResponse, Request
@@ -14,6 +14,8 @@ class handler(ApiHandler):
         cfg = settings.chat()
         body = chat.parse_request(request.json(), cfg)
         history = History.of(request)
+        if body.stop:
+            return JsonResponse(rooms.stop(history, body.conversationId))
         system_prompt = chat.system_prompt_for(body, cfg)
         if body.regenerate:
             turn = turns.begin_regenerate(history, body.conversationId, system_prompt, cfg.max_output_tokens)
@@ -26,6 +28,7 @@ class handler(ApiHandler):
             saved = turn.post_only()
             return EventStream(iter([{"type": "done", **saved}])) if streamed else JsonResponse(saved)
         with turn.charged_if_it_fails():
+            turn.start()  # in a room: the question, and the reply as it is written, are seen by all
             if streamed:
                 return EventStream(chat.stream_reply(body, turn, cfg, settings.openai()))
             return JsonResponse(chat.reply(body, turn, cfg, settings.openai()))

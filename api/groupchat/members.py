@@ -1,5 +1,5 @@
-"""Rooms' members: invite (owner) and join by invitation (POST), list (GET), remove or leave, revoke (DELETE),
-when the assistant answers (PATCH)."""
+"""Rooms' members: create a room, invite (owner) and join by invitation (POST), list with the open invitations
+(GET), remove or leave, revoke (DELETE), when the assistant answers (PATCH)."""
 
 from lib import conversations, rooms
 from lib.errors import ValidationFailed, canonical_uuid
@@ -22,6 +22,8 @@ class handler(ApiHandler):
         if "invite" in request.query:
             return JsonResponse(rooms.revoke(History.of(request), request.query["invite"]))
         conversation_id = conversations.conversation_id_from(request.query, required=True)
+        if "inviteId" in request.query:
+            return JsonResponse(rooms.revoke_by_id(History.of(request), conversation_id, request.query["inviteId"]))
         if "userId" not in request.query:
             raise ValidationFailed("userId", "is required (or invite, to revoke an invitation)")
         user_id = canonical_uuid(request.query["userId"], "userId")

@@ -7,7 +7,7 @@ from typing import NamedTuple, Protocol
 
 
 ROLES = ("user", "assistant")  # the only roles history stores, and the only ones it ever replays
-STATUSES = ("complete", "interrupted")
+STATUSES = ("complete", "interrupted")  # what record_messages takes; a room reply is "writing" while it grows
 SOURCES = ("text", "voice")
 
 
@@ -126,18 +126,31 @@ class Store(Protocol):
     def members(self, owner_id: str, conversation_id: str) -> list[dict]:
         """[{"userId", "name", "role"}] of a room, the owner first."""
 
+    def create_room(self, owner_id: str, conversation_id: str, title: str, owner_name: str) -> None:
+        """A new conversation, titled, with its owner as the room's only member and no message."""
+
     def create_invite(self, owner_id: str, conversation_id: str, owner_name: str, token_hash: str,
-                      expires_at: str) -> None:
-        """Store an invitation (by its token's hash) and make the owner the room's first member."""
+                      expires_at: str, reusable: bool = False) -> str:
+        """Store an invitation (by its token's hash; single use unless reusable), make the owner the room's first
+        member; the invitation's id."""
 
     def accept_invite(self, token_hash: str, user_id: str, name: str) -> tuple[str, str] | None:
-        """Join the room of a live invitation: (conversation id, role), or None if expired, revoked or unknown."""
+        """Join the room of a live invitation: (conversation id, role), or None if expired, revoked, unknown, spent
+        (single use, someone joined), or made before this user last left or was removed; a member re-entering
+        keeps their role whatever the invitation."""
+
+    def invites(self, owner_id: str, conversation_id: str) -> list[dict]:
+        """A room's open invitations, oldest first: [{"id", "createdAt", "expiresAt", "reusable", "joined",
+        "createdBy"}]."""
 
     def revoke_invite(self, owner_id: str, token_hash: str) -> bool:
         """Revoke a live invitation to one of the owner's conversations; False if there is none."""
 
+    def revoke_invite_id(self, owner_id: str, conversation_id: str, invite_id: str) -> bool:
+        """Revoke a live invitation of the owner's room by its id; False if there is none."""
+
     def remove_member(self, conversation_id: str, user_id: str) -> bool:
-        """Take a member out of a room (never its owner); False if they were not in it."""
+        """Take a member out of a room (never its owner), remembering when; False if they were not in it."""
 
     def set_assistant_replies(self, owner_id: str, conversation_id: str, mode: str) -> bool:
         """Whether the assistant answers every message ("all") or only when addressed ("mentions")."""
@@ -146,3 +159,18 @@ class Store(Protocol):
                          user_text: str, assistant_text: str | None, status: str = "complete") -> None:
         """Store an author's message and the reply (if any) atomically; ConversationNotFound if the author is
         no longer the owner or a member at that moment."""
+
+    def start_room_reply(self, owner_id: str, conversation_id: str, author_id: str, author_name: str,
+                         user_text: str) -> int:
+        """Store an author's question and an empty reply with status "writing", atomically, while the author may
+        write (else ConversationNotFound); the reply's id."""
+
+    def update_room_reply(self, owner_id: str, conversation_id: str, reply_id: int, author_id: str, text: str,
+                          status: str) -> str:
+        """Set a reply in progress's text and status ("writing", "complete", "interrupted"; "failed" deletes it)
+        only while it is still writing: "ok", "stopped" (it is not: someone stopped it), or "gone" (the
+        conversation was deleted, or the asker left the room: the reply is deleted)."""
+
+    def stop_room_replies(self, owner_id: str, conversation_id: str, asked_by: str | None) -> tuple[int, int]:
+        """Mark a room's replies in progress interrupted (all, or those `asked_by` asked for): (how many were,
+        how many others are still being written)."""

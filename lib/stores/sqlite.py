@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
+import uuid
 from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +29,7 @@ create table if not exists messages (
   user_id text not null,
   role text not null check (role in ('user', 'assistant')),
   content text not null,
-  status text not null default 'complete' check (status in ('complete', 'interrupted')),
+  status text not null default 'complete' check (status in ('complete', 'interrupted', 'writing')),
   source text not null default 'text' check (source in ('text', 'voice')),
   created_at text not null,
   foreign key (conversation_id, user_id) references conversations (id, user_id) on delete cascade
@@ -74,11 +76,20 @@ create table if not exists room_invitations (
   expires_at text not null,
   revoked_at text
 );
+create table if not exists room_departures (
+  conversation_id text not null references conversations (id) on delete cascade,
+  user_id text not null,
+  left_at text not null,
+  primary key (conversation_id, user_id)
+);
 """
 ROOM_COLUMNS = {
     "messages": {"author_id": "text", "author_name": "text"},
     "conversations": {"assistant_replies": "text not null default 'mentions' "
                                            "check (assistant_replies in ('mentions', 'all'))"},
+    # supabase/migrations/20261207100000_rooms_trust.sql: invitations made before it admitted anyone (reusable)
+    "room_invitations": {"id": "text", "reusable": "integer not null default 1", "created_by": "text",
+                         "joined": "integer not null default 0"},
 }
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
@@ -110,6 +121,7 @@ class SqliteStore:
                     if "source" not in columns:
                         db.execute(ADD_SOURCE)
                     _add_room_tables(db)
+                    _allow_writing_status(db)
                 _ready.add(path)
 
     @contextmanager
@@ -289,7 +301,17 @@ class SqliteStore:
                           "order by role desc, joined_at", (conversation_id,)).fetchall()
         return [{"userId": row[0], "name": row[1], "role": row[2]} for row in rows]
 
-    def create_invite(self, owner_id, conversation_id, owner_name, token_hash, expires_at):
+    def create_room(self, owner_id, conversation_id, title, owner_name):
+        with self._writing() as db:
+            if db.execute("select 1 from deleted_conversations where id = ?", (conversation_id,)).fetchone():
+                raise ConversationNotFound()
+            now = _now()
+            db.execute("insert into conversations (id, user_id, title, created_at, updated_at) values (?, ?, ?, ?, ?)",
+                       (conversation_id, owner_id, title[:200], now, now))
+            db.execute("insert into conversation_members (conversation_id, user_id, role, name, joined_at) "
+                       "values (?, ?, 'owner', ?, ?)", (conversation_id, owner_id, owner_name[:100], now))
+
+    def create_invite(self, owner_id, conversation_id, owner_name, token_hash, expires_at, reusable=False):
         with self._writing() as db:
             if db.execute("select 1 from conversations where id = ? and user_id = ?",
                           (conversation_id, owner_id)).fetchone() is None:
@@ -298,21 +320,51 @@ class SqliteStore:
             db.execute("insert into conversation_members (conversation_id, user_id, role, name, joined_at) "
                        "values (?, ?, 'owner', ?, ?) on conflict (conversation_id, user_id) "
                        "do update set name = excluded.name", (conversation_id, owner_id, owner_name[:100], now))
-            db.execute("insert into room_invitations (token_hash, conversation_id, created_at, expires_at) "
-                       "values (?, ?, ?, ?)", (token_hash, conversation_id, now, expires_at))
+            invite_id = str(uuid.uuid4())
+            db.execute("insert into room_invitations (token_hash, conversation_id, created_at, expires_at, id, "
+                       "reusable, created_by) values (?, ?, ?, ?, ?, ?, ?)",
+                       (token_hash, conversation_id, now, expires_at, invite_id, int(reusable), owner_id))
+        return invite_id
 
     def accept_invite(self, token_hash, user_id, name):
         with self._writing() as db:
-            row = db.execute("select conversation_id from room_invitations where token_hash = ? "
-                             "and revoked_at is null and expires_at > ?", (token_hash, _now())).fetchone()
+            row = db.execute("select conversation_id, reusable, joined, created_at from room_invitations "
+                             "where token_hash = ? and revoked_at is null and expires_at > ?",
+                             (token_hash, _now())).fetchone()
             if row is None:
                 return None
+            conversation_id = row[0]
+            member = db.execute("select role from conversation_members where conversation_id = ? and user_id = ?",
+                                (conversation_id, user_id)).fetchone()
+            if member is not None:  # a member (or the owner) re-entering stays what they are
+                db.execute("update conversation_members set name = ? where conversation_id = ? and user_id = ?",
+                           (name[:100], conversation_id, user_id))
+                return conversation_id, member[0]
+            left = db.execute("select 1 from room_departures where conversation_id = ? and user_id = ? "
+                              "and left_at >= ?", (conversation_id, user_id, row[3])).fetchone()
+            if (not row[1] and row[2] > 0) or left:
+                return None
             db.execute("insert into conversation_members (conversation_id, user_id, role, name, joined_at) "
-                       "values (?, ?, 'member', ?, ?) on conflict (conversation_id, user_id) "
-                       "do update set name = excluded.name", (row[0], user_id, name[:100], _now()))
-            role = db.execute("select role from conversation_members where conversation_id = ? and user_id = ?",
-                              (row[0], user_id)).fetchone()[0]
-            return row[0], role
+                       "values (?, ?, 'member', ?, ?)", (conversation_id, user_id, name[:100], _now()))
+            db.execute("update room_invitations set joined = joined + 1 where token_hash = ?", (token_hash,))
+            return conversation_id, "member"
+
+    def invites(self, owner_id, conversation_id):
+        with self._connection() as db:
+            rows = db.execute("select id, created_at, expires_at, reusable, joined, created_by from room_invitations "
+                              "where conversation_id = ? and revoked_at is null and expires_at > ? "
+                              "and (reusable or joined = 0) order by created_at",
+                              (conversation_id, _now())).fetchall()
+        return [{"id": row[0], "createdAt": row[1], "expiresAt": row[2], "reusable": bool(row[3]),
+                 "joined": row[4], "createdBy": row[5] or owner_id} for row in rows]
+
+    def revoke_invite_id(self, owner_id, conversation_id, invite_id):
+        with self._writing() as db:
+            changed = db.execute(
+                "update room_invitations set revoked_at = ? where id = ? and conversation_id = ? and "
+                "revoked_at is null and conversation_id in (select id from conversations where user_id = ?)",
+                (_now(), invite_id, conversation_id, owner_id)).rowcount
+        return changed > 0
 
     def revoke_invite(self, owner_id, token_hash):
         with self._writing() as db:
@@ -326,6 +378,10 @@ class SqliteStore:
         with self._writing() as db:
             removed = db.execute("delete from conversation_members where conversation_id = ? and user_id = ? "
                                  "and role = 'member'", (conversation_id, user_id)).rowcount
+            if removed:
+                db.execute("insert into room_departures (conversation_id, user_id, left_at) values (?, ?, ?) "
+                           "on conflict (conversation_id, user_id) do update set left_at = excluded.left_at",
+                           (conversation_id, user_id, _now()))
         return removed > 0
 
     def set_assistant_replies(self, owner_id, conversation_id, mode):
@@ -353,6 +409,71 @@ class SqliteStore:
                            (conversation_id, owner_id, assistant_text, status, now))
             db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
 
+    def start_room_reply(self, owner_id, conversation_id, author_id, author_name, user_text):
+        with self._writing() as db:
+            if not _may_write(db, owner_id, conversation_id, author_id):
+                raise ConversationNotFound()
+            now = _now()
+            db.execute("insert into messages (conversation_id, user_id, role, content, status, created_at, author_id, "
+                       "author_name) values (?, ?, 'user', ?, 'complete', ?, ?, ?)",
+                       (conversation_id, owner_id, user_text, now, author_id, author_name[:100]))
+            reply_id = db.execute(
+                "insert into messages (conversation_id, user_id, role, content, status, created_at, author_id) "
+                "values (?, ?, 'assistant', '', 'writing', ?, ?)",
+                (conversation_id, owner_id, now, author_id)).lastrowid
+            db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
+        return reply_id
+
+    def update_room_reply(self, owner_id, conversation_id, reply_id, author_id, text, status):
+        with self._writing() as db:
+            where = ("where id = ? and conversation_id = ? and user_id = ? and role = 'assistant' "
+                     "and status = 'writing'")
+            key = (reply_id, conversation_id, owner_id)
+            if status == "failed" or not _may_write(db, owner_id, conversation_id, author_id):
+                db.execute(f"delete from messages {where}", key)
+                return "stopped" if status == "failed" else "gone"
+            if not db.execute(f"update messages set content = ?, status = ? {where}", (text, status, *key)).rowcount:
+                return "stopped"
+            if status != "writing":
+                db.execute("update conversations set updated_at = ? where id = ?", (_now(), conversation_id))
+        return "ok"
+
+    def stop_room_replies(self, owner_id, conversation_id, asked_by):
+        with self._writing() as db:
+            stopped = db.execute(
+                "update messages set status = 'interrupted' where conversation_id = ? and user_id = ? "
+                "and role = 'assistant' and status = 'writing' and (? is null or author_id = ?)",
+                (conversation_id, owner_id, asked_by, asked_by)).rowcount
+            others = db.execute("select count(*) from messages where conversation_id = ? and user_id = ? "
+                                "and status = 'writing'", (conversation_id, owner_id)).fetchone()[0]
+        return stopped, others
+
+
+def _may_write(db, owner_id, conversation_id, author_id) -> bool:
+    """Whether the author is the conversation's owner or a member of its room, now."""
+    return db.execute(
+        "select 1 from conversations c where c.id = ? and c.user_id = ? and (? = c.user_id or exists ("
+        "select 1 from conversation_members m where m.conversation_id = c.id and m.user_id = ?))",
+        (conversation_id, owner_id, author_id, author_id)).fetchone() is not None
+
+
+def _allow_writing_status(db) -> None:
+    """Files made before replies were stored while written: rebuild messages with the 'writing' status allowed
+    (SQLite cannot alter a check constraint)."""
+    sql = db.execute("select sql from sqlite_master where type = 'table' and name = 'messages'").fetchone()[0]
+    if "'writing'" in sql:
+        return
+    db.execute("begin immediate")
+    db.execute(re.sub(r"\bmessages\b", "messages_rebuilt", sql, count=1)
+               .replace("('complete', 'interrupted')", "('complete', 'interrupted', 'writing')"))
+    columns = ", ".join(row[1] for row in db.execute("pragma table_info(messages)"))
+    db.execute(f"insert into messages_rebuilt ({columns}) select {columns} from messages")
+    db.execute("drop table messages")
+    db.execute("alter table messages_rebuilt rename to messages")
+    for index in re.findall(r"create index if not exists messages_[^;]+", SCHEMA):
+        db.execute(index)  # dropped with the old table
+    db.execute("commit")
+
 
 def _add_room_tables(db) -> None:
     db.executescript(ROOMS_SCHEMA)
@@ -361,6 +482,8 @@ def _add_room_tables(db) -> None:
         for name, kind in columns.items():
             if name not in present:
                 db.execute(f"alter table {table} add column {name} {kind}")
+    for (token_hash,) in db.execute("select token_hash from room_invitations where id is null").fetchall():
+        db.execute("update room_invitations set id = ? where token_hash = ?", (str(uuid.uuid4()), token_hash))
 
 
 def _conversation(row) -> dict:

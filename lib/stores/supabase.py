@@ -153,21 +153,39 @@ class SupabaseStore:
         rows.sort(key=lambda row: row["role"] != "owner")
         return [{"userId": row["user_id"], "name": row["name"], "role": row["role"]} for row in rows]
 
-    def create_invite(self, owner_id, conversation_id, owner_name, token_hash, expires_at):
-        self._rpc("create_room_invite", p_owner_id=owner_id, p_conversation_id=conversation_id,
-                  p_owner_name=owner_name[:100], p_token_hash=token_hash, p_expires_at=expires_at)
+    def create_room(self, owner_id, conversation_id, title, owner_name):
+        self._rpc("create_room", p_owner_id=owner_id, p_conversation_id=conversation_id, p_title=title[:200],
+                  p_owner_name=owner_name[:100])
+
+    def create_invite(self, owner_id, conversation_id, owner_name, token_hash, expires_at, reusable=False):
+        return self._rpc("create_room_invite", p_owner_id=owner_id, p_conversation_id=conversation_id,
+                         p_owner_name=owner_name[:100], p_token_hash=token_hash, p_expires_at=expires_at,
+                         p_reusable=reusable)
 
     def accept_invite(self, token_hash, user_id, name):
         rows = self._rpc("accept_room_invite", p_token_hash=token_hash, p_user_id=user_id, p_name=name[:100])
         return (rows[0]["conversation_id"], rows[0]["role"]) if rows else None
 
+    def invites(self, owner_id, conversation_id):
+        from datetime import datetime, timezone
+
+        rows = self._run(self.client.table("room_invitations")
+                         .select("id,created_at,expires_at,reusable,joined,created_by")
+                         .eq("conversation_id", conversation_id).is_("revoked_at", "null")
+                         .gt("expires_at", datetime.now(timezone.utc).isoformat()).order("created_at")).data
+        return [{"id": row["id"], "createdAt": row["created_at"], "expiresAt": row["expires_at"],
+                 "reusable": row["reusable"], "joined": row["joined"], "createdBy": row["created_by"] or owner_id}
+                for row in rows if row["reusable"] or row["joined"] == 0]
+
     def revoke_invite(self, owner_id, token_hash):
         return bool(self._rpc("revoke_room_invite", p_owner_id=owner_id, p_token_hash=token_hash))
 
+    def revoke_invite_id(self, owner_id, conversation_id, invite_id):
+        return bool(self._rpc("revoke_room_invite_by_id", p_owner_id=owner_id, p_conversation_id=conversation_id,
+                              p_invite_id=invite_id))
+
     def remove_member(self, conversation_id, user_id):
-        rows = self._run(self.client.table("conversation_members").delete().eq("conversation_id", conversation_id)
-                         .eq("user_id", user_id).eq("role", "member")).data
-        return bool(rows)
+        return bool(self._rpc("remove_room_member", p_conversation_id=conversation_id, p_user_id=user_id))
 
     def set_assistant_replies(self, owner_id, conversation_id, mode):
         return bool(self._rpc("set_room_assistant", p_owner_id=owner_id, p_conversation_id=conversation_id,
@@ -178,6 +196,19 @@ class SupabaseStore:
         self._rpc("record_room_turn", p_owner_id=owner_id, p_conversation_id=conversation_id, p_author_id=author_id,
                   p_author_name=author_name[:100], p_user_content=user_text, p_assistant_content=assistant_text,
                   p_status=status)
+
+    def start_room_reply(self, owner_id, conversation_id, author_id, author_name, user_text):
+        return self._rpc("start_room_reply", p_owner_id=owner_id, p_conversation_id=conversation_id,
+                         p_author_id=author_id, p_author_name=author_name[:100], p_user_content=user_text)
+
+    def update_room_reply(self, owner_id, conversation_id, reply_id, author_id, text, status):
+        return self._rpc("update_room_reply", p_owner_id=owner_id, p_conversation_id=conversation_id,
+                         p_reply_id=reply_id, p_author_id=author_id, p_content=text, p_status=status)
+
+    def stop_room_replies(self, owner_id, conversation_id, asked_by):
+        [row] = self._rpc("stop_room_replies", p_owner_id=owner_id, p_conversation_id=conversation_id,
+                          p_asked_by=asked_by)
+        return row["stopped"], row["others"]
 
 
 def _conversation(row: dict) -> dict:
