@@ -11,11 +11,20 @@ export function initials(name) {
   return letters.map((word) => [...word][0] || "").join("").toUpperCase() || "?";
 }
 
-// A stable hue per person, so that one face keeps one colour in every room.
+// One hue per person: in the open room, by their place among its members (so no two share one), else by their id.
+const HUES = [220, 12, 150, 280, 35, 190, 330, 95, 250, 0, 170, 305];
+const places = new Map();
+
+export function setFaces(userIds) {
+  places.clear();
+  userIds.forEach((userId, index) => places.set(userId, index));
+}
+
 function hue(userId) {
+  if (places.has(userId)) return HUES[places.get(userId) % HUES.length];
   let hash = 0;
   for (const char of String(userId || "")) hash = (hash * 31 + char.codePointAt(0)) >>> 0;
-  return (hash % 12) * 30;  // twelve hues far enough apart to tell two faces from each other
+  return HUES[hash % HUES.length];
 }
 
 export function avatar(person, assistant = false) {

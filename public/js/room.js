@@ -5,7 +5,7 @@ import { ApiError, request } from "./api.js";
 import { confirmAction } from "./dialogs.js";
 import { describe, show } from "./errors.js";
 import { formatTime, locale, say, t } from "./i18n.js";
-import { avatar } from "./messages.js";
+import { avatar, setFaces } from "./messages.js";
 
 const MEMBERS = "/api/groupchat/members";
 const INVITE_KEY = "dashboard.invite";  // an invitation opened before signing in, kept for this tab only
@@ -59,6 +59,7 @@ export function setupRoom(config, chat, auth, onChange) {
     if (list.title) title = list.title;
     known.clear();
     state.members.forEach((member) => known.add(member.userId));
+    setFaces(state.members.map((member) => member.userId));
     drawHead();
     if (dialog.open) drawDialog();
     return state;
