@@ -18,6 +18,9 @@ const places = new Map();
 export function setFaces(userIds) {
   places.clear();
   userIds.forEach((userId, index) => places.set(userId, index));
+  document.querySelectorAll(".avatar[data-user-id]").forEach((face) => {
+    face.style.setProperty("--hue", String(hue(face.dataset.userId)));  // faces drawn before the list came
+  });
 }
 
 function hue(userId) {
@@ -36,6 +39,7 @@ export function avatar(person, assistant = false) {
     face.textContent = t("room.aiMark");
   } else {
     face.textContent = initials(person.name);
+    face.dataset.userId = person.userId || "";
     face.style.setProperty("--hue", String(hue(person.userId)));
   }
   return face;

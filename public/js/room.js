@@ -127,6 +127,8 @@ export function setupRoom(config, chat, auth, onChange) {
     const owner = state.role === "owner";
     $("room-invites").hidden = !owner;
     if (owner) {
+      const made = $("invite-new");
+      if (!state.invites.some((invite) => String(invite.id) === made.dataset.id)) made.hidden = true;  // spent or ended
       $("invite-list").replaceChildren(...state.invites.map(inviteRow));
       say($("invite-none"), state.invites.length ? null : "room.noInvites");
     }
