@@ -23,7 +23,7 @@ class VoiceCall:
 
 
 def start(history: History, offer: str, conversation_id: str | None, cfg: RealtimeSettings,
-          oai: OpenAISettings) -> VoiceCall:
+          oai: OpenAISettings, language: str | None = None) -> VoiceCall:
     """Check the conversation is the caller's, count the session, start the call with OpenAI and record it as the
     caller's, in that order: a refused call costs nothing.
 
@@ -41,7 +41,7 @@ def start(history: History, offer: str, conversation_id: str | None, cfg: Realti
             raise ConversationNotFound()
     limits.enforce_voice(history)
     conversation_id = conversation_id or str(uuid.uuid4())
-    answer, call_id = realtime.create_call(offer, cfg, oai)
+    answer, call_id = realtime.create_call(offer, cfg, oai, language)
     if history.owns_rows:
         try:
             with history.store("call_record_failed") as store:

@@ -72,6 +72,25 @@ def test_the_offer_goes_to_openai_with_our_key_and_session_and_the_answer_comes_
     }
 
 
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_users_speech_is_transcribed_in_the_pages_language(relay, openai_mock, language):
+    from tests.openai_spec import assert_conforms, problems
+
+    assert start(relay, query=f"?language={language}").status == 201
+    session = json.loads(form_sent(openai_mock.calls.last.request)["session"][1])
+    assert session["audio"]["input"]["transcription"] == {"model": "gpt-transcribe", "language": language}
+    assert_conforms("RealtimeCallCreateRequest", {"sdp": OFFER, "session": session})
+    session["audio"]["input"]["transcription"]["language"] = ["fr"]
+    assert problems("RealtimeCallCreateRequest", {"sdp": OFFER, "session": session})  # the schema does check it
+
+
+@pytest.mark.parametrize("query", ["?language=de", "?language=FR", "?language=fr-FR"])
+def test_another_language_is_422_before_openai(relay, openai_mock, query):
+    reply = start(relay, query=query)
+    assert (reply.status, reply.error_code, reply.json()["error"]["field"]) == (422, "validation_error", "language")
+    assert not openai_mock.calls
+
+
 def test_no_key_or_secret_reaches_the_browser(relay, openai_mock):
     reply = start(relay)
     everything = reply.text + json.dumps(reply.headers)
