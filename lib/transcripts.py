@@ -20,6 +20,7 @@ MAX_TEXT_CHARS = 2000  # two to three minutes of speech; the whole body stays un
 LANGUAGES = ("fr", "en")
 CALL_MAX_MINUTES = 60  # OpenAI ends every Realtime session after 60 minutes
 GRACE_MINUTES = 5  # after that, the last utterances may still arrive
+ENDED_GRACE_SECONDS = 120  # after a hang-up through our server: the utterances still on their way
 CHARS_PER_MINUTE = 1500  # both sides of a call, per started minute since it began: brisk speech is ~1,000
 CALL_CHARS = "voice:chars"  # the per-call counter of transcript characters
 NOTES = {
@@ -84,14 +85,23 @@ def stored(item: TranscriptItem, language: str) -> dict:
     return {"role": "user", "content": content, "status": "complete", "source": "voice"}
 
 
-def call_window(call: dict, now: float) -> float:
-    """Minutes the call has lasted so far (at least one started minute); 422 once it is over and past its grace."""
-    started = datetime.fromisoformat(call["createdAt"].replace("Z", "+00:00")).timestamp()
-    minutes = (now - started) / 60
-    if minutes > CALL_MAX_MINUTES + GRACE_MINUTES:
+def _epoch(timestamp: str) -> float:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+
+
+def call_window(call: dict, now: float) -> int:
+    """The started minutes the call has lasted (at least one, at most OpenAI's 60); 422 once it is over and past its
+    grace: ENDED_GRACE_SECONDS after a hang-up through us, else GRACE_MINUTES after OpenAI's session limit."""
+    started = _epoch(call["createdAt"])
+    ended = _epoch(call["endedAt"]) if call.get("endedAt") else None
+    if ended is not None and now > ended + ENDED_GRACE_SECONDS:
+        raise ValidationFailed("callId", f"the call was hung up: transcripts are accepted up to "
+                                         f"{ENDED_GRACE_SECONDS} seconds after")
+    if now > started + (CALL_MAX_MINUTES + GRACE_MINUTES) * 60:
         raise ValidationFailed("callId", f"the call is over: transcripts are accepted up to {GRACE_MINUTES} "
                                          f"minutes after OpenAI's {CALL_MAX_MINUTES}-minute session limit")
-    return max(1, min(CALL_MAX_MINUTES, math.ceil(minutes)))
+    lasted = (min(now, ended) if ended is not None else now) - started
+    return max(1, min(CALL_MAX_MINUTES, math.ceil(lasted / 60)))
 
 
 def save(history: History, request: TranscriptRequest) -> dict:

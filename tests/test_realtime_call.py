@@ -259,6 +259,23 @@ def test_each_store_keeps_whose_call_is_whose(store):
     assert store.voice_call(alice, "rtc_unknown") is None
 
 
+def test_each_store_notes_once_when_the_owner_hung_up(store):
+    import uuid
+    from datetime import datetime
+
+    alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
+    call_id = "rtc_end_test_" + alice[:8]
+    store.record_voice_call(alice, call_id, str(uuid.uuid4()))
+    assert store.voice_call(alice, call_id)["endedAt"] is None
+    store.end_voice_call(bob, call_id)
+    assert store.voice_call(alice, call_id)["endedAt"] is None  # only its owner ends it
+    store.end_voice_call(alice, call_id)
+    ended = store.voice_call(alice, call_id)["endedAt"]
+    assert datetime.fromisoformat(ended) >= datetime.fromisoformat(store.voice_call(alice, call_id)["createdAt"])
+    store.end_voice_call(alice, call_id)
+    assert store.voice_call(alice, call_id)["endedAt"] == ended  # the first hang-up counts
+
+
 @pytest.mark.parametrize("role", ["anon", "authenticated"])
 @pytest.mark.parametrize("statement", ["select * from public.realtime_calls",
                                        "insert into public.realtime_calls (id, user_id, conversation_id) "

@@ -177,6 +177,23 @@ def test_a_transcript_after_its_call_is_over_is_refused_and_costs_nothing(voice,
 
 
 @pytest.mark.stores("sqlite", "supabase")
+def test_a_hung_up_calls_transcript_closes_two_minutes_later_and_a_late_one_costs_nothing(voice, env, openai_mock):
+    call_id, _ = voice.start()
+    openai_mock.post(f"/realtime/calls/{call_id}/hangup").mock(return_value=httpx.Response(200))
+    assert call(voice.ports.call, "DELETE", f"{CALL}?callId={call_id}", headers=voice.who["alice"]).status == 200
+    record = voice.backend.store().voice_call(voice.ids["alice"], call_id)
+    ended = datetime.fromisoformat(record["endedAt"].replace("Z", "+00:00")).timestamp()
+    at(env, ended + 120)
+    assert voice.report({"callId": call_id, "items": [ITEM]}).status == 200
+    before = voice.counters()
+    at(env, ended + 121)
+    late = voice.report({"callId": call_id, "items": [ITEM]})
+    refused(late, 422, "validation_error")
+    assert late.json()["error"]["field"] == "callId" and "hung up" in late.json()["error"]["message"]
+    assert voice.counters() == before
+
+
+@pytest.mark.stores("sqlite", "supabase")
 def test_a_calls_transcript_holds_what_its_minutes_could_and_an_excess_costs_nothing(voice, env):
     call_id, _ = voice.start()
     start = created(voice, "alice", call_id)

@@ -271,7 +271,7 @@ def test_the_migration_turns_stored_device_reports_into_the_callers_notes(backen
         {"role": "assistant", "content": "1 250 euros.", "source": "voice"},
         {"role": "assistant", "content": "Alors\nau début", "status": "interrupted", "source": "voice"},
         {"role": "assistant", "content": "Réponse tapée.", "source": "text"}])
-    migration = Path(__file__).parents[1] / "supabase/migrations/20261207200000_voice_transcripts_are_the_callers.sql"
+    migration = Path(__file__).parents[1] / "supabase/migrations/20261207200000_voice_transcripts_honest.sql"
     backend.postgres.apply(migration.read_text())
     assert [(m["role"], m["content"], m["status"]) for m in store.messages(user_id, conversation)] == [
         ("user", "Mon solde ?", "complete"),

@@ -14,3 +14,8 @@ set role = 'user',
               end
               || E'\n' || regexp_replace(btrim(content, E' \t\r\n'), '^', '> ', 'gn')
 where role = 'assistant' and source = 'voice';
+
+-- A call hung up through our server (DELETE /api/realtime/call) is over: its transcript is accepted for a short
+-- while more (lib/transcripts.py), not for the rest of OpenAI's 60 minutes. Written by the server (service role)
+-- only, like the rest of the table.
+alter table public.realtime_calls add column if not exists ended_at timestamptz;
