@@ -131,6 +131,7 @@ _MESSAGES = {
                        "day). It resets at {reset:%H:%M} UTC.",
     "global:tokens:day": "This service's daily token ceiling, shared by all its users, is reached ({limit} tokens "
                          "per day). It resets at {reset:%H:%M} UTC.",
+    "voice:chars": "This call's transcript is full: at most {limit} more characters now.",
     "global:voice:day": "This service's daily voice session ceiling, shared by all its users, is reached ({limit} "
                         "per day). It resets at {reset:%H:%M} UTC.",
 }

@@ -22,9 +22,12 @@ class KeyRequest:
 
     voice: str | None = None
     instructions: str | None = None
+    language: str | None = None  # the page's language, for transcribing the user's speech
 
 
-KEY_BODY = Body(KeyRequest, voice=Field(str, nullable=True), instructions=Field(str, nullable=True))
+LANGUAGES = ("fr", "en")
+KEY_BODY = Body(KeyRequest, voice=Field(str, nullable=True), instructions=Field(str, nullable=True),
+                language=Field(str, nullable=True, choices=LANGUAGES))
 
 
 def parse_request(data: dict, cfg: RealtimeSettings) -> KeyRequest:
@@ -41,9 +44,13 @@ def parse_request(data: dict, cfg: RealtimeSettings) -> KeyRequest:
 
 
 def session_config(request: KeyRequest, cfg: RealtimeSettings) -> dict:
-    """The session a client secret or a call is bound to; the user's speech is always transcribed."""
+    """The session a client secret or a call is bound to; the user's speech is always transcribed, in the
+    page's language when it is given (ISO-639-1, OpenAI's `audio.input.transcription.language`)."""
+    transcription = {"model": cfg.transcription_model}
+    if request.language:
+        transcription["language"] = request.language
     session = {"type": "realtime", "model": cfg.model, "audio": {
-        "input": {"transcription": {"model": cfg.transcription_model}},
+        "input": {"transcription": transcription},
         "output": {"voice": request.voice or cfg.voice},
     }}
     instructions = request.instructions or cfg.instructions
@@ -87,10 +94,19 @@ def parse_offer(raw: bytes, content_type: str | None) -> str:
     return offer
 
 
-def create_call(offer: str, cfg: RealtimeSettings, oai: OpenAISettings) -> tuple[str, str]:
+def language_from(query: dict) -> str | None:
+    """The `language` query parameter (fr or en), or None; 422 for another."""
+    language = query.get("language") or None
+    if language is not None and language not in LANGUAGES:
+        raise ValidationFailed("language", f"must be one of: {', '.join(LANGUAGES)}")
+    return language
+
+
+def create_call(offer: str, cfg: RealtimeSettings, oai: OpenAISettings,
+                language: str | None = None) -> tuple[str, str]:
     """Start a call with OpenAI from our server, with our session: (its SDP answer, its call id)."""
     client = upstream.client(oai)
-    session = session_config(KeyRequest(), cfg)
+    session = session_config(KeyRequest(language=language), cfg)
     answer = upstream.with_retry(lambda: client.realtime.calls.create(sdp=offer, session=session),
                                  model=cfg.model, auth_message=AUTH_MESSAGE)
     location = answer.response.headers.get("location") or ""

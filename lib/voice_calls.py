@@ -23,7 +23,7 @@ class VoiceCall:
 
 
 def start(history: History, offer: str, conversation_id: str | None, cfg: RealtimeSettings,
-          oai: OpenAISettings) -> VoiceCall:
+          oai: OpenAISettings, language: str | None = None) -> VoiceCall:
     """Check the conversation is the caller's, count the session, start the call with OpenAI and record it as the
     caller's, in that order: a refused call costs nothing.
 
@@ -41,7 +41,7 @@ def start(history: History, offer: str, conversation_id: str | None, cfg: Realti
             raise ConversationNotFound()
     limits.enforce_voice(history)
     conversation_id = conversation_id or str(uuid.uuid4())
-    answer, call_id = realtime.create_call(offer, cfg, oai)
+    answer, call_id = realtime.create_call(offer, cfg, oai, language)
     if history.owns_rows:
         try:
             with history.store("call_record_failed") as store:
@@ -56,8 +56,8 @@ def start(history: History, offer: str, conversation_id: str | None, cfg: Realti
 
 
 def owned(history: History, call_id: str) -> dict:
-    """The caller's record of this call, {"id", "conversationId", "createdAt"}; 404 when the call is not theirs
-    (or unknown)."""
+    """The caller's record of this call, {"id", "conversationId", "createdAt", "endedAt"}; 404 when the call is not
+    theirs (or unknown)."""
     if not realtime.is_call_id(call_id):
         raise ValidationFailed("callId", "must be the id from the X-Call-Id header of POST /api/realtime/call")
     if history.cfg.backend == "supabase" and not history.owns_rows:
@@ -70,7 +70,13 @@ def owned(history: History, call_id: str) -> dict:
 
 
 def end(history: History, call_id: str, oai: OpenAISettings) -> dict:
-    """Hang up one of the caller's calls through OpenAI."""
+    """Hang up one of the caller's calls through OpenAI and note when, which closes its transcript soon after; if
+    the note cannot be written the call is ended all the same (its transcript then closes with OpenAI's limit)."""
     owned(history, call_id)
     realtime.hang_up(call_id, oai)
+    try:
+        with history.store("call_end_record_failed") as store:
+            store.end_voice_call(history.caller.user_id, call_id)
+    except HistoryUnavailable:
+        pass  # logged by the store guard
     return {"callId": call_id, "ended": True}

@@ -1,5 +1,5 @@
 """The voice assistant in the dashboard: a labelled button, its state in the header, a transcript with speakers,
-and the right words for each failure."""
+kept as the user's (the assistant's side as their device's quoted report), and the right words for each failure."""
 
 import json
 import re
@@ -9,9 +9,10 @@ import pytest
 
 from tests.browser import open_dashboard, screenshot
 from tests.browser_fixtures import (  # noqa: F401 - fixtures
-    context, last_reply, page, reply_done, send, site, site_with, text, view,
+    context, page, reply_done, send, site, site_with, text, view,
 )
 from tests.helpers import call
+from lib.transcripts import device_note
 
 pytest.importorskip("playwright")
 from playwright.sync_api import expect  # noqa: E402
@@ -58,7 +59,7 @@ def test_a_voice_session_end_to_end(context, page, site, fake_openai):
     expect(page.locator("#voice-audio")).to_have_js_property("paused", False)
     made = next(r for r in fake_openai.requests if r["path"] == "/v1/realtime/calls")
     assert made["headers"]["authorization"].startswith("Bearer sk-canary")  # our server's key, from our server
-    assert made["body"]["session"]["audio"]["input"]["transcription"]["model"] == "gpt-transcribe"
+    assert made["body"]["session"]["audio"]["input"]["transcription"] == {"model": "gpt-transcribe", "language": "fr"}
     with page.expect_response(lambda r: r.request.method == "DELETE" and "/api/realtime/call?" in r.url) as hangup:
         page.get_by_role("button", name="Arrêter l'assistant vocal").click()
     expect(status).to_have_text("Assistant vocal arrêté")
@@ -70,16 +71,20 @@ def test_a_voice_session_end_to_end(context, page, site, fake_openai):
     assert not [r.url for r in responses if "openai" in r.url or "/realtime/key" in r.url]
     seen = "".join(r.text() + json.dumps(r.headers) for r in responses if r.request.resource_type in ("fetch", "xhr"))
     assert "ek_" not in seen and "sk-canary" not in seen and "client_secret" not in seen  # no key reached the page
-    expect(last_reply(page)).to_contain_text("Bonjour, votre solde est de 1 250 euros.")  # kept in the chat
+    reported = device_note("Bonjour, votre solde est de 1 250 euros.")  # the user's own note, never the assistant's
+    expect(page.locator(".message.user").last).to_contain_text("Transcription rapportée par mon appareil")
+    expect(page.locator(".message.user").last).to_contain_text("Bonjour, votre solde est de 1 250 euros.")
+    expect(page.locator(".message.assistant")).to_have_count(0)
     page.reload()
     page.locator("body[data-ready=true]").wait_for()
     expect(page.locator(".message.user").first).to_contain_text("Quel est mon solde ?")
-    expect(page.locator(".message.assistant").first).to_contain_text("Bonjour, votre solde est de 1 250 euros.")
+    expect(page.locator(".message.user").nth(1)).to_contain_text("non vérifiée")
+    expect(page.locator(".message.assistant")).to_have_count(0)
     send(page, "Et le mois dernier ?")
     reply_done(page, "Echo: Et le mois dernier ?")
     context_sent = fake_openai.requests[-1]["body"]["messages"]
-    assert [m["content"] for m in context_sent[-3:]] == [
-        "Quel est mon solde ?", "Bonjour, votre solde est de 1 250 euros.", "Et le mois dernier ?"]
+    assert [(m["role"], m["content"]) for m in context_sent[-3:]] == [
+        ("user", "Quel est mon solde ?"), ("user", reported), ("user", "Et le mois dernier ?")]
 
 
 def test_a_reply_the_user_talks_over_is_kept_as_far_as_heard(context, page, site, fake_openai):
@@ -93,11 +98,12 @@ def test_a_reply_the_user_talks_over_is_kept_as_far_as_heard(context, page, site
     peer.finish.set()  # the user speaks over the reply now
     expect(reply).to_have_attribute("data-reported", "true")
     page.get_by_role("button", name="Arrêter l'assistant vocal").click()
-    expect(last_reply(page)).to_contain_text("Bonjour,")
+    expect(page.locator(".message.user").last).to_contain_text("avant d'être interrompu")
     conversation = page.evaluate("localStorage.getItem('dashboard.conversationId')")
     stored = call(site.server.server_port, "GET", f"/api/groupchat/chat?conversationId={conversation}").json()
     assert [(m["role"], m["content"], m["status"], m["source"]) for m in stored["messages"]] == [
-        ("user", "Quel est mon solde ?", "complete", "voice"), ("assistant", "Bonjour, ", "interrupted", "voice")]
+        ("user", "Quel est mon solde ?", "complete", "voice"),
+        ("user", device_note("Bonjour, ", "interrupted"), "complete", "voice")]
 
 
 def test_a_refused_microphone_is_explained(view, site, fake_openai):
@@ -128,7 +134,7 @@ def test_an_unreachable_openai_is_explained(context, page, site_with):
 
 def test_a_server_without_voice_says_it_is_not_available(context, page, site):
     context.grant_permissions(["microphone"], origin=site.url.rstrip("/"))
-    context.route(re.compile(r".*/realtime/calls?$"), lambda route: route.fulfill(
+    context.route(re.compile(r".*/realtime/calls?(\?.*)?$"), lambda route: route.fulfill(
         status=501, content_type="application/json",
         body='{"error": {"code": "not_implemented", "message": "the voice stand-in needs aiortc"}}'))
     open_dashboard(page, site)
@@ -140,7 +146,7 @@ def test_a_server_without_voice_says_it_is_not_available(context, page, site):
 
 def test_an_unreachable_server_is_a_network_error(context, page, site):
     context.grant_permissions(["microphone"], origin=site.url.rstrip("/"))
-    context.route(re.compile(r".*/api/realtime/call$"), lambda route: route.abort("connectionrefused"))
+    context.route(re.compile(r".*/api/realtime/call(\?.*)?$"), lambda route: route.abort("connectionrefused"))
     open_dashboard(page, site)
     start(page)
     expect(page.locator("#voice-status")).to_have_text("Connexion vocale impossible : vérifiez votre réseau.",
@@ -155,3 +161,15 @@ def test_the_voice_state_follows_the_language(page, site):
     page.get_by_role("button", name="Switch to English").click()
     expect(page.locator("#voice-status")).to_have_text(re.compile("^Microphone refused"))
     expect(page.locator("#voice-label")).to_have_text("Voice")
+
+
+def test_an_english_page_asks_for_english_transcription(context, page, site, fake_openai):
+    context.grant_permissions(["microphone"], origin=site.url.rstrip("/"))
+    open_dashboard(page, site)
+    page.get_by_role("button", name="Switch to English").click()
+    start(page)
+    expect(page.locator("#voice-status")).to_have_attribute("data-state", "listening", timeout=15_000)
+    made = next(r for r in fake_openai.requests if r["path"] == "/v1/realtime/calls")
+    assert made["body"]["session"]["audio"]["input"]["transcription"] == {"model": "gpt-transcribe", "language": "en"}
+    page.get_by_role("button", name="Stop the voice assistant").click()
+    expect(page.locator("#voice-status")).to_have_attribute("data-state", "stopped")

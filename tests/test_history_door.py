@@ -54,7 +54,7 @@ def test_a_transcript_opens_the_store_once(voice, opened):  # noqa: F811
     call_id, conversation = start_call(voice)
     before = len(opened)
     saved = report(voice, {"callId": call_id, "items": [{"role": "user", "text": "Mon solde ?"}]})
-    assert saved.json() == {"conversationId": conversation, "saved": True}
+    assert saved.json() == {"conversationId": conversation, "saved": True, "kept": 1}
     assert len(opened) == before + 1
 
 

@@ -81,6 +81,7 @@ class ReferenceKeyRequest(BaseModel):
 
     voice: StrictStr | None = None
     instructions: StrictStr | None = None
+    language: Literal["fr", "en"] | None = None
 
 
 class ReferenceTranscriptItem(BaseModel):
@@ -99,6 +100,7 @@ class ReferenceTranscriptRequest(BaseModel):
     callId: StrictStr
     conversationId: StrictStr | None = None
     items: list[ReferenceTranscriptItem] = Field(min_length=1, max_length=transcripts.MAX_ITEMS)
+    language: Literal["fr", "en"] = "fr"
 
 
 def reference_outcome(model: type[BaseModel], body: dict):
@@ -135,8 +137,8 @@ def test_the_chat_body_is_typed_exactly_as_the_pydantic_model_would(body):
     assert declared_outcome(chat.BODY, body) == reference_outcome(ReferenceChatRequest, body)
 
 
-key_bodies = st.dictionaries(st.sampled_from(["voice", "instructions", "", "model", "Voice"]),
-                             st.sampled_from(["marin", "alloy", ""]) | json_values, max_size=4)
+key_bodies = st.dictionaries(st.sampled_from(["voice", "instructions", "language", "", "model", "Voice"]),
+                             st.sampled_from(["marin", "alloy", "fr", "en", ""]) | json_values, max_size=4)
 
 
 @settings(max_examples=200)
@@ -152,8 +154,8 @@ texts = st.text(max_size=20) | st.integers(transcripts.MAX_TEXT_CHARS - 1, trans
     lambda length: "x" * length)
 good_items = st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "text": texts},
                                    optional={"status": st.sampled_from(["complete", "interrupted"])})
-words = (st.none() | st.sampled_from(["user", "assistant", "system", "complete", "interrupted", "cut"]) | texts
-         | json_values)
+words = (st.none() | st.sampled_from(["user", "assistant", "system", "complete", "interrupted", "cut", "fr", "en"])
+         | texts | json_values)
 
 
 @st.composite
@@ -170,7 +172,8 @@ def transcript_bodies(draw):
             items.extend(draw(st.lists(good_items | json_values, min_size=1, max_size=3)))
             del items[:draw(st.integers(0, len(items)))]
             continue
-        keys = ["callId", "conversationId", "items", "extra", ""] if where is body else ["role", "text", "status", ""]
+        keys = (["callId", "conversationId", "items", "language", "extra", ""] if where is body
+                else ["role", "text", "status", ""])
         key = draw(st.sampled_from(keys))
         if key in where and draw(st.booleans()):
             del where[key]

@@ -72,6 +72,25 @@ def test_the_offer_goes_to_openai_with_our_key_and_session_and_the_answer_comes_
     }
 
 
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_users_speech_is_transcribed_in_the_pages_language(relay, openai_mock, language):
+    from tests.openai_spec import assert_conforms, problems
+
+    assert start(relay, query=f"?language={language}").status == 201
+    session = json.loads(form_sent(openai_mock.calls.last.request)["session"][1])
+    assert session["audio"]["input"]["transcription"] == {"model": "gpt-transcribe", "language": language}
+    assert_conforms("RealtimeCallCreateRequest", {"sdp": OFFER, "session": session})
+    session["audio"]["input"]["transcription"]["language"] = ["fr"]
+    assert problems("RealtimeCallCreateRequest", {"sdp": OFFER, "session": session})  # the schema does check it
+
+
+@pytest.mark.parametrize("query", ["?language=de", "?language=FR", "?language=fr-FR"])
+def test_another_language_is_422_before_openai(relay, openai_mock, query):
+    reply = start(relay, query=query)
+    assert (reply.status, reply.error_code, reply.json()["error"]["field"]) == (422, "validation_error", "language")
+    assert not openai_mock.calls
+
+
 def test_no_key_or_secret_reaches_the_browser(relay, openai_mock):
     reply = start(relay)
     everything = reply.text + json.dumps(reply.headers)
@@ -238,6 +257,23 @@ def test_each_store_keeps_whose_call_is_whose(store):
     assert (record["id"], record["conversationId"]) == ("rtc_store_test_" + alice[:8], conversation)
     assert store.voice_call(bob, "rtc_store_test_" + alice[:8]) is None
     assert store.voice_call(alice, "rtc_unknown") is None
+
+
+def test_each_store_notes_once_when_the_owner_hung_up(store):
+    import uuid
+    from datetime import datetime
+
+    alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
+    call_id = "rtc_end_test_" + alice[:8]
+    store.record_voice_call(alice, call_id, str(uuid.uuid4()))
+    assert store.voice_call(alice, call_id)["endedAt"] is None
+    store.end_voice_call(bob, call_id)
+    assert store.voice_call(alice, call_id)["endedAt"] is None  # only its owner ends it
+    store.end_voice_call(alice, call_id)
+    ended = store.voice_call(alice, call_id)["endedAt"]
+    assert datetime.fromisoformat(ended) >= datetime.fromisoformat(store.voice_call(alice, call_id)["createdAt"])
+    store.end_voice_call(alice, call_id)
+    assert store.voice_call(alice, call_id)["endedAt"] == ended  # the first hang-up counts
 
 
 @pytest.mark.parametrize("role", ["anon", "authenticated"])

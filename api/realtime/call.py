@@ -14,7 +14,9 @@ class handler(ApiHandler):
     def post(self, request: Request):
         offer = realtime.parse_offer(request.read_body(), request.headers.get("Content-Type"))
         conversation_id = conversations.conversation_id_from(request.query)
-        call = voice_calls.start(History.of(request), offer, conversation_id, settings.realtime(), settings.openai())
+        language = realtime.language_from(request.query)
+        call = voice_calls.start(History.of(request), offer, conversation_id, settings.realtime(), settings.openai(),
+                                 language)
         return RawResponse(call.answer.encode(), "application/sdp", 201, {
             "X-Call-Id": call.id, "X-Conversation-Id": call.conversation_id, "Access-Control-Expose-Headers": EXPOSED,
         })

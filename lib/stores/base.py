@@ -113,7 +113,11 @@ class Store(Protocol):
         """Remember that a Realtime call is this user's, and which conversation its transcript goes to."""
 
     def voice_call(self, user_id: str, call_id: str) -> dict | None:
-        """{"id", "conversationId", "createdAt"} of the user's call, or None if the user has no such call."""
+        """{"id", "conversationId", "createdAt", "endedAt"} of the user's call (endedAt None until it is hung up
+        through us), or None if the user has no such call."""
+
+    def end_voice_call(self, user_id: str, call_id: str) -> None:
+        """Note when the user's call was hung up (the first time only)."""
 
     # Rooms: `user_id` is always the caller; the store checks ownership or membership itself.
 

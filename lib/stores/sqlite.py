@@ -52,7 +52,8 @@ create table if not exists realtime_calls (
   id text primary key,
   user_id text not null,
   conversation_id text not null,
-  created_at text not null
+  created_at text not null,
+  ended_at text
 );
 """
 # files made before messages had a source
@@ -83,6 +84,7 @@ create table if not exists room_departures (
   primary key (conversation_id, user_id)
 );
 """
+CALL_COLUMNS = {"realtime_calls": {"ended_at": "text"}}  # added to older files in place, as the rooms' are
 ROOM_COLUMNS = {
     "messages": {"author_id": "text", "author_name": "text"},
     "conversations": {"assistant_replies": "text not null default 'mentions' "
@@ -260,9 +262,14 @@ class SqliteStore:
 
     def voice_call(self, user_id, call_id):
         with self._connection() as db:
-            row = db.execute("select id, conversation_id, created_at from realtime_calls where id = ? and user_id = ?",
-                             (call_id, user_id)).fetchone()
-        return {"id": row[0], "conversationId": row[1], "createdAt": row[2]} if row else None
+            row = db.execute("select id, conversation_id, created_at, ended_at from realtime_calls "
+                             "where id = ? and user_id = ?", (call_id, user_id)).fetchone()
+        return {"id": row[0], "conversationId": row[1], "createdAt": row[2], "endedAt": row[3]} if row else None
+
+    def end_voice_call(self, user_id, call_id):
+        with self._writing() as db:
+            db.execute("update realtime_calls set ended_at = ? where id = ? and user_id = ? and ended_at is null",
+                       (_now(), call_id, user_id))
 
     def delete_conversation(self, user_id, conversation_id):
         with self._writing() as db:
@@ -477,7 +484,7 @@ def _allow_writing_status(db) -> None:
 
 def _add_room_tables(db) -> None:
     db.executescript(ROOMS_SCHEMA)
-    for table, columns in ROOM_COLUMNS.items():
+    for table, columns in {**ROOM_COLUMNS, **CALL_COLUMNS}.items():
         present = {row[1] for row in db.execute(f"pragma table_info({table})")}
         for name, kind in columns.items():
             if name not in present:

@@ -126,10 +126,17 @@ class SupabaseStore:
             {"id": call_id, "user_id": user_id, "conversation_id": conversation_id}))
 
     def voice_call(self, user_id, call_id):
-        rows = self._run(self.client.table("realtime_calls").select("id,conversation_id,created_at")
+        rows = self._run(self.client.table("realtime_calls").select("id,conversation_id,created_at,ended_at")
                          .eq("id", call_id).eq("user_id", user_id).limit(1)).data
         return ({"id": rows[0]["id"], "conversationId": rows[0]["conversation_id"],
-                 "createdAt": rows[0]["created_at"]} if rows else None)
+                 "createdAt": rows[0]["created_at"], "endedAt": rows[0]["ended_at"]} if rows else None)
+
+    def end_voice_call(self, user_id, call_id):
+        from datetime import datetime, timezone
+
+        now = datetime.fromtimestamp(time.time(), timezone.utc).isoformat()  # the server's clock, as for limits
+        self._run(self.client.table("realtime_calls").update({"ended_at": now})
+                  .eq("id", call_id).eq("user_id", user_id).is_("ended_at", "null"))
 
     def delete_conversation(self, user_id, conversation_id):
         deleted = self._run(self.client.rpc("delete_conversation", {

@@ -1,6 +1,8 @@
 // The voice assistant's connection: WebRTC to OpenAI through our server's relay (no key in the page), transcripts
-// kept in history. What the page shows (states, transcript, words for failures) is in voice-ui.js.
+// kept in history as this device reports them (the server keeps the assistant's side as the user's quoted note).
+// What the page shows (states, transcript, words for failures) is in voice-ui.js.
 import { ApiError, postText, request } from "./api.js";
+import { language } from "./i18n.js";
 import { failureKind, voiceUi } from "./voice-ui.js";
 
 const ICE_WAIT_MS = 1500;
@@ -22,7 +24,7 @@ export function setupVoice(config, chat = null) {
     if (!config.history || !current.callId || !item.text.trim()) return;
     if (item.text.length > TEXT_MAX) item = { ...item, text: `${item.text.slice(0, TEXT_MAX - 1)}…` };
     current.saving = current.saving.then(async () => {
-      const body = { callId: current.callId, items: [item] };
+      const body = { callId: current.callId, items: [item], language: current.language };
       if (current.conversationId) body.conversationId = current.conversationId;
       try {
         current.conversationId = (await request("POST", TRANSCRIPT, body)).conversationId;
@@ -119,7 +121,7 @@ export function setupVoice(config, chat = null) {
     }
     const peer = new RTCPeerConnection();
     session = { peer, microphone, channel: null, reply: null, callId: null, conversationId: null,
-      saving: Promise.resolve(), saved: false };
+      saving: Promise.resolve(), saved: false, language: language() };
     const current = session;
     peer.ontrack = (event) => {
       audio.srcObject = event.streams[0];
@@ -143,8 +145,9 @@ export function setupVoice(config, chat = null) {
       await peer.setLocalDescription(await peer.createOffer());
       await iceGathered(peer);
       const into = chat && config.history && chat.current();
-      const answer = await postText(into ? `${CALL}?conversationId=${encodeURIComponent(into)}` : CALL,
-        peer.localDescription.sdp, "application/sdp");
+      const query = new URLSearchParams({ language: current.language }); // the user's speech is transcribed in it
+      if (into) query.set("conversationId", into);
+      const answer = await postText(`${CALL}?${query}`, peer.localDescription.sdp, "application/sdp");
       current.callId = answer.headers.get("X-Call-Id");
       current.conversationId = answer.headers.get("X-Conversation-Id");
       if (session !== current) {  // stopped while connecting: end the call just made
