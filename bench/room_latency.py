@@ -123,6 +123,7 @@ def main(argv=None) -> None:
         for limit in ("CHAT_RATE_LIMIT_PER_MINUTE", "CHAT_DAILY_MESSAGE_LIMIT", "GLOBAL_DAILY_MESSAGE_LIMIT",
                       "GLOBAL_DAILY_TOKEN_LIMIT"):
             os.environ[limit] = "0"
+        import lib.log  # noqa: F401 - it sets the api logger's level when first imported
         from dev.server import DevServer
 
         logging.getLogger("api").setLevel(logging.WARNING)  # each request's info line: errors still show
