@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from lib import log, settings
+from lib import audit, log, settings
 from lib.access import CORS_ALLOW_HEADERS, Caller, authenticate, cors_headers
 from lib.errors import (
     ApiError, BadHttpRequest, InvalidJson, MethodNotAllowed, PayloadTooLarge, RequestTimeout, ValidationFailed,
@@ -209,6 +209,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             self._respond(getattr(self, self.routes[method])(request), request_id)
         except ApiError as error:
             log.note(error=error.code, upstreamRequestId=getattr(error, "upstream_request_id", None))
+            audit.refused(error, self.headers, self.client_address[0])
             self._write_error(error, request_id)
         except Exception as exc:  # noqa: BLE001 - the one place an unexpected error becomes a 500
             self._log_exception(exc, request_id)

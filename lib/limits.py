@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from lib import audit
 from lib.errors import HistoryUnavailable, RateLimited
 from lib.history import History
 from lib.settings import Limits
@@ -104,6 +105,7 @@ def reserve(buckets: list[Bucket], history: History) -> Reservation:
     usages, in_memory = _reserve(buckets, history)
     refused = [(bucket, usage) for bucket, usage in zip(buckets, usages) if not usage.allowed]
     if refused:  # the limit that keeps the caller out the longest
+        audit.refusal(history, [bucket for bucket, _ in refused])
         raise _refusal(*max(refused, key=lambda pair: pair[1].reset_at))
     tokens = [(bucket, usage) for bucket, usage in zip(buckets, usages) if bucket.name in TOKEN_BUCKETS]
     return Reservation([Charge(bucket.subject, bucket.name, round(usage.reset_at) - bucket.window, 0)

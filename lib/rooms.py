@@ -7,7 +7,7 @@ import re
 import secrets
 from datetime import datetime, timedelta, timezone
 
-from lib import log, stores
+from lib import audit, log, stores
 from lib.errors import (
     ConversationNotFound, InviteNotFound, MemberNotFound, OwnerOnly, SignInRequired, ValidationFailed, canonical_uuid,
 )
@@ -82,6 +82,7 @@ def _invite(history: History, conversation_id: str, days: int, base_url: str) ->
         store.create_invite(caller.user_id, conversation_id, caller.name, token_hash(token),
                             expires.isoformat(timespec="microseconds"))
         log.note(event="room_invite_created")
+        audit.record(history, "invitation_made", conversation_id, days=days)
         return {"invite": token, "url": f"{base_url}/?invite={token}",
                 "expiresAt": expires.isoformat(timespec="seconds").replace("+00:00", "Z")}
 
@@ -96,6 +97,7 @@ def _accept(history: History, invite: str) -> dict:
         joined = store.accept_invite(token_hash(invite), history.caller.user_id, history.caller.name)
         if joined is None:
             raise InviteNotFound()
+        audit.record(history, "invitation_used", joined[0])
         return {"conversationId": joined[0], "role": joined[1]}
 
     return history.run(accept)
@@ -128,6 +130,7 @@ def remove(history: History, conversation_id: str, user_id: str) -> dict:
         if not store.remove_member(conversation_id, user_id):
             raise MemberNotFound()
         log.note(event="room_member_removed")
+        audit.record(history, "member_left" if user_id == caller.user_id else "member_removed", conversation_id)
         return {"removed": True, "conversationId": conversation_id, "userId": user_id}
 
     return history.run(take_out)
@@ -141,6 +144,7 @@ def revoke(history: History, invite: str) -> dict:
     def cancel(store):
         if not store.revoke_invite(history.caller.user_id, token_hash(invite)):
             raise InviteNotFound()
+        audit.record(history, "invitation_revoked")
         return {"revoked": True}
 
     return history.run(cancel)
