@@ -176,5 +176,6 @@ class Store(Protocol):
         anyone else wrote but the assistant's replies to them."""
 
     def erase_user(self, user_id: str) -> dict:
-        """Erase a person's conversations (a room others are in stays, without their words), their messages in
-        others' rooms, memberships, calls and usage: {"conversations", "messages"}."""
+        """Erase a person's conversations (a room others are in stays, without their words or the replies to
+        them), their messages in others' rooms and the replies to them, memberships, calls and usage:
+        {"conversations", "messages"}."""

@@ -116,6 +116,10 @@ class SqliteControls:
             db.executemany("delete from conversations where id = ?", [(i,) for i in ids])
             db.executemany("insert or ignore into deleted_conversations (id, deleted_at) values (?, ?)",
                            [(i, _now()) for i in ids])
+            db.execute("delete from messages where role = 'assistant' and exists (select 1 from messages q "
+                       "where q.conversation_id = messages.conversation_id and q.role = 'user' and (q.author_id = ? or "
+                       "(q.author_id is null and q.user_id = ?)) and q.id = (select max(p.id) from messages p "
+                       "where p.conversation_id = messages.conversation_id and p.id < messages.id))", (user_id, user_id))
             messages = db.execute("delete from messages where role = 'user' and (author_id = ? or "
                                   "(author_id is null and user_id = ?))", (user_id, user_id)).rowcount
             db.execute("delete from conversation_members where user_id = ? and role = 'member'", (user_id,))

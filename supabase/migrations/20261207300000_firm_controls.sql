@@ -104,8 +104,9 @@ end;
 $$;
 
 -- 4. A person's erasure (GDPR art. 17): their conversations go, except rooms others are in, which keep what
---    others wrote (and the assistant's replies) and lose only what this person wrote; their memberships, calls
---    and usage go. What they wrote in others' rooms goes too. Each conversation under the writers' lock.
+--    others wrote and lose what this person wrote and the assistant's replies to it (a reply is to the message
+--    just before it); the same in others' rooms; their memberships, calls and usage go. Each conversation they
+--    own under the writers' lock.
 create or replace function public.erase_user_data(p_user_id uuid) returns jsonb
 language plpgsql
 security invoker
@@ -124,6 +125,12 @@ begin
       v_conversations := v_conversations + 1;
     end if;
   end loop;
+  delete from public.messages a
+  where a.role = 'assistant' and exists (
+    select 1 from public.messages q
+    where q.conversation_id = a.conversation_id and q.role = 'user'
+      and (q.author_id = p_user_id or (q.author_id is null and q.user_id = p_user_id))
+      and q.id = (select max(p.id) from public.messages p where p.conversation_id = a.conversation_id and p.id < a.id));
   delete from public.messages
   where role = 'user' and (author_id = p_user_id or (author_id is null and user_id = p_user_id));
   get diagnostics v_messages = row_count;
