@@ -6,7 +6,8 @@ import pytest
 from tests.firm import ADMIN, People, SECRET
 from tests.helpers import call
 
-ADMIN_ROUTES = ["/api/admin/audit", "/api/admin/audit?format=csv"]
+ADMIN_ROUTES = ["/api/admin/audit", "/api/admin/audit?format=csv", "/api/admin/usage",
+                "/api/admin/usage?format=csv"]
 TOKENS = "Claire:claire-token-0123456789,Paul:paul-token-0123456789"
 
 
