@@ -267,7 +267,8 @@ def is_chatgpt_link(url: str) -> bool:
 
 @_per_environment
 def access(env: Mapping[str, str] | None = None) -> Access:
-    """Access settings: DASHBOARD_TOKEN, DASHBOARD_TOKENS, ALLOW_ANONYMOUS(_ON_VERCEL), ALLOWED_ORIGINS."""
+    """Access settings: DASHBOARD_TOKEN, DASHBOARD_TOKENS, ADMIN_TOKEN_NAMES, ALLOW_ANONYMOUS(_ON_VERCEL),
+    ALLOWED_ORIGINS."""
     env = _env(env)
     origins = _names(env, "ALLOWED_ORIGINS")
     if "*" in origins:
@@ -278,6 +279,10 @@ def access(env: Mapping[str, str] | None = None) -> Access:
         raise ConfigError("ALLOW_ANONYMOUS", "is refused on a Vercel deployment: anyone could spend on the OpenAI "
                                              "key (set ALLOW_ANONYMOUS_ON_VERCEL=1 to accept that)")
     dashboard_token = _text(env, "DASHBOARD_TOKEN")
+    named_tokens = _named_tokens(env, dashboard_token)
+    admins = _names(env, "ADMIN_TOKEN_NAMES")
+    if set(admins) - {name for name, _ in named_tokens}:
+        raise ConfigError("ADMIN_TOKEN_NAMES", "must name only names from DASHBOARD_TOKENS")
     return Access(
         dashboard_token=dashboard_token,
         allow_anonymous=allow_anonymous,
@@ -285,9 +290,9 @@ def access(env: Mapping[str, str] | None = None) -> Access:
         supabase_url=_url(env, "SUPABASE_URL"),
         supabase_jwt_secret=_text(env, "SUPABASE_JWT_SECRET"),
         supabase_allow_anonymous_users=_flag(env, "SUPABASE_ALLOW_ANONYMOUS_USERS"),
-        named_tokens=_named_tokens(env, dashboard_token),
+        named_tokens=named_tokens,
         anonymous_history=not on_vercel,
-        admin_token_names=_names(env, "ADMIN_TOKEN_NAMES"),
+        admin_token_names=admins,
     )
 
 

@@ -48,3 +48,12 @@ def test_admins_by_app_metadata_or_by_named_token_get_in(site, headers):
         "Authorization": "Bearer claire-token-0123456789"}
     for route in ADMIN_ROUTES:
         assert call(site.port, "GET", route, headers=chosen).status == 200, route
+
+
+def test_an_admin_name_that_is_no_token_is_refused():
+    from lib import settings
+    from lib.errors import ConfigError
+
+    with pytest.raises(ConfigError) as refused:
+        settings.access({"DASHBOARD_TOKENS": TOKENS, "ADMIN_TOKEN_NAMES": "Claire,Mallory"})
+    assert refused.value.extra["setting"] == "ADMIN_TOKEN_NAMES"

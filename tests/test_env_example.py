@@ -15,7 +15,8 @@ def test_the_example_file_as_a_dotenv_gives_a_working_local_app(monkeypatch):
     assert settings.history().backend == "sqlite"  # and history is on
     assert "REALTIME_CALLS_URL" not in environ  # so the dev server can point voice at its offline stand-in
     assert not environ.get("OPENAI_API_KEY")  # so it starts the offline OpenAI stand-in
-    for read in (settings.chat, settings.limits, settings.realtime, settings.dashboard, settings.openai):
+    for read in (settings.chat, settings.limits, settings.realtime, settings.dashboard, settings.openai,
+                 settings.controls):
         read()  # every setting in the file is valid as written
 
 
