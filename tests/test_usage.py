@@ -93,3 +93,24 @@ def test_an_unpriced_model_has_no_cost_rather_than_a_wrong_one(people, chat, usa
 def test_a_voice_session_is_counted_when_it_starts(people, key, usage_port):
     assert call(key, "POST", "/api/realtime/key", {}, people.headers["alice"]).status == 200
     assert person(report(usage_port, people)["today"], people.ids["alice"])["voice_sessions"] == 1
+
+
+@pytest.mark.parametrize("who", ["user", "admin by app_metadata", "anon"])
+@pytest.mark.parametrize("method, path, body", [
+    ("GET", "/rest/v1/usage_daily?select=*", None),
+    ("POST", "/rest/v1/usage_daily", {"day": "2026-12-07", "user_id": "00000000-0000-4000-8000-000000000000"}),
+    ("POST", "/rest/v1/rpc/add_usage", {"p_day": "2026-12-07", "p_user_id": "00000000-0000-4000-8000-000000000000",
+                                        "p_name": "x", "p_model": "x", "p_messages": -100, "p_input_tokens": 0,
+                                        "p_output_tokens": 0, "p_reasoning_tokens": 0, "p_voice_sessions": 0,
+                                        "p_voice_seconds": 0, "p_refusals": 0}),
+])
+def test_over_postgrest_the_browser_can_neither_read_nor_write_usage(postgrest, who, method, path, body):
+    import uuid
+    from urllib.parse import urlsplit
+
+    user = str(uuid.uuid4())
+    postgrest.postgres.add_user(user)
+    headers = {"user": postgrest.as_user(user), "admin by app_metadata": postgrest.as_user(user, **ADMIN),
+               "anon": {"apikey": postgrest.ANON_KEY}}[who]
+    reply = call(urlsplit(postgrest.url).port, method, path, body, headers=headers)
+    assert reply.status in (401, 403, 404), reply.text
