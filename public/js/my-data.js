@@ -1,10 +1,12 @@
 // The client's rights in the page: "Télécharger mes données" (GET /api/me/data, one zip of JSON and Markdown) and
 // "Supprimer toutes mes données" (DELETE /api/me/data, behind a confirmation saying what goes and what stays).
 //
-// Mounting it: put an empty element with id "my-data" where it belongs (e.g. the account menu), then, once the
-// API has the caller's credentials (useCredentials), call `setupMyData(config, { onErased })`. It builds its own
-// buttons, status line and <dialog> inside that element; it needs no other element id. `onErased` runs after an
-// erasure (e.g. reload the conversation list). It shows nothing when history is off (config.history false).
+// Mounting it: put an empty element with id "my-data" and class "my-data" where it belongs (e.g. the account
+// menu) and link /my-data.css; then, once the API has the caller's credentials (useCredentials), call
+// `setupMyData(config, { onErased })`. It builds its own buttons (#my-data-export, #my-data-erase), status line
+// (#my-data-status) and confirmation <dialog> (#my-data-dialog) inside that element; it needs no other element.
+// `onErased` runs after an erasure (e.g. reload the conversation list). It shows nothing when history is off
+// (config.history false). Its words are in js/controls-strings.js, French and English, like i18n.js's.
 import { blob, request } from "./api.js";
 import "./controls-strings.js";
 import { describe, show } from "./errors.js";
