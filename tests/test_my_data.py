@@ -123,3 +123,21 @@ def test_over_postgrest_after_erasure_she_reads_nothing_and_bob_still_reads_his_
     assert not hers & browser("alice")  # the room she owns stays for Bob: she sees only his words there
     assert browser("alice") <= {"Bob chez Alice"}
     assert {"Bob ouvre", "Echo: Bob ouvre", "Bob chez Alice"} <= browser("bob") and not hers & browser("bob")
+
+
+@pytest.mark.stores("supabase")
+def test_an_export_is_whole_past_postgrests_max_rows(store, new_user, backend):
+    import uuid
+
+    import psycopg
+
+    owner, member = new_user(), new_user()
+    conversation = str(uuid.uuid4())
+    store.record_turn(owner, conversation, "Budget", "Question", "Réponse")
+    with psycopg.connect(backend.postgres.dsn, autocommit=True) as db:
+        db.execute("insert into messages (conversation_id, user_id, role, content, author_id, author_name) "
+                   "select %s, %s, 'user', 'message ' || n, %s, 'Member' from generate_series(1, 1001) n",
+                   (conversation, owner, member))
+    room_messages = store.export_user(member)["roomMessages"]
+    assert [m["content"] for m in room_messages[-2:]] == ["message 1000", "message 1001"]
+    assert len(room_messages) == 1001

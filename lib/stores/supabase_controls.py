@@ -35,33 +35,34 @@ class SupabaseControls:
                       "messages", "input_tokens", "output_tokens", "reasoning_tokens", "voice_sessions",
                       "voice_seconds", "refusals")})
 
-    def usage(self, first_day: str, last_day: str, user_id: str | None = None) -> list[dict]:
+    def _all(self, query) -> list[dict]:
+        """Every row of an ordered query, in pages of at most PAGE rows (none is cut at max_rows)."""
         rows: list[dict] = []
         while True:
-            query = (self.client.table("usage_daily").select("*").gte("day", first_day).lte("day", last_day)
-                     .order("day").order("user_id").order("model").range(len(rows), len(rows) + PAGE - 1))
-            if user_id:
-                query = query.eq("user_id", user_id)
-            page = self._run(query).data
+            page = self._run(query.range(len(rows), len(rows) + PAGE - 1)).data
             rows.extend(page)
             if len(page) < PAGE:
                 return rows
+
+    def usage(self, first_day: str, last_day: str, user_id: str | None = None) -> list[dict]:
+        query = (self.client.table("usage_daily").select("*").gte("day", first_day).lte("day", last_day)
+                 .order("day").order("user_id").order("model"))
+        return self._all(query.eq("user_id", user_id) if user_id else query)
 
     def prune_history(self, before: str) -> dict:
         return self._rpc("prune_history", p_before=before)
 
     def export_user(self, user_id: str) -> dict:
-        conversations = self._run(self.client.table("conversations").select("id,title,created_at,updated_at")
-                                  .eq("user_id", user_id).order("created_at").limit(100_000)).data
+        conversations = self._all(self.client.table("conversations").select("id,title,created_at,updated_at")
+                                  .eq("user_id", user_id).order("created_at").order("id"))
         for conversation in conversations:
             conversation["messages"] = [
                 {"role": m["role"], "content": m["content"], "status": m["status"], "source": m["source"],
                  "created_at": m["createdAt"], "author_name": m["authorName"]}
                 for m in self.messages(user_id, conversation["id"])
                 if m["role"] == "assistant" or m["authorId"] in (None, user_id)]
-        room_messages = self._run(self.client.table("messages").select("conversation_id,content,created_at")
-                                  .eq("author_id", user_id).neq("user_id", user_id).eq("role", "user")
-                                  .order("id").limit(100_000)).data
+        room_messages = self._all(self.client.table("messages").select("conversation_id,content,created_at")
+                                  .eq("author_id", user_id).neq("user_id", user_id).eq("role", "user").order("id"))
         return {"conversations": conversations, "roomMessages": room_messages}
 
     def erase_user(self, user_id: str) -> dict:
