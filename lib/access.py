@@ -31,6 +31,7 @@ class Caller:
     user_id: str
     name: str = ""  # a named token's name, TOKEN_NAME, or the Supabase user's name or e-mail
     keeps_history: bool = True  # False for anonymous callers on Vercel: nothing of theirs is stored
+    admin: bool = False  # by the server's settings only: ADMIN_TOKEN_NAMES, or Supabase app_metadata
 
 
 def authenticate(authorization: str | None, access: Access) -> Caller:
@@ -50,7 +51,8 @@ def authenticate(authorization: str | None, access: Access) -> Caller:
     if holder is not None:
         return holder
     if access.supabase_auth and tokens.looks_like_jwt(token):
-        return Caller("user", *tokens.identity_from(token, access))
+        user_id, name, admin = tokens.identity_from(token, access)
+        return Caller("user", user_id, name, admin=admin)
     raise Unauthorized("The bearer token is not valid.")
 
 
@@ -59,7 +61,7 @@ def _token_holder(token: str, access: Access) -> Caller | None:
     presented, holder = token.encode(), None
     for name, secret in access.named_tokens:
         if hmac.compare_digest(presented, secret.encode()):
-            holder = Caller("token", named_token_user_id(name), name=name)
+            holder = Caller("token", named_token_user_id(name), name=name, admin=name in access.admin_token_names)
     if access.dashboard_token and hmac.compare_digest(presented, access.dashboard_token.encode()):
         holder = Caller("token", TOKEN_USER_ID, TOKEN_NAME)
     return holder

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lib import rooms
+from lib import audit, rooms
 from lib.errors import ConversationNotFound, OwnerOnly, ValidationFailed, canonical_uuid
 from lib.history import History
 from lib.validate import Body, Field
@@ -132,6 +132,7 @@ def delete(history: History, conversation_id: str) -> dict:
             if store.room_access(user_id, conversation_id) is not None:
                 raise OwnerOnly("Only the owner can delete a room; leave it instead (DELETE /api/groupchat/members).")
             raise ConversationNotFound()
+        audit.record(history, "conversation_deleted", conversation_id)
         return {"deleted": True, "conversationId": conversation_id}
 
     return history.run(remove)

@@ -67,6 +67,13 @@ class InviteNotFound(ApiError):
     default_message = "This invitation does not exist, has expired or was revoked; ask for a new link."
 
 
+class NotFound(ApiError):
+    """What a route that does not exist answers, and so what a closed one (admin, cron) answers its outsiders."""
+
+    status, code = 404, "not_found"
+    default_message = "No such API route."
+
+
 class MemberNotFound(ApiError):
     status, code = 404, "member_not_found"
     default_message = "This person is not a member of the room."

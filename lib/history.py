@@ -85,6 +85,10 @@ class History:
         with self.store(event) as store:
             return operation(store)
 
+    def store_or_none(self) -> stores.Store | None:
+        """The store whoever the caller (opened once), or None when history is off; use inside guard()."""
+        return self._open()
+
     def _open(self) -> stores.Store | None:
         if self._store is _UNOPENED:
             self._store = stores.open_store(self.cfg)

@@ -209,12 +209,20 @@ class ApiHandler(BaseHTTPRequestHandler):
             self._respond(getattr(self, self.routes[method])(request), request_id)
         except ApiError as error:
             log.note(error=error.code, upstreamRequestId=getattr(error, "upstream_request_id", None))
+            self._audit_refusal(error)
             self._write_error(error, request_id)
         except Exception as exc:  # noqa: BLE001 - the one place an unexpected error becomes a 500
             self._log_exception(exc, request_id)
             self._write_error(ApiError(f"Unexpected server error (request {request_id})."), request_id)
         finally:
             self._log_line()
+
+    def _audit_refusal(self, error: ApiError) -> None:
+        """A refused credential goes to the audit trail (lib/audit.py, above this module: imported only then)."""
+        if error.status == 401 and self.headers.get("Authorization"):
+            from lib import audit
+
+            audit.refused(error, self.headers, self.client_address[0])
 
     def _new_request_id(self) -> str:
         """Vercel's own request id when running on Vercel (it sets x-vercel-id there), else a new one."""

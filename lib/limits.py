@@ -14,6 +14,7 @@ from lib.errors import HistoryUnavailable, RateLimited
 from lib.history import History
 from lib.settings import Limits
 from lib.stores import Bucket, Charge, Usage
+from lib.usage import counted_refusal, counted_voice_session
 
 MINUTE, DAY = 60, 86400
 GLOBAL = "global"  # the subject of the deployment-wide buckets
@@ -57,6 +58,7 @@ def _on(buckets: list[Bucket]) -> list[Bucket]:
 def enforce_voice(history: History) -> None:
     """Count one voice session for this caller and the deployment; 429 naming the limit it would break."""
     reserve(voice_buckets(history.spending, history.subject), history)
+    counted_voice_session(history)
 
 
 def estimate_tokens(text: str) -> int:
@@ -104,6 +106,7 @@ def reserve(buckets: list[Bucket], history: History) -> Reservation:
     usages, in_memory = _reserve(buckets, history)
     refused = [(bucket, usage) for bucket, usage in zip(buckets, usages) if not usage.allowed]
     if refused:  # the limit that keeps the caller out the longest
+        counted_refusal(history, [bucket for bucket, _ in refused])
         raise _refusal(*max(refused, key=lambda pair: pair[1].reset_at))
     tokens = [(bucket, usage) for bucket, usage in zip(buckets, usages) if bucket.name in TOKEN_BUCKETS]
     return Reservation([Charge(bucket.subject, bucket.name, round(usage.reset_at) - bucket.window, 0)

@@ -10,7 +10,7 @@ import unicodedata
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from lib import log, stores
+from lib import audit, log, stores
 from lib.errors import (
     ConversationNotFound, InviteNotFound, MemberNotFound, OwnerOnly, SignInRequired, ValidationFailed, canonical_uuid,
 )
@@ -161,6 +161,7 @@ def _create(history: History, title: str) -> dict:
     conversation_id = str(uuid.uuid4())
     history.run(lambda store: store.create_room(history.caller.user_id, conversation_id, title, history.caller.name))
     log.note(event="room_created")
+    audit.record(history, "room_created", conversation_id)
     return {"conversationId": conversation_id, "title": title, "role": "owner"}
 
 
@@ -175,6 +176,7 @@ def _invite(history: History, conversation_id: str, days: int, reusable: bool, b
         invite_id = store.create_invite(caller.user_id, conversation_id, caller.name, token_hash(token),
                                         expires.isoformat(timespec="microseconds"), reusable)
         log.note(event="room_invite_created")
+        audit.record(history, "invitation_made", conversation_id, days=days)
         return {"invite": token, "url": f"{base_url}/?invite={token}", "expiresAt": _iso(expires),
                 "id": str(invite_id), "reusable": reusable}
 
@@ -196,6 +198,7 @@ def _accept(history: History, invite: str) -> dict:
         joined = store.accept_invite(token_hash(invite), history.caller.user_id, history.caller.name)
         if joined is None:
             raise InviteNotFound()
+        audit.record(history, "invitation_used", joined[0])
         return {"conversationId": joined[0], "role": joined[1]}
 
     return history.run(accept)
@@ -244,6 +247,7 @@ def remove(history: History, conversation_id: str, user_id: str) -> dict:
         if not store.remove_member(conversation_id, user_id):
             raise MemberNotFound()
         log.note(event="room_member_removed")
+        audit.record(history, "member_left" if user_id == caller.user_id else "member_removed", conversation_id)
         return {"removed": True, "conversationId": conversation_id, "userId": user_id}
 
     return history.run(take_out)
@@ -257,6 +261,7 @@ def revoke(history: History, invite: str) -> dict:
     def cancel(store):
         if not store.revoke_invite(history.caller.user_id, token_hash(invite)):
             raise InviteNotFound()
+        audit.record(history, "invitation_revoked")
         return {"revoked": True}
 
     return history.run(cancel)
@@ -273,6 +278,7 @@ def revoke_by_id(history: History, conversation_id: str, invite_id: str) -> dict
         if not store.revoke_invite_id(history.caller.user_id, conversation_id, invite_id):
             raise InviteNotFound()
         log.note(event="room_invite_revoked")
+        audit.record(history, "invitation_revoked", conversation_id)
         return {"revoked": True}
 
     return history.run(cancel)

@@ -100,6 +100,7 @@ class Access:
     supabase_allow_anonymous_users: bool = False
     named_tokens: tuple[tuple[str, str], ...] = ()  # (name, token) pairs from DASHBOARD_TOKENS
     anonymous_history: bool = True  # False on Vercel: anonymous callers share no stored history there
+    admin_token_names: tuple[str, ...] = ()  # ADMIN_TOKEN_NAMES: the DASHBOARD_TOKENS names that are admins
 
     @property
     def supabase_auth(self) -> bool:
@@ -266,7 +267,8 @@ def is_chatgpt_link(url: str) -> bool:
 
 @_per_environment
 def access(env: Mapping[str, str] | None = None) -> Access:
-    """Access settings: DASHBOARD_TOKEN, DASHBOARD_TOKENS, ALLOW_ANONYMOUS(_ON_VERCEL), ALLOWED_ORIGINS."""
+    """Access settings: DASHBOARD_TOKEN, DASHBOARD_TOKENS, ADMIN_TOKEN_NAMES, ALLOW_ANONYMOUS(_ON_VERCEL),
+    ALLOWED_ORIGINS."""
     env = _env(env)
     origins = _names(env, "ALLOWED_ORIGINS")
     if "*" in origins:
@@ -281,6 +283,9 @@ def access(env: Mapping[str, str] | None = None) -> Access:
     if on_vercel and any(token.startswith(LOCAL_TOKEN_PREFIX) for _, token in named_tokens):
         raise ConfigError("DASHBOARD_TOKENS", "holds .env.example's local-only tokens, which are public: refused on "
                                               "a Vercel deployment (give each person a long random token)")
+    admins = _names(env, "ADMIN_TOKEN_NAMES")
+    if set(admins) - {name for name, _ in named_tokens}:
+        raise ConfigError("ADMIN_TOKEN_NAMES", "must name only names from DASHBOARD_TOKENS")
     return Access(
         dashboard_token=dashboard_token,
         allow_anonymous=allow_anonymous,
@@ -290,6 +295,7 @@ def access(env: Mapping[str, str] | None = None) -> Access:
         supabase_allow_anonymous_users=_flag(env, "SUPABASE_ALLOW_ANONYMOUS_USERS"),
         named_tokens=named_tokens,
         anonymous_history=not on_vercel,
+        admin_token_names=admins,
     )
 
 
@@ -423,6 +429,55 @@ def realtime(env: Mapping[str, str] | None = None) -> RealtimeSettings:
         allow_client_instructions=_flag(env, "REALTIME_ALLOW_CLIENT_INSTRUCTIONS"),
         transcription_model=_text(env, "REALTIME_TRANSCRIPTION_MODEL", DEFAULT_TRANSCRIPTION_MODEL),
     )
+
+
+@dataclass(frozen=True)
+class Controls:
+    """The firm's controls: how long history and the audit trail are kept, the cron secret, usage prices."""
+
+    history_retention_days: int  # 0: kept until deleted
+    audit_retention_days: int  # 0: kept for good
+    cron_secret: str | None
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # model -> (input, output) USD per 1M tokens
+    voice_usd_per_minute: float = 0.0
+    eur_per_usd: float = 1.0
+
+
+CRON_SECRET_MIN_CHARS = 16
+
+
+@_per_environment
+def controls(env: Mapping[str, str] | None = None) -> Controls:
+    """HISTORY_RETENTION_DAYS, AUDIT_RETENTION_DAYS, CRON_SECRET, USAGE_PRICES_USD, USAGE_VOICE_USD_PER_MINUTE,
+    USAGE_EUR_PER_USD."""
+    env = _env(env)
+    history_days = _number(env, "HISTORY_RETENTION_DAYS", 0, 0, 36500)
+    audit_days = _number(env, "AUDIT_RETENTION_DAYS", 0, 0, 36500)
+    if audit_days and (not history_days or audit_days < history_days):
+        raise ConfigError("AUDIT_RETENTION_DAYS", "must be 0 (kept for good) or at least HISTORY_RETENTION_DAYS "
+                                                  "(the trail outlives what it describes)")
+    secret = _text(env, "CRON_SECRET")
+    if secret is not None and len(secret) < CRON_SECRET_MIN_CHARS:
+        raise ConfigError("CRON_SECRET", f"must be at least {CRON_SECRET_MIN_CHARS} characters")
+    return Controls(history_days, audit_days, secret, _prices(env),
+                    _number(env, "USAGE_VOICE_USD_PER_MINUTE", 0.0, 0, 100, float),
+                    _number(env, "USAGE_EUR_PER_USD", 1.0, 0.01, 100, float))
+
+
+def _prices(env: Mapping[str, str]) -> dict[str, tuple[float, float]]:
+    """USAGE_PRICES_USD=model:input/output,...: USD per million tokens, per model."""
+    prices = {}
+    for entry in _names(env, "USAGE_PRICES_USD"):
+        model, _, pair = entry.partition(":")
+        try:
+            low, high = (float(part) for part in pair.split("/"))
+        except ValueError:
+            raise ConfigError("USAGE_PRICES_USD", "must be model:input/output pairs in USD per million tokens, "
+                                                  "comma-separated (e.g. gpt-5.5:1.25/10)") from None
+        if not (0 <= low <= 1000 and 0 <= high <= 1000) or not model.strip():
+            raise ConfigError("USAGE_PRICES_USD", "must name a model and prices between 0 and 1000")
+        prices[model.strip()] = (low, high)
+    return prices
 
 
 def on_vercel(env: Mapping[str, str] | None = None) -> bool:

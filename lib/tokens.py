@@ -16,9 +16,9 @@ def looks_like_jwt(token: str) -> bool:
     return token.count(".") == 2
 
 
-def identity_from(token: str, access: Access) -> tuple[str, str]:
-    """The verified token's user id (`sub`) and display name (user_metadata full_name or name, else the e-mail);
-    401 for any token that is not valid now."""
+def identity_from(token: str, access: Access) -> tuple[str, str, bool]:
+    """The verified token's user id (`sub`), display name (user_metadata full_name or name, else the e-mail) and
+    whether it is an admin (is_admin); 401 for any token that is not valid now."""
     import jwt
 
     try:
@@ -40,7 +40,14 @@ def identity_from(token: str, access: Access) -> tuple[str, str]:
         user_id = str(uuid.UUID(str(claims["sub"])))
     except ValueError:
         raise Unauthorized("The access token names no user.") from None
-    return user_id, display_name(claims)
+    return user_id, display_name(claims), is_admin(claims)
+
+
+def is_admin(claims: dict) -> bool:
+    """An admin by `app_metadata.dashboard_admin: true`, which only the service role can set (a user can edit
+    user_metadata, never app_metadata)."""
+    metadata = claims.get("app_metadata")
+    return isinstance(metadata, dict) and metadata.get("dashboard_admin") is True
 
 
 def display_name(claims: dict) -> str:

@@ -11,6 +11,7 @@ from lib import context, limits, log, rooms
 from lib.errors import ConversationNotFound, HistoryDisabled, HistoryUnavailable, ValidationFailed
 from lib.history import History
 from lib.limits import Reservation
+from lib.usage import counted_message, counted_turn
 
 DELETED_MEANWHILE = "The conversation was deleted while this reply was written; the turn was not saved."
 WRITING_UPDATE_SECONDS = 0.5  # a room's reply in progress is stored at its first words, then at most this often
@@ -78,6 +79,7 @@ class Turn:
     def finish(self, reply: str, usage: dict | None, status: str = "complete") -> dict:
         """Settle the turn's token reservation to what it cost (see charge), then save the turn (see save)."""
         self.charge(reply, usage)
+        counted_turn(self.history, usage)
         return self.save(reply, status)
 
     def charge(self, reply: str, usage: dict | None) -> None:
@@ -154,6 +156,7 @@ class Turn:
     def post_only(self) -> dict:
         """Store a room message the assistant was not asked to answer: `{"conversationId", "saved", "message":
         null}`."""
+        counted_message(self.history)
         return {"conversationId": self.conversation_id, "message": None, **self.save(None)}
 
 

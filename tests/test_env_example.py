@@ -16,7 +16,8 @@ def test_the_example_file_as_a_dotenv_gives_a_working_local_app(monkeypatch):
     assert [name for name, _ in settings.access().named_tokens] == ["Camille", "Conseiller"]  # two people for a room
     assert "REALTIME_CALLS_URL" not in environ  # so the dev server can point voice at its offline stand-in
     assert not environ.get("OPENAI_API_KEY")  # so it starts the offline OpenAI stand-in
-    for read in (settings.chat, settings.limits, settings.realtime, settings.dashboard, settings.openai):
+    for read in (settings.chat, settings.limits, settings.realtime, settings.dashboard, settings.openai,
+                 settings.controls):
         read()  # every setting in the file is valid as written
 
 

@@ -27,7 +27,7 @@ def sdp_as_text(ctx, value):
 
 
 SCHEMA = schemathesis.openapi.from_path(ROOT / "public" / "openapi.json")
-# (method, path, generation mode, examples): 1101 requests in all
+# (method, path, generation mode, examples): 1159 requests in all
 PLAN = [
     ("POST", "/api/groupchat/chat", GenerationMode.POSITIVE, 250),
     ("POST", "/api/groupchat/chat", GenerationMode.NEGATIVE, 250),
@@ -54,6 +54,14 @@ PLAN = [
     ("DELETE", "/api/realtime/call", GenerationMode.NEGATIVE, 30),
     ("POST", "/api/realtime/transcript", GenerationMode.POSITIVE, 60),
     ("POST", "/api/realtime/transcript", GenerationMode.NEGATIVE, 60),
+    ("GET", "/api/admin/audit", GenerationMode.POSITIVE, 10),  # anonymous callers: the admin routes' 404
+    ("GET", "/api/admin/audit", GenerationMode.NEGATIVE, 10),
+    ("GET", "/api/admin/usage", GenerationMode.POSITIVE, 10),
+    ("GET", "/api/admin/usage", GenerationMode.NEGATIVE, 10),
+    ("GET", "/api/me/data", GenerationMode.POSITIVE, 1),  # no inputs
+    ("DELETE", "/api/me/data", GenerationMode.POSITIVE, 1),  # one valid body: {"confirm": "erase"}
+    ("DELETE", "/api/me/data", GenerationMode.NEGATIVE, 15),
+    ("GET", "/api/cron/retention", GenerationMode.POSITIVE, 1),  # no CRON_SECRET: 404
 ]
 assert sum(examples for *_, examples in PLAN) >= 1000
 

@@ -178,3 +178,36 @@ class Store(Protocol):
     def stop_room_replies(self, owner_id: str, conversation_id: str, asked_by: str | None) -> tuple[int, int]:
         """Mark a room's replies in progress interrupted (all, or those `asked_by` asked for): (how many were,
         how many others are still being written)."""
+
+    # The firm's controls (lib/audit.py, lib/usage.py, lib/retention.py, lib/my_data.py); times are ISO 8601 UTC.
+
+    def append_audit(self, kind: str, actor: str, target: str, detail: dict) -> None:
+        """Append one line to the audit trail (hashed ids only, never message text)."""
+
+    def audit_events(self, since: str | None, until: str | None, kind: str | None, limit: int,
+                     actor: str | None = None) -> list[dict]:
+        """{"id", "at", "kind", "actor", "target", "detail"}, newest first, within [since, until), of `kind` and
+        by `actor` (a hash) when given."""
+
+    def prune_audit(self, before: str) -> int:
+        """Delete audit lines older than `before`; how many."""
+
+    def add_usage(self, day: str, user_id: str, name: str, model: str, **counts: int) -> None:
+        """Add to a person's usage for a UTC day and model: messages, input/output/reasoning tokens, voice
+        sessions and seconds, refusals."""
+
+    def usage(self, first_day: str, last_day: str, user_id: str | None = None) -> list[dict]:
+        """Usage rows (one per day, person and model) from first_day to last_day, both included."""
+
+    def prune_history(self, before: str) -> dict:
+        """Delete conversations last active before `before` (messages, transcripts, memberships with them), calls
+        and invitations made before it: {"conversations", "calls", "invitations"}; safe to run twice at once."""
+
+    def export_user(self, user_id: str) -> dict:
+        """Everything kept of a person: {"conversations": [... "messages"], "roomMessages": [...]}, with nothing
+        anyone else wrote but the assistant's replies to them."""
+
+    def erase_user(self, user_id: str) -> dict:
+        """Erase a person's conversations (a room others are in stays, without their words or the replies to
+        them), their messages in others' rooms and the replies to them, memberships, calls and usage:
+        {"conversations", "messages"}."""

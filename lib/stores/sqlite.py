@@ -13,6 +13,7 @@ from pathlib import Path
 
 from lib.errors import ConversationNotFound, StoreUnavailable
 from lib.stores.base import RoomAccess, Usage, checked_messages
+from lib.stores.sqlite_controls import CONTROLS_SCHEMA, SqliteControls
 
 SCHEMA = """
 create table if not exists conversations (
@@ -103,7 +104,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-class SqliteStore:
+class SqliteStore(SqliteControls):
     """One short connection per operation, so any thread may use it; every write is one immediate transaction,
     taken in turn through this process's writer lock (_writing)."""
 
@@ -124,6 +125,7 @@ class SqliteStore:
                         db.execute(ADD_SOURCE)
                     _add_room_tables(db)
                     _allow_writing_status(db)
+                    db.executescript(CONTROLS_SCHEMA)
                 _ready.add(path)
 
     @contextmanager

@@ -8,6 +8,7 @@ import time
 
 from lib.errors import ConversationNotFound, StoreUnavailable
 from lib.stores.base import RoomAccess, Usage, checked_messages
+from lib.stores.supabase_controls import SupabaseControls
 
 CONVERSATION_COLUMNS = "id,title,created_at,updated_at"
 MESSAGE_COLUMNS = "id,role,content,status,source,created_at,author_id,author_name"
@@ -27,7 +28,7 @@ def _client(url: str, key: str, timeout: float):
                                headers={"apiKey": key, "Authorization": f"Bearer {key}"})
 
 
-class SupabaseStore:
+class SupabaseStore(SupabaseControls):
     """Every query names its user, so the service role never reads across users."""
 
     def __init__(self, url: str, key: str, timeout: float):

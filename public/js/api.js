@@ -46,6 +46,13 @@ export async function request(method, path, body) {
   return response.json();
 }
 
+// GET a file (a download): the answer as a Blob.
+export async function blob(path) {
+  const response = await send(path, { method: "GET", headers: await headers() });
+  if (!response.ok) throw await errorFrom(response);
+  return response.blob();
+}
+
 // POST a body that is not JSON (an SDP offer); the answer's text and headers.
 export async function postText(path, body, contentType) {
   const response = await send(path, { method: "POST", body, headers: await headers({ "Content-Type": contentType }) });
