@@ -5,6 +5,7 @@ import { setupBrand } from "./brand.js";
 import { setupChat } from "./chat.js";
 import { show } from "./errors.js";
 import { setupGroup } from "./group.js";
+import { setupMyData } from "./my-data.js";
 import { language, setLanguage, translate } from "./i18n.js";
 import { setupRoom } from "./room.js";
 import { setupSidebar } from "./sidebar.js";
@@ -45,6 +46,8 @@ async function main() {
   chat.onChange(() => sidebar.refresh());
   room = setupRoom(config, chat, auth, () => sidebar.refresh());
   setupVoice(config, chat);
+  document.getElementById("my-data-box").hidden = !config.history;
+  setupMyData(config, { onErased: () => { chat.reset(); sidebar.refresh(); } });
   await chat.reload();
   await room.reload();
   document.body.dataset.ready = "true";
