@@ -127,7 +127,7 @@ def test_two_people_share_a_room_in_the_conversation_view(people, site):
     expect(alice.page.locator(".empty")).to_contain_text("Invitez vos interlocuteurs")
     assert len(site.openai.requests) == asked_before
     expect(alice.page.locator("#conversation-list li.room")).to_have_count(1)
-    expect(alice.page.locator("#conversation-list li.room")).to_contain_text("1 participants")
+    expect(alice.page.locator("#conversation-list li.room")).to_contain_text("1 participant(s)")
     invitation = make_invitation(alice)
     conversation_id = alice.page.evaluate("localStorage.getItem('dashboard.conversationId')")
 
@@ -193,6 +193,7 @@ def test_two_people_share_a_room_in_the_conversation_view(people, site):
     alice.page.locator("#room-dialog-close").click()
     expect(bob.page.locator("#room-notice")).to_have_text("Vous ne faites plus partie de ce salon.", timeout=WAIT)
     expect(bob.page.locator("#chat-input")).to_be_disabled()
+    expect(bob.page.locator("#chat-form")).to_be_hidden()
     shown_to_bob = bob.page.locator("#chat-log .message").count()
     alice.write("Entre nous maintenant")
     expect(alice.message("Entre nous maintenant")).to_have_count(1, timeout=WAIT)

@@ -355,6 +355,7 @@ export function setupChat(config) {
     remember(null);
     document.body.dataset.room = "lost";
     composer(false);
+    form.hidden = true;  // nothing can be sent here any more: the notice takes the composer's place
     roomUi.hide(true);
     say(notice_, "room.lost");
     notice_.hidden = false;
@@ -376,6 +377,7 @@ export function setupChat(config) {
     polls = 0;
     document.body.dataset.room = next ? "open" : "none";
     notice_.hidden = true;
+    form.hidden = false;
     ask.hidden = !next;
     input.placeholder = t(next ? "room.placeholder" : "chat.placeholder");
     input.dataset.i18nAttr = `placeholder:${next ? "room.placeholder" : "chat.placeholder"}`;

@@ -53,6 +53,7 @@ export function setupRoom(config, chat, auth, onChange) {
   }
 
   async function load() {
+    const before = state.members.length;
     const list = await request("GET", `${MEMBERS}?conversationId=${encodeURIComponent(roomId)}`);
     state = { members: list.members, you: list.you, invites: list.invites || [],
       role: (list.members.find((member) => member.userId === list.you) || {}).role || "member" };
@@ -62,6 +63,7 @@ export function setupRoom(config, chat, auth, onChange) {
     setFaces(state.members.map((member) => member.userId));
     drawHead();
     if (dialog.open) drawDialog();
+    if (before && before !== state.members.length) onChange();  // the list shows each room's member count
     return state;
   }
 
