@@ -1,7 +1,7 @@
 // The conversation view, one component for a private chat and a room: streamed replies, stop, copy and
 // regenerate, every message with its author and time, auto-scroll that yields to the reader, errors in the page's
 // words, a live countdown while rate-limited. In a room, new messages and replies still being written come by
-// polling GET ?conversationId=&after=<id> (every 2 s while the tab is visible, 1 s while a reply grows, 15 s hidden).
+// polling GET ?conversationId=&after=<id> (every 1.5 s while the tab is visible, 1 s while a reply grows, 15 s hidden).
 import { ApiError, events, request } from "./api.js";
 import { describe, show } from "./errors.js";
 import { say, t } from "./i18n.js";
@@ -11,7 +11,7 @@ import { markSeen } from "./seen.js";
 const CHAT = "/api/groupchat/chat";
 const CURRENT_KEY = "dashboard.conversationId";
 const NEAR_BOTTOM_PX = 48;
-const POLL_MS = { visible: 2000, writing: 1000, hidden: 15000 };
+const POLL_MS = { visible: 1500, writing: 1000, hidden: 15000 };
 const MEMBERS_EVERY = 5;  // polls between two reads of the member list
 const MENTION = /(^|[^\w@])@(assistant|ia)(?!\w)/i;
 
