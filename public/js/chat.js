@@ -26,6 +26,7 @@ export function setupChat(config) {
   const notice = document.getElementById("chat-notice");
   const jump = document.getElementById("jump-latest");
   const notice_ = document.getElementById("room-notice");
+  const hint = document.getElementById("composer-hint");
   const systemPrompt = document.getElementById("system-prompt");
   const promptField = config.clientSystemPrompt && config.showSystemPrompt;
   document.getElementById("chat-settings").hidden = !promptField;
@@ -355,7 +356,7 @@ export function setupChat(config) {
     remember(null);
     document.body.dataset.room = "lost";
     composer(false);
-    form.hidden = true;  // nothing can be sent here any more: the notice takes the composer's place
+    form.hidden = hint.hidden = true;  // nothing can be sent here any more: the notice takes the composer's place
     roomUi.hide(true);
     say(notice_, "room.lost");
     notice_.hidden = false;
@@ -377,11 +378,11 @@ export function setupChat(config) {
     polls = 0;
     document.body.dataset.room = next ? "open" : "none";
     notice_.hidden = true;
-    form.hidden = false;
+    form.hidden = hint.hidden = false;
     ask.hidden = !next;
     input.placeholder = t(next ? "room.placeholder" : "chat.placeholder");
     input.dataset.i18nAttr = `placeholder:${next ? "room.placeholder" : "chat.placeholder"}`;
-    say(document.getElementById("composer-hint"), next ? "room.hint" : "chat.hint");
+    say(hint, next ? "room.hint" : "chat.hint");
     composer(true);
   }
 
