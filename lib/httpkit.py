@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import select
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -13,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from lib import log, settings
+from lib import deadline, log, settings
 from lib.access import CORS_ALLOW_HEADERS, Caller, authenticate, cors_headers
 from lib.errors import (
     ApiError, BadHttpRequest, InvalidJson, MethodNotAllowed, PayloadTooLarge, RequestTimeout, ValidationFailed,
@@ -123,6 +125,20 @@ class EventStream:
 
     events: Iterator[dict]
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def _hung_up(connection) -> bool:
+    """The caller closed its end (a request is fully read before a stream starts, so nothing else is readable)."""
+    try:
+        poller = select.poll()
+        poller.register(connection, select.POLLIN | select.POLLHUP | select.POLLERR)
+        if not poller.poll(0):
+            return False
+        return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except (OSError, ValueError):
+        return True
 
 
 def sse_frame(event: dict) -> bytes:
@@ -306,10 +322,21 @@ class ApiHandler(BaseHTTPRequestHandler):
         })
         self.close_connection = True  # no Content-Length: the stream ends when the connection does
         events = response.events
+        written = deadline.now()
         try:
             for event in events:
-                self.wfile.write(sse_frame(event))
+                if event is None:  # an idle tick (lib/deadline.paced): see a hang-up at once, keep the line alive
+                    if _hung_up(self.connection):
+                        break
+                    if deadline.now() - written < settings.HEARTBEAT_SECONDS:
+                        continue
+                    frame = b": keepalive\n\n"  # an SSE comment: readers ignore it, proxies see traffic
+                else:
+                    frame = sse_frame(event)
+                stamp = deadline.now()  # before the write: a reader acting on this frame acts after it
+                self.wfile.write(frame)
                 self.wfile.flush()
+                written = stamp
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             pass  # the caller hung up (or stopped reading): closing the events (below) stops the upstream and stores what was sent
         finally:
