@@ -61,7 +61,7 @@ def session_config(request: KeyRequest, cfg: RealtimeSettings) -> dict:
 
 def mint_key(request: KeyRequest, cfg: RealtimeSettings, oai: OpenAISettings) -> dict:
     """A new client secret: only its value, expiry, model and voice go back to the browser."""
-    client = upstream.client(oai)
+    client = upstream.client(oai, "realtime/key")
     session = session_config(request, cfg)
     secret = upstream.with_retry(
         lambda: client.realtime.client_secrets.create(
@@ -105,10 +105,10 @@ def language_from(query: dict) -> str | None:
 def create_call(offer: str, cfg: RealtimeSettings, oai: OpenAISettings,
                 language: str | None = None) -> tuple[str, str]:
     """Start a call with OpenAI from our server, with our session: (its SDP answer, its call id)."""
-    client = upstream.client(oai)
+    client = upstream.client(oai, "realtime/call")
     session = session_config(KeyRequest(language=language), cfg)
     answer = upstream.with_retry(lambda: client.realtime.calls.create(sdp=offer, session=session),
-                                 model=cfg.model, auth_message=AUTH_MESSAGE)
+                                 model=cfg.model, auth_message=AUTH_MESSAGE, only_if_unsent=True)
     location = answer.response.headers.get("location") or ""
     call_id = location.rstrip("/").rsplit("/", 1)[-1]
     sdp = answer.content.decode("utf-8", "replace")
@@ -126,7 +126,7 @@ def hang_up(call_id: str, oai: OpenAISettings) -> None:
     """End a call through OpenAI; a call OpenAI no longer knows is already over."""
     import openai
 
-    client = upstream.client(oai)
+    client = upstream.client(oai, "realtime/call")
 
     def end():
         try:
