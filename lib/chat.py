@@ -11,7 +11,7 @@ from lib.errors import (
 )
 from lib.settings import SYSTEM_PROMPT_MAX_CHARS, ChatSettings, OpenAISettings
 from lib.turns import Turn
-from lib.validate import Body, Field
+from lib.validate import Body, Field, storable
 
 
 @dataclass
@@ -45,6 +45,8 @@ def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
     request = BODY.parse(data)
     if request.conversationId is not None:
         request.conversationId = canonical_uuid(request.conversationId, "conversationId")
+    storable(request.message, "message")
+    storable(request.systemPrompt, "systemPrompt")
     if request.regenerate:
         if request.message is not None:
             raise ValidationFailed("message", "must be absent when regenerate is true (the last message is reused)")

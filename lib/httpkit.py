@@ -22,6 +22,7 @@ from lib.errors import (
 )
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_DISCARD_BYTES = 4 * 1024 * 1024  # a body over the limit is read and dropped up to this, so the 413 is seen
 MAX_JSON_DEPTH = 32  # no request nests deeper than 2; Python's own limit depends on its version
 BODY_TIMEOUT_SECONDS = 10.0  # from the end of the headers to the end of the body
 _VERCEL_ID = re.compile(r"[A-Za-z0-9:_.-]{1,128}")
@@ -261,6 +262,7 @@ class ApiHandler(BaseHTTPRequestHandler):
                 raise InvalidJson("Content-Length is not a number.") from None
             if length > MAX_BODY_BYTES:
                 self.close_connection = True  # the unread body must not be taken for a next request
+                self._discard(length)
                 raise PayloadTooLarge(f"The request body is {length} bytes; the limit is {MAX_BODY_BYTES}.")
             if length <= 0:
                 return b""
@@ -273,6 +275,21 @@ class ApiHandler(BaseHTTPRequestHandler):
             if isinstance(exc, TimeoutError):
                 raise RequestTimeout() from None
             raise
+        finally:
+            self.connection.settimeout(timeout)
+
+    def _discard(self, length: int) -> None:
+        """Read and drop a body too large to take (up to MAX_DISCARD_BYTES, as servers do): a client still
+        sending when the connection closes gets a reset instead of our 413."""
+        if length > MAX_DISCARD_BYTES:
+            return
+        timeout = self.connection.gettimeout()
+        self.connection.settimeout(min(timeout or BODY_TIMEOUT_SECONDS, BODY_TIMEOUT_SECONDS))
+        try:
+            while length > 0 and (piece := self.rfile.read(min(length, 65536))):
+                length -= len(piece)
+        except OSError:
+            pass  # the caller stopped sending: the 413 goes out anyway
         finally:
             self.connection.settimeout(timeout)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from lib import upstream
 from lib.errors import PayloadTooLarge, UnsupportedMediaType, UpstreamBadResponse, ValidationFailed
 from lib.settings import REALTIME_INSTRUCTIONS_MAX_CHARS, OpenAISettings, RealtimeSettings
-from lib.validate import Body, Field
+from lib.validate import Body, Field, storable
 
 AUTH_MESSAGE = (
     "OpenAI refused the server's key for Realtime: OPENAI_API_KEY lacks Realtime access "
@@ -33,6 +33,7 @@ KEY_BODY = Body(KeyRequest, voice=Field(str, nullable=True), instructions=Field(
 def parse_request(data: dict, cfg: RealtimeSettings) -> KeyRequest:
     """A valid KeyRequest, or 422 naming the field at fault."""
     request = KEY_BODY.parse(data)
+    storable(request.instructions, "instructions")
     if request.voice is not None and request.voice not in cfg.allowed_voices:
         raise ValidationFailed("voice", f"must be one of: {', '.join(cfg.allowed_voices)}")
     if request.instructions is not None:
