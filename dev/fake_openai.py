@@ -12,7 +12,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("rate_limit", "quota", "500", "503", "401", "403", "model_not_found", "hang", "cut", "malformed", "stream_error",
-          "drop")
+          "drop", "endless_error", "huge_headers")
 _INLINE_FAULT = re.compile(r"#fault=([a-z0-9_]+)")
 _HANGUP = re.compile(r"^/v1/realtime/calls/([A-Za-z0-9_-]+)/hangup$")
 
@@ -90,6 +90,14 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
         if fault == "hang":
             time.sleep(self.server.hang_seconds)
             return self._json(*_error(500, "server_error", "late"))
+        if fault == "endless_error":  # an error body that never ends: the reader must cut it
+            return self._endless_error()
+        if fault == "huge_headers":  # a header block past any sane bound
+            self.send_response(200)
+            for index in range(1000):
+                self.send_header(f"x-filler-{index}", "x" * 100)
+            self.end_headers()
+            return
         if fault == "drop":  # the request read, the connection closed without a word (as an idle one is ended)
             self.close_connection = True
             return
@@ -136,6 +144,10 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
         words = re.findall(r"\S+\s*", text)
         base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
                 "model": body.get("model")}
+        if self.server.thinking is not None:  # a reasoning model: its role at once, then no words for a while
+            self._chunk({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                              "finish_reason": None}]})
+            self.server.thinking.wait(60)
         for index, word in enumerate(words):
             if fault == "cut" and index == max(1, len(words) // 2):
                 self.wfile.flush()
@@ -159,6 +171,17 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
             self._chunk({**base, "choices": [], "usage": usage})
         self._chunk_raw(b"data: [DONE]\n\n")
         self._chunk_raw(b"")
+
+    def _endless_error(self):
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            while True:
+                self._chunk_raw(b"x" * 65536)
+        except (BrokenPipeError, ConnectionResetError):
+            self.server.stream_aborted.set()
 
     def _chunk(self, payload: dict):
         self._chunk_raw(f"data: {json.dumps(payload)}\n\n".encode())
@@ -255,6 +278,7 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.requests: list[dict] = []
         self.faults: list[str] = []
         self.gate: threading.Event | None = None
+        self.thinking: threading.Event | None = None  # set: the stream holds before its first word until it is set
         self.stream_aborted = threading.Event()
         self.minted: set[str] = set()
         self.calls: dict[str, dict] = {}  # call id -> {"session": what the server configured, "ended": bool}

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from lib import openai_stream, upstream
+from lib import deadline as deadlines, openai_stream, upstream
 from lib.errors import (
     ApiError, ConversationNotFound, UpstreamBadResponse, UpstreamStreamInterrupted, ValidationFailed, canonical_uuid,
 )
 from lib.settings import SYSTEM_PROMPT_MAX_CHARS, ChatSettings, OpenAISettings
 from lib.turns import Turn
-from lib.validate import Body, Field
+from lib.validate import Body, Field, storable
 
 
 @dataclass
@@ -45,6 +45,8 @@ def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
     request = BODY.parse(data)
     if request.conversationId is not None:
         request.conversationId = canonical_uuid(request.conversationId, "conversationId")
+    storable(request.message, "message")
+    storable(request.systemPrompt, "systemPrompt")
     if request.regenerate:
         if request.message is not None:
             raise ValidationFailed("message", "must be absent when regenerate is true (the last message is reused)")
@@ -118,20 +120,24 @@ def reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettin
             "usage": usage, **turn.finish(text, usage)}
 
 
-def stream_reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettings) -> Iterator[dict]:
-    """Open the upstream stream (errors here are ordinary HTTP errors), then relay it as events."""
+def stream_reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettings,
+                 deadline: deadlines.Deadline | None = None) -> Iterator[dict | None]:
+    """Open the upstream stream (errors here are ordinary HTTP errors), then relay it as events until `deadline`."""
     model = request.model or cfg.model
+    deadline = deadline or deadlines.Deadline("groupchat/chat")
     # Raw HTTP over stdlib http.client (lib/http_pool.py), not the SDK: `import openai` alone would add ~0.4 s to
     # a cold start, and opening and reading a stream through it costs about seven times the CPU (README, Dependencies).
     response = openai_stream.open_chat(oai, {
         "model": model, "messages": build_messages(request, cfg, turn.context, turn), "stream": True,
         "stream_options": {"include_usage": True}, **cfg.completion_options(),
-    })
-    return _relay(response, turn, model)
+    }, deadline)
+    return _relay(response, turn, model, deadline)
 
 
-def _relay(response, turn: Turn, model: str) -> Iterator[dict]:
-    """`delta` events, then exactly one `done`, or `error` if the stream breaks or never finishes.
+def _relay(response, turn: Turn, model: str, deadline: deadlines.Deadline) -> Iterator[dict | None]:
+    """`delta` events, then exactly one `done`, or `error` if the stream breaks or never finishes; None on an idle
+    tick and a `status` while the model thinks (lib/deadline.py). At the deadline the reply ends as it got:
+    stored interrupted, `done` with finishReason "time_limit".
 
     A private reply the caller stops (hangs up) is stored as far as it got, marked interrupted; a failed one is not
     stored. A room's reply is stored as it grows (Turn.grow, before its words are sent on), goes on being read and
@@ -139,9 +145,15 @@ def _relay(response, turn: Turn, model: str) -> Iterator[dict]:
     """
     parts: list[str] = []
     usage = finish_reason = None
-    chunks = openai_stream.chunks(response)
+    chunks = deadlines.paced(openai_stream.chunks(response), response.abort, deadline)
     try:
         for chunk in chunks:
+            if chunk is deadlines.TIME_UP:
+                yield _time_up(turn, parts, usage)
+                return
+            if chunk is None or "type" in chunk:  # an idle tick or a status: the stream's own, not OpenAI's
+                yield chunk
+                continue
             text, usage, finish_reason = _piece(chunk, usage, finish_reason)
             if text:
                 parts.append(text)
@@ -165,6 +177,7 @@ def _relay(response, turn: Turn, model: str) -> Iterator[dict]:
         yield error_event(upstream.translate(exc, model=model, mid_stream=True))
         return
     finally:
+        chunks.close()  # stops the reading thread (at once if OpenAI is still sending)
         response.close()
     if finish_reason is None:
         turn.charge("".join(parts), usage)
@@ -193,6 +206,17 @@ def _piece(chunk: dict, usage, finish_reason) -> tuple[str, dict | None, str | N
     return text, usage, finish_reason
 
 
+def _time_up(turn: Turn, parts: list[str], usage) -> dict:
+    """The deadline came first: what arrived is stored as interrupted and the last event says why."""
+    text = "".join(parts)
+    try:
+        saved = turn.finish(text, usage, status="interrupted")
+    except ApiError as error:
+        return error_event(error)
+    return {"type": "done", "message": text, "conversationId": turn.conversation_id, "usage": usage,
+            "finishReason": "time_limit", **saved}
+
+
 def _halted(turn: Turn, parts: list[str], usage, outcome: str) -> Iterator[dict]:
     """A room's reply someone stopped ("stopped": it keeps what was stored) or whose asker left ("gone": deleted)."""
     turn.charge("".join(parts), usage)
@@ -205,10 +229,15 @@ def _halted(turn: Turn, parts: list[str], usage, outcome: str) -> Iterator[dict]
 
 
 def _unheard(chunks, turn: Turn, parts: list[str], usage, finish_reason) -> None:
-    """The asker hung up on a room's reply: read it to its end (bounded by OpenAI's timeouts), storing it as it
-    grows, then finish it (complete, or interrupted if the stream failed); nothing is sent."""
+    """The asker hung up on a room's reply: read it to its end (bounded by the request's deadline), storing it as
+    it grows, then finish it (complete, or interrupted if the stream failed or time ran out); nothing is sent."""
     try:
         for chunk in chunks:
+            if chunk is deadlines.TIME_UP:
+                finish_reason = None
+                break
+            if chunk is None or "type" in chunk:
+                continue
             text, usage, finish_reason = _piece(chunk, usage, finish_reason)
             if text:
                 parts.append(text)

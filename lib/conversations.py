@@ -5,7 +5,7 @@ from __future__ import annotations
 from lib import audit, rooms
 from lib.errors import ConversationNotFound, OwnerOnly, ValidationFailed, canonical_uuid
 from lib.history import History
-from lib.validate import Body, Field
+from lib.validate import Body, Field, storable
 
 TITLE_MAX_CHARS = 200
 SEARCH_MAX_CHARS = 200
@@ -55,7 +55,7 @@ def list_all(history: History) -> dict:
 
 def search(history: History, query: str) -> dict:
     """The user's conversations whose title or messages contain `query`, each with a short snippet."""
-    text = " ".join(query.split())
+    text = " ".join(storable(query, "q").split())
     if not text:
         raise ValidationFailed("q", "must not be blank")
     if len(text) > SEARCH_MAX_CHARS:
@@ -77,7 +77,7 @@ def snippet(content: str | None, query: str, width: int = SNIPPET_CHARS) -> str 
 
 def title_from(data: dict) -> str:
     """The PATCH body's title, one trimmed line of 1..200 characters; 422 otherwise."""
-    title = RENAME_BODY.parse(data)["title"]
+    title = storable(RENAME_BODY.parse(data)["title"], "title")
     title = " ".join(title.split())
     if not title:
         raise ValidationFailed("title", "must not be blank")

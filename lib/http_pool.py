@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http.client
 import select
+import socket
 import threading
 import time
 from collections import deque
@@ -34,8 +35,19 @@ class Exchange:
         while block := read(65536):
             yield block
 
-    def read(self) -> bytes:
-        return self._answer.read()
+    def read(self, limit: int | None = None) -> bytes:
+        """The body, or its first `limit` bytes (the rest is left unread: close() then drops the connection)."""
+        return self._answer.read(limit)
+
+    def abort(self) -> None:
+        """Make a read blocked on this answer (on another thread) return at once: the connection is not kept."""
+        connection = self._connection
+        sock = connection.sock if connection is not None else None
+        if sock is not None:
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's: a TLS one's would unwrap it
+            except OSError:
+                pass
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -48,11 +60,12 @@ class Exchange:
 
 
 def post(url: str, headers: dict[str, str], content: bytes, *, timeout: float, ca_file: str | None = None,
-         proxy: str | None = None) -> Exchange:
+         proxy: str | None = None, within: float | None = None) -> Exchange:
     """POST `content` and return the answer as soon as its headers are in; OSError/HTTPException on failure.
 
     Through `proxy` (http://[user:password@]host:port) if given: a CONNECT tunnel for https, the whole URL for
     http. A kept connection the server closes before answering (as servers end idle ones) is replaced at once.
+    The headers must be in `within` seconds (if given), however slowly they come: else TimeoutError.
     """
     (scheme, host, port), path = _split(url)
     origin = (scheme, host, port, proxy)
@@ -61,10 +74,10 @@ def post(url: str, headers: dict[str, str], content: bytes, *, timeout: float, c
     connection = _take(origin)
     if connection is not None:
         try:
-            return _exchange(connection, origin, path, headers, content)
+            return _exchange(connection, origin, path, headers, content, within)
         except STALE:
             connection.close()
-    return _exchange(_connect(origin, timeout, ca_file), origin, path, headers, content)
+    return _exchange(_connect(origin, timeout, ca_file), origin, path, headers, content, within)
 
 
 def close_idle() -> None:
@@ -76,13 +89,35 @@ def close_idle() -> None:
         connection.close()
 
 
-def _exchange(connection, origin: tuple, path: str, headers: dict[str, str], content: bytes) -> Exchange:
+def _exchange(connection, origin: tuple, path: str, headers: dict[str, str], content: bytes,
+              within: float | None = None) -> Exchange:
+    late = threading.Event()
+    watchdog = threading.Timer(max(within, 0.0), _cut, (connection, late)) if within is not None else None
+    if watchdog is not None:
+        watchdog.daemon = True
+        watchdog.start()
     try:
         connection.request("POST", path, body=content, headers=headers)
         return Exchange(connection, connection.getresponse(), origin)
     except BaseException:
         connection.close()
+        if late.is_set():
+            raise TimeoutError("the answer's headers did not come in time") from None
         raise
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+
+
+def _cut(connection, late: threading.Event) -> None:
+    """The watchdog's end of an exchange past its time: a blocked read returns."""
+    late.set()
+    sock = connection.sock
+    if sock is not None:
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 @functools.lru_cache(maxsize=16)

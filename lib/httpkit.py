@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import select
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -13,13 +15,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from lib import log, settings
+from lib import deadline, log, settings
 from lib.access import CORS_ALLOW_HEADERS, Caller, authenticate, cors_headers
 from lib.errors import (
     ApiError, BadHttpRequest, InvalidJson, MethodNotAllowed, PayloadTooLarge, RequestTimeout, ValidationFailed,
 )
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_DISCARD_BYTES = 4 * 1024 * 1024  # a body over the limit is read and dropped up to this, so the 413 is seen
 MAX_JSON_DEPTH = 32  # no request nests deeper than 2; Python's own limit depends on its version
 BODY_TIMEOUT_SECONDS = 10.0  # from the end of the headers to the end of the body
 _VERCEL_ID = re.compile(r"[A-Za-z0-9:_.-]{1,128}")
@@ -123,6 +126,20 @@ class EventStream:
 
     events: Iterator[dict]
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def _hung_up(connection) -> bool:
+    """The caller closed its end (a request is fully read before a stream starts, so nothing else is readable)."""
+    try:
+        poller = select.poll()
+        poller.register(connection, select.POLLIN | select.POLLHUP | select.POLLERR)
+        if not poller.poll(0):
+            return False
+        return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except (OSError, ValueError):
+        return True
 
 
 def sse_frame(event: dict) -> bytes:
@@ -245,6 +262,7 @@ class ApiHandler(BaseHTTPRequestHandler):
                 raise InvalidJson("Content-Length is not a number.") from None
             if length > MAX_BODY_BYTES:
                 self.close_connection = True  # the unread body must not be taken for a next request
+                self._discard(length)
                 raise PayloadTooLarge(f"The request body is {length} bytes; the limit is {MAX_BODY_BYTES}.")
             if length <= 0:
                 return b""
@@ -257,6 +275,21 @@ class ApiHandler(BaseHTTPRequestHandler):
             if isinstance(exc, TimeoutError):
                 raise RequestTimeout() from None
             raise
+        finally:
+            self.connection.settimeout(timeout)
+
+    def _discard(self, length: int) -> None:
+        """Read and drop a body too large to take (up to MAX_DISCARD_BYTES, as servers do): a client still
+        sending when the connection closes gets a reset instead of our 413."""
+        if length > MAX_DISCARD_BYTES:
+            return
+        timeout = self.connection.gettimeout()
+        self.connection.settimeout(min(timeout or BODY_TIMEOUT_SECONDS, BODY_TIMEOUT_SECONDS))
+        try:
+            while length > 0 and (piece := self.rfile.read(min(length, 65536))):
+                length -= len(piece)
+        except OSError:
+            pass  # the caller stopped sending: the 413 goes out anyway
         finally:
             self.connection.settimeout(timeout)
 
@@ -306,10 +339,21 @@ class ApiHandler(BaseHTTPRequestHandler):
         })
         self.close_connection = True  # no Content-Length: the stream ends when the connection does
         events = response.events
+        written = deadline.now()
         try:
             for event in events:
-                self.wfile.write(sse_frame(event))
+                if event is None:  # an idle tick (lib/deadline.paced): see a hang-up at once, keep the line alive
+                    if _hung_up(self.connection):
+                        break
+                    if deadline.now() - written < settings.HEARTBEAT_SECONDS:
+                        continue
+                    frame = b": keepalive\n\n"  # an SSE comment: readers ignore it, proxies see traffic
+                else:
+                    frame = sse_frame(event)
+                stamp = deadline.now()  # before the write: a reader acting on this frame acts after it
+                self.wfile.write(frame)
                 self.wfile.flush()
+                written = stamp
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             pass  # the caller hung up (or stopped reading): closing the events (below) stops the upstream and stores what was sent
         finally:

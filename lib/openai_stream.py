@@ -14,10 +14,13 @@ from lib.settings import OpenAISettings
 DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the SDK's, when OPENAI_BASE_URL is unset
 USER_AGENT = "finance-dashboard-relay (python http.client)"
 ENCODINGS = ("identity", "gzip", "deflate")  # what the request accepts (as httpx, which the SDK uses, asks)
+MAX_ERROR_BODY_BYTES = 64 * 1024  # an error body is read this far, no further (OpenAI's are under 1 KiB)
+MAX_LINE_BYTES = 1024 * 1024  # one `data:` line of the stream (a chunk is a few hundred bytes)
 
 
-def open_chat(cfg: OpenAISettings, body: dict):
-    """The open answer to POST /chat/completions with `body` (stream: true); our ApiError otherwise.
+def open_chat(cfg: OpenAISettings, body: dict, deadline=None):
+    """The open answer to POST /chat/completions with `body` (stream: true); our ApiError otherwise. Its headers
+    (and any error body) must come before `deadline` (lib/deadline.Deadline), however slowly.
 
     Failures are OpenAI's, mapped as for the SDK's (upstream.with_retry: one retry at most, x-request-id logged).
     """
@@ -25,9 +28,13 @@ def open_chat(cfg: OpenAISettings, body: dict):
     url = (cfg.base_url or DEFAULT_BASE_URL).rstrip("/") + "/chat/completions"
     headers = _headers(cfg.api_key)
     content = orjson.dumps(body)
-    return upstream.with_retry(lambda: _checked(http_pool.post(url, headers, content, timeout=cfg.timeout,
-                                                               ca_file=cfg.ca_file, proxy=cfg.proxy)),
-                               model=body.get("model"))
+
+    def attempt():
+        within = deadline.left() if deadline is not None else None
+        return _checked(http_pool.post(url, headers, content, timeout=cfg.timeout, ca_file=cfg.ca_file,
+                                       proxy=cfg.proxy, within=within))
+
+    return upstream.with_retry(attempt, model=body.get("model"))
 
 
 def _headers(api_key: str) -> dict[str, str]:
@@ -40,7 +47,7 @@ def _checked(response):
     """The answer if it is a stream; OpenAI's error (errors.UpstreamStatus) or UpstreamBadResponse otherwise."""
     if not 200 <= response.status_code < 300:
         try:
-            content = response.read()
+            content = response.read(MAX_ERROR_BODY_BYTES)
         finally:
             response.close()
         raise UpstreamStatus(response, _json_or_text(_decoded(response, content)))
@@ -68,6 +75,8 @@ def chunks(response) -> Iterator[dict]:
     for block in blocks:
         lines = (pending + block).split(b"\n") if pending else block.split(b"\n")
         pending = lines.pop()
+        if len(pending) > MAX_LINE_BYTES:
+            raise UpstreamBadResponse("OpenAI sent a stream line past its bound.")
         for line in lines:
             if line.startswith(b"data:"):
                 chunk = _chunk(line)

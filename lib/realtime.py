@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from lib import upstream
 from lib.errors import PayloadTooLarge, UnsupportedMediaType, UpstreamBadResponse, ValidationFailed
 from lib.settings import REALTIME_INSTRUCTIONS_MAX_CHARS, OpenAISettings, RealtimeSettings
-from lib.validate import Body, Field
+from lib.validate import Body, Field, storable
 
 AUTH_MESSAGE = (
     "OpenAI refused the server's key for Realtime: OPENAI_API_KEY lacks Realtime access "
@@ -33,6 +33,7 @@ KEY_BODY = Body(KeyRequest, voice=Field(str, nullable=True), instructions=Field(
 def parse_request(data: dict, cfg: RealtimeSettings) -> KeyRequest:
     """A valid KeyRequest, or 422 naming the field at fault."""
     request = KEY_BODY.parse(data)
+    storable(request.instructions, "instructions")
     if request.voice is not None and request.voice not in cfg.allowed_voices:
         raise ValidationFailed("voice", f"must be one of: {', '.join(cfg.allowed_voices)}")
     if request.instructions is not None:
@@ -61,7 +62,7 @@ def session_config(request: KeyRequest, cfg: RealtimeSettings) -> dict:
 
 def mint_key(request: KeyRequest, cfg: RealtimeSettings, oai: OpenAISettings) -> dict:
     """A new client secret: only its value, expiry, model and voice go back to the browser."""
-    client = upstream.client(oai)
+    client = upstream.client(oai, "realtime/key")
     session = session_config(request, cfg)
     secret = upstream.with_retry(
         lambda: client.realtime.client_secrets.create(
@@ -105,10 +106,10 @@ def language_from(query: dict) -> str | None:
 def create_call(offer: str, cfg: RealtimeSettings, oai: OpenAISettings,
                 language: str | None = None) -> tuple[str, str]:
     """Start a call with OpenAI from our server, with our session: (its SDP answer, its call id)."""
-    client = upstream.client(oai)
+    client = upstream.client(oai, "realtime/call")
     session = session_config(KeyRequest(language=language), cfg)
     answer = upstream.with_retry(lambda: client.realtime.calls.create(sdp=offer, session=session),
-                                 model=cfg.model, auth_message=AUTH_MESSAGE)
+                                 model=cfg.model, auth_message=AUTH_MESSAGE, only_if_unsent=True)
     location = answer.response.headers.get("location") or ""
     call_id = location.rstrip("/").rsplit("/", 1)[-1]
     sdp = answer.content.decode("utf-8", "replace")
@@ -126,7 +127,7 @@ def hang_up(call_id: str, oai: OpenAISettings) -> None:
     """End a call through OpenAI; a call OpenAI no longer knows is already over."""
     import openai
 
-    client = upstream.client(oai)
+    client = upstream.client(oai, "realtime/call")
 
     def end():
         try:

@@ -12,6 +12,15 @@ from lib.errors import ConfigError
 
 SYSTEM_PROMPT_MAX_CHARS = 4000
 REALTIME_INSTRUCTIONS_MAX_CHARS = 4000
+# Each function's platform limit in seconds: vercel.json's maxDuration, equal by tests/test_deadlines.py (README,
+# "Time bounds"). Every request ends DEADLINE_MARGIN_SECONDS before it, so our answer comes before Vercel's 504.
+MAX_DURATION_SECONDS = {
+    "groupchat/chat": 300, "groupchat/members": 10, "realtime/key": 60, "realtime/call": 60,
+    "realtime/transcript": 15, "config": 10, "admin/audit": 10, "me/data": 30, "cron/retention": 60,
+    "admin/usage": 10,
+}
+DEADLINE_MARGIN_SECONDS = 5.0
+HEARTBEAT_SECONDS = 8.0  # a stream with nothing to say sends an SSE comment this often (at most 10 s apart)
 # Current models with no announced shutdown (tests/test_model_lifecycle.py checks the installed SDK's notes).
 DEFAULT_CHAT_MODEL = "gpt-5.5"
 DEFAULT_REALTIME_MODEL = "gpt-realtime-2"

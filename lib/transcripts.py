@@ -13,7 +13,7 @@ from lib import context, limits, voice_calls
 from lib.errors import ConversationNotFound, RateLimited, ValidationFailed, canonical_uuid
 from lib.history import History
 from lib.stores import Bucket
-from lib.validate import Body, Field
+from lib.validate import Body, Field, storable
 
 MAX_ITEMS = 4
 MAX_TEXT_CHARS = 2000  # two to three minutes of speech; the whole body stays under the 64 KiB request bound
@@ -63,9 +63,11 @@ BODY = Body(TranscriptRequest, callId=Field(str, required=True), conversationId=
 def parse_request(data: dict) -> TranscriptRequest:
     """A valid TranscriptRequest, or 422 naming the first field at fault."""
     request = BODY.parse(data)
+    storable(request.callId, "callId")
     if request.conversationId is not None:
         request.conversationId = canonical_uuid(request.conversationId, "conversationId")
     for index, item in enumerate(request.items):
+        storable(item.text, f"items.{index}.text")
         if not item.text.strip():
             raise ValidationFailed(f"items.{index}.text", "must not be blank")
         if item.role == "user" and item.status != "complete":

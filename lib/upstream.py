@@ -14,17 +14,25 @@ from lib.errors import (
     UpstreamQuota, UpstreamRateLimited, UpstreamRejected, UpstreamStatus, UpstreamStreamInterrupted, UpstreamTimeout,
     UpstreamUnreachable,
 )
-from lib.settings import OpenAISettings
+from lib.settings import DEADLINE_MARGIN_SECONDS, MAX_DURATION_SECONDS, OpenAISettings
 
 T = TypeVar("T")
 RETRY_DELAY_SECONDS = 0.5
 MAX_RETRY_AFTER_SECONDS = 2.0
 
 
-def client(cfg: OpenAISettings):
-    """The shared OpenAI client for these settings; 503 when no key is configured."""
+def client(cfg: OpenAISettings, function: str = "groupchat/chat"):
+    """The shared OpenAI client for these settings, its timeouts cut to end within `function`'s deadline
+    (attempt_timeout), through the proxy the environment names; 503 when no key is configured."""
     require_key(cfg)
-    return _client(cfg.api_key, cfg.base_url, cfg.timeout)
+    return _client(cfg.api_key, cfg.base_url, attempt_timeout(cfg, function), cfg.proxy)
+
+
+def attempt_timeout(cfg: OpenAISettings, function: str) -> float:
+    """One attempt's wait on OpenAI: OPENAI_TIMEOUT_SECONDS, cut so that two attempts and the wait between them
+    (with_retry) end before `function`'s deadline, so the caller gets our JSON error, not the platform's 504."""
+    budget = MAX_DURATION_SECONDS[function] - DEADLINE_MARGIN_SECONDS - MAX_RETRY_AFTER_SECONDS
+    return min(cfg.timeout, budget / 2)
 
 
 def require_key(cfg: OpenAISettings) -> str:
@@ -38,30 +46,35 @@ def require_key(cfg: OpenAISettings) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def http_client(timeout: float):
-    """The one httpx client (and connection pool) the SDK talks through."""
+def http_client(timeout: float, proxy: str | None = None):
+    """The one httpx client (and connection pool) the SDK talks through, via `proxy` (settings.OpenAISettings.proxy:
+    HTTPS_PROXY, NO_PROXY... read as for the streamed chat; an explicit transport would ignore them otherwise)."""
     import httpx
 
-    transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+    transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                                    proxy=proxy)
     return httpx.Client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)), transport=transport)
 
 
 @functools.lru_cache(maxsize=8)
-def _client(api_key: str, base_url: str | None, timeout: float):
+def _client(api_key: str, base_url: str | None, timeout: float, proxy: str | None = None):
     import openai
 
     # Retries are ours (with_retry()): the SDK would also retry insufficient_quota and long Retry-After waits.
-    return openai.OpenAI(api_key=api_key, base_url=base_url, http_client=http_client(timeout), max_retries=0)
+    return openai.OpenAI(api_key=api_key, base_url=base_url, http_client=http_client(timeout, proxy), max_retries=0)
 
 
-def with_retry(fn: Callable[[], T], *, model: str | None = None, auth_message: str | None = None) -> T:
-    """Run one OpenAI call, retried once on a passing failure; raise our ApiError otherwise."""
+def with_retry(fn: Callable[[], T], *, model: str | None = None, auth_message: str | None = None,
+               only_if_unsent: bool = False) -> T:
+    """Run one OpenAI call, retried once on a passing failure; raise our ApiError otherwise. `only_if_unsent`:
+    retried only when OpenAI surely did nothing (a 429), for a call that must not happen twice."""
     for attempt in range(2):
         try:
             result = fn()
         except Exception as exc:  # noqa: BLE001 - every failure is translated below
             error = translate(exc, model=model, auth_message=auth_message)
-            if attempt == 0 and _worth_retrying(error):
+            retry = isinstance(error, UpstreamRateLimited) if only_if_unsent else True
+            if attempt == 0 and retry and _worth_retrying(error):
                 time.sleep(min(MAX_RETRY_AFTER_SECONDS, _retry_after(error) or RETRY_DELAY_SECONDS))
                 continue
             raise error from None

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from lib.errors import ValidationFailed
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and unpaired surrogates: PostgreSQL and UTF-8 refuse them
 
 # Written by hand rather than with pydantic, to keep pydantic out of every cold start (README, Dependencies).
 # Messages are pydantic's own, lower-cased, and the fault named is the one pydantic would name first:
@@ -87,3 +91,10 @@ def _one_of(choices: tuple) -> str:
 def _count(number: int, unit: str) -> str:
     """A count and its unit: 1 item, 4 items."""
     return f"{number} {unit}{'' if number == 1 else 's'}"
+
+
+def storable(value: str | None, path: str) -> str | None:
+    """`value` if every store can keep it; 422 naming `path` for a NUL or an unpaired surrogate (before any cost)."""
+    if value is not None and _UNSTORABLE.search(value):
+        raise ValidationFailed(path, "must not contain NUL or unpaired surrogate characters")
+    return value

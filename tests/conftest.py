@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -68,20 +69,48 @@ class HttpxExchange:
     def blocks(self):
         return self._response.iter_raw()
 
-    def read(self) -> bytes:
-        return self._response.read()
+    def read(self, limit: int | None = None) -> bytes:
+        return self._response.read()[:limit]
+
+    def abort(self) -> None:
+        self._response.close()
 
     def close(self) -> None:
         self._response.close()
 
 
 def post_through_httpx(url: str, headers: dict, content: bytes, *, timeout: float, ca_file=None,
-                       proxy=None) -> HttpxExchange:
+                       proxy=None, within=None) -> HttpxExchange:
     import httpx
 
     with httpx.Client(timeout=timeout) as client:
         request = client.build_request("POST", url, headers=headers, content=content)
         return HttpxExchange(client.send(request, stream=True))
+
+
+class FrozenClock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """Deadlines, heartbeats and the thinking status (lib/deadline.py) on a frozen clock: only a test moving it
+    sees them, and no test waits on the wall clock for them."""
+    from lib import deadline
+
+    frozen = FrozenClock()
+    deadline.set_clock(frozen)
+    yield frozen
+    deadline.set_clock(time.monotonic)
 
 
 @pytest.fixture
@@ -90,8 +119,9 @@ def fake_openai(env):
     server = FakeOpenAI(chunk_delay=0.001, hang_seconds=3).start()
     env.setenv("OPENAI_BASE_URL", server.base_url)
     yield server
-    if server.gate is not None:
-        server.gate.set()
+    for held in (server.gate, server.thinking):
+        if held is not None:
+            held.set()
     server.shutdown()
     server.server_close()
     http_pool.close_idle()  # the streamed chat's kept-alive connections to it

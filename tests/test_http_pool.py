@@ -227,3 +227,63 @@ def test_a_proxy_the_stream_cannot_speak_to_is_a_named_misconfiguration(chat, en
     assert (reply.status, reply.error_code) == (500, "misconfigured")
     assert reply.json()["error"]["setting"] == "HTTPS_PROXY"
     assert value not in reply.text
+
+
+# --- every path to OpenAI through the same egress: the whole reply, the realtime key, the call relay ----------
+
+OFFER = ("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+         "c=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendrecv\r\n")
+
+
+@pytest.fixture
+def paths(chat, key, call_server, env, tmp_path):
+    """Each SDK path to OpenAI as (name, a request to it)."""
+    env.setenv("HISTORY_DB", str(tmp_path / "history.sqlite3"))
+    return {
+        "whole reply": lambda: call(chat, "POST", CHAT, {"message": "hi"}),
+        "realtime key": lambda: call(key, "POST", "/api/realtime/key", {}),
+        "call relay": lambda: call(call_server.port, "POST", "/api/realtime/call", raw=OFFER.encode(),
+                                   headers={"Content-Type": "application/sdp"}),
+    }
+
+
+@pytest.fixture(scope="module")
+def call_server():
+    from tests.conftest import hosted
+
+    yield from hosted("realtime/call.py")
+
+
+OPENAI_PATHS = {"whole reply": "/v1/chat/completions", "realtime key": "/v1/realtime/client_secrets",
+                "call relay": "/v1/realtime/calls"}
+
+
+@pytest.mark.parametrize("name", list(OPENAI_PATHS))
+def test_every_path_goes_through_the_proxy_in_http_proxy(paths, env, fake_openai, proxy, name):
+    env.setenv("HTTP_PROXY", proxy.url)
+    paths[name]()
+    assert [r["path"] for r in fake_openai.requests] == [OPENAI_PATHS[name]]  # it reached OpenAI, through the proxy
+    env.setenv("HTTP_PROXY", dead_end())  # the same request with the proxy gone: so it did go through it
+    reply = paths[name]()
+    assert (reply.status, reply.error_code) == (502, "upstream_unreachable")
+    assert len(fake_openai.requests) == 1
+
+
+@pytest.mark.parametrize("name", list(OPENAI_PATHS))
+def test_a_proxy_refusing_the_credentials_stops_every_path(paths, env, fake_openai, guarded_proxy, name):
+    env.setenv("ALL_PROXY", guarded_proxy.url.replace("http://", "http://desk:wrong@"))
+    reply = paths[name]()
+    assert reply.status == 502 and reply.error_code.startswith("upstream_")  # the proxy's refusal, as OpenAI's
+    assert fake_openai.requests == []  # nothing went around the proxy
+    env.setenv("ALL_PROXY", guarded_proxy.url.replace("http://", "http://desk:s3cret@"))
+    paths[name]()
+    assert [r["path"] for r in fake_openai.requests] == [OPENAI_PATHS[name]]
+    assert "proxy-authorization" not in fake_openai.requests[-1]["headers"]
+
+
+@pytest.mark.parametrize("name", list(OPENAI_PATHS))
+def test_no_proxy_sends_every_path_direct(paths, env, fake_openai, name):
+    env.setenv("ALL_PROXY", dead_end())
+    env.setenv("NO_PROXY", "127.0.0.1")
+    paths[name]()
+    assert [r["path"] for r in fake_openai.requests] == [OPENAI_PATHS[name]]

@@ -167,3 +167,42 @@ def test_on_vercel_a_malformed_x_vercel_id_is_replaced(chat, openai_mock, env):
     env.setenv("ALLOW_ANONYMOUS_ON_VERCEL", "1")  # these callers are anonymous: accepted on purpose here
     reply = call(chat, "POST", CHAT, {"message": "hi"}, {"x-vercel-id": "<script>" * 30})
     assert reply.status == 200 and len(reply.headers["x-request-id"]) == 32
+
+
+def supabase_user(backend, env) -> dict:
+    """A Supabase user's Authorization header (every store takes it)."""
+    import time
+
+    import jwt
+
+    secret = "jwt-secret-for-tests-0123456789abcdef0123"
+    env.setenv("SUPABASE_JWT_SECRET", secret)
+    claims = {"sub": backend.new_user(), "aud": "authenticated", "exp": int(time.time()) + 600}
+    if backend.issuer:
+        claims["iss"] = backend.issuer
+    return {"Authorization": f"Bearer {jwt.encode(claims, secret, algorithm='HS256')}"}
+
+
+def test_a_nul_is_422_naming_its_field_before_anything_is_paid_for(backend, env, chat, fake_openai):
+    user = supabase_user(backend, env)
+    conversation = call(chat, "POST", CHAT, {"message": "bonjour"}, user).json()["conversationId"]
+    paid = len(fake_openai.requests)
+    for method, path, body, field in [
+        ("POST", CHAT, {"message": "a\u0000b", "conversationId": conversation}, "message"),
+        ("POST", CHAT, {"message": "ok", "systemPrompt": "\u0000"}, "systemPrompt"),
+        ("PATCH", f"{CHAT}?conversationId={conversation}", {"title": "titre\u0000"}, "title"),
+        ("GET", f"{CHAT}?q=a%00b", None, "q"),
+    ]:
+        reply = call(chat, method, path, body, user)
+        assert (reply.status, reply.error_code, reply.json()["error"]["field"]) == (422, "validation_error", field)
+    assert len(fake_openai.requests) == paid  # nothing more was sent to OpenAI
+    read = call(chat, "GET", f"{CHAT}?conversationId={conversation}", headers=user).json()
+    assert [m["content"] for m in read["messages"]][0] == "bonjour" and len(read["messages"]) == 2
+
+
+@pytest.mark.parametrize("size", [65 * 1024, 2 * 1024 * 1024], ids=["just-over", "2-MiB"])
+def test_a_body_over_the_limit_gets_the_json_413_not_a_reset(route, untouched, size):
+    body = b'{"' + route.field.encode() + b'": "' + b"x" * size + b'"}'
+    status, answer = exchange(route.port, head(route.path, f"Content-Length: {len(body)}\r\n") + body,
+                              half_close=False)
+    assert (status, answer["error"]["code"]) == (413, "payload_too_large")

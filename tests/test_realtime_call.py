@@ -288,3 +288,30 @@ def test_browser_roles_can_neither_read_nor_forge_call_records(postgres, role, s
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             db.execute(statement)
         db.rollback()
+
+
+def test_the_voice_relays_timeouts_and_retry_end_before_its_limit(env):
+    from lib import settings, upstream
+
+    env.setenv("OPENAI_TIMEOUT_SECONDS", "55")  # the most the setting allows
+    for function in ("realtime/key", "realtime/call"):
+        attempt = upstream.attempt_timeout(settings.openai(), function)
+        worst = 2 * attempt + upstream.MAX_RETRY_AFTER_SECONDS
+        assert worst < settings.MAX_DURATION_SECONDS[function] - settings.DEADLINE_MARGIN_SECONDS + 0.001
+
+
+@pytest.mark.parametrize("failure", [error(500, "server_error", "server_error"), httpx.ReadTimeout("slow"),
+                                     httpx.RemoteProtocolError("cut")], ids=["500", "timeout", "cut"])
+def test_a_call_openai_may_have_started_is_never_tried_twice(relay, openai_mock, failure):
+    route = openai_mock.post("/realtime/calls")
+    route.side_effect = [failure, answered()]
+    reply = start(relay)
+    assert reply.status in (502, 504)
+    assert route.call_count == 1  # a second try could start a second voice call
+
+
+def test_a_call_openai_rate_limited_is_tried_again(relay, openai_mock):
+    route = openai_mock.post("/realtime/calls")
+    route.side_effect = [error(429, "rate_limit_exceeded", headers={"retry-after-ms": "10"}), answered()]
+    assert start(relay).status == 201
+    assert route.call_count == 2

@@ -1,7 +1,7 @@
 """The integrated chat: POST a message for OpenAI's reply (whole or as SSE), regenerate the last reply, or stop
 a room's reply in progress; GET (list, search, read), PATCH (rename) and DELETE history."""
 
-from lib import chat, conversations, rooms, settings, turns
+from lib import chat, conversations, deadline, rooms, settings, turns
 from lib.errors import ValidationFailed
 from lib.history import History
 from lib.httpkit import ApiHandler, EventStream, JsonResponse, Request
@@ -11,6 +11,7 @@ class handler(ApiHandler):
     routes = {"POST": "post", "GET": "get", "PATCH": "patch", "DELETE": "delete"}
 
     def post(self, request: Request):
+        ends = deadline.Deadline("groupchat/chat")  # this request's, from its maxDuration (lib/settings.py)
         cfg = settings.chat()
         body = chat.parse_request(request.json(), cfg)
         history = History.of(request)
@@ -30,7 +31,7 @@ class handler(ApiHandler):
         with turn.charged_if_it_fails():
             turn.start()  # in a room: the question, and the reply as it is written, are seen by all
             if streamed:
-                return EventStream(chat.stream_reply(body, turn, cfg, settings.openai()))
+                return EventStream(chat.stream_reply(body, turn, cfg, settings.openai(), ends))
             return JsonResponse(chat.reply(body, turn, cfg, settings.openai()))
 
     def get(self, request: Request):

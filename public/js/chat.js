@@ -210,9 +210,13 @@ export function setupChat(config) {
           answer += event.text;
           if (reply) update(reply, { content: answer, status: "writing" });
           follow();
+        } else if (event.type === "status") {  // the model is reasoning: "Réflexion…" until its first words
+          const words = reply && !answer && reply.querySelector(".thinking > span:not(.dots)");
+          if (words) say(words, "chat.reasoning");
         } else if (event.type === "done") {
           closed = true;
           if (reply && typeof event.message === "string") update(reply, { content: event.message, status: "done" });
+          if (reply && event.finishReason === "time_limit") timeLimited(reply);
           remember(event.conversationId || conversationId);
           if (reply && event.saved === false && config.history) note(reply, "chat.notSaved");
         } else if (event.type === "error") {
@@ -248,6 +252,17 @@ export function setupChat(config) {
       markLast();
       follow();
     }
+  }
+
+  // A reply cut at the server's time limit: say so, and offer to go on as a new turn.
+  function timeLimited(reply) {
+    note(reply, "chat.timeLimit");
+    const more = actionButton("regenerate", "chat.continue", (button) => {
+      button.remove();
+      input.value = t("chat.continuePrompt");
+      sendMessage();
+    });
+    reply.querySelector(".content").insertBefore(more, reply.querySelector(".actions"));
   }
 
   const wantsReply = (text, askAssistant) =>

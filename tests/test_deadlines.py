@@ -1,0 +1,161 @@
+"""Every request ends on time: its platform limit, the streamed reply's deadline on a frozen clock, heartbeats, a
+status while the model thinks, hang-ups, and upstream reads bounded in time and size."""
+
+import json
+import re
+import threading
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+
+from lib import deadline, settings
+from tests.helpers import call, open_stream, read_event
+
+CHAT = "/api/groupchat/chat"
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "jwt-secret-for-tests-0123456789abcdef0123"
+ALICE: dict = {}
+
+
+@pytest.fixture
+def history(backend, env, fake_openai):
+    """History on, in each store; Alice is a Supabase user."""
+    env.delenv("ALLOW_ANONYMOUS")
+    env.setenv("SUPABASE_JWT_SECRET", SECRET)
+    claims = {"sub": backend.new_user(), "aud": "authenticated", "exp": int(time.time()) + 600}
+    if backend.issuer:
+        claims["iss"] = backend.issuer
+    ALICE.clear()
+    ALICE["Authorization"] = f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"
+    return backend
+
+
+def messages_of(port, conversation):
+    reply = call(port, "GET", f"{CHAT}?conversationId={conversation}", headers=ALICE)
+    assert reply.status == 200, reply.text
+    return [(m["role"], m["content"], m["status"]) for m in reply.json()["messages"]]
+
+
+def read_frame(response) -> str:
+    """The next SSE block as text (an event or a comment)."""
+    lines = []
+    while True:
+        line = response.readline().decode()
+        if not line:
+            raise EOFError("stream ended")
+        if line == "\n" and lines:
+            return "".join(lines)
+        lines.append(line)
+
+
+# --- each function's platform limit --------------------------------------------------------------------------
+
+def test_each_functions_limit_is_vercels_max_duration_and_the_readmes():
+    functions = json.loads((ROOT / "vercel.json").read_text())["functions"]
+    assert {name.removeprefix("api/").removesuffix(".py"): spec["maxDuration"]
+            for name, spec in functions.items()} == settings.MAX_DURATION_SECONDS
+    readme = (ROOT / "README.md").read_text()
+    stated = dict(re.findall(r"^\| `api/([\w/]+)\.py` \| (\d+) s \|", readme, re.MULTILINE))
+    assert {name: int(seconds) for name, seconds in stated.items()} == settings.MAX_DURATION_SECONDS
+
+
+# --- the streamed reply's deadline ---------------------------------------------------------------------------
+
+def test_a_reply_reaching_its_deadline_ends_cleanly_and_is_stored_interrupted(chat, history, fake_openai, clock):
+    fake_openai.gate = threading.Event()  # OpenAI holds its reply after the first words
+    connection, response = open_stream(chat, CHAT, {"message": "un deux trois", "stream": True}, ALICE)
+    first = read_event(response)
+    assert first == {"type": "delta", "text": "Echo: "}
+    clock.advance(settings.MAX_DURATION_SECONDS["groupchat/chat"] - settings.DEADLINE_MARGIN_SECONDS)
+    last = read_event(response)
+    assert (last["type"], last["finishReason"], last["message"]) == ("done", "time_limit", "Echo: ")
+    assert last["saved"] is True
+    with pytest.raises(EOFError):
+        read_event(response)  # nothing after it: the stream is closed
+    connection.close()
+    assert not fake_openai.gate.is_set()  # it ended while OpenAI was still holding its reply
+    fake_openai.gate.set()
+    assert messages_of(chat, last["conversationId"])[-1] == ("assistant", "Echo: ", "interrupted")
+
+
+def test_a_reply_in_time_is_untouched_by_the_deadline(chat, fake_openai, clock):
+    clock.advance(settings.MAX_DURATION_SECONDS["groupchat/chat"] - settings.DEADLINE_MARGIN_SECONDS - 1)
+    events = call(chat, "POST", CHAT, {"message": "bonjour", "stream": True}).events()
+    assert (events[-1]["type"], events[-1]["finishReason"]) == ("done", "stop")
+
+
+def test_a_thinking_model_gets_a_status_then_heartbeats(chat, fake_openai, clock):
+    fake_openai.thinking = threading.Event()  # its role at once, then no words until the test lets it go
+    connection, response = open_stream(chat, CHAT, {"message": "réfléchis", "stream": True})
+    clock.advance(deadline.THINKING_AFTER_SECONDS)
+    assert read_event(response) == {"type": "status", "status": "thinking"}
+    clock.advance(settings.HEARTBEAT_SECONDS)
+    assert read_frame(response) == ": keepalive\n"  # an SSE comment: the page and any proxy see a live line
+    clock.advance(settings.HEARTBEAT_SECONDS)
+    assert read_frame(response) == ": keepalive\n"
+    fake_openai.thinking.set()
+    events = [read_event(response)]
+    while events[-1]["type"] == "delta":
+        events.append(read_event(response))
+    assert events[-1]["type"] == "done" and events[-1]["message"] == "Echo: réfléchis"
+    connection.close()
+
+
+def test_a_heartbeat_is_sent_only_after_a_quiet_spell(chat, fake_openai, clock):
+    fake_openai.gate = threading.Event()
+    connection, response = open_stream(chat, CHAT, {"message": "un deux", "stream": True})
+    assert read_event(response)["type"] == "delta"
+    clock.advance(settings.HEARTBEAT_SECONDS)
+    assert read_frame(response) == ": keepalive\n"
+    fake_openai.gate.set()
+    rest = [read_event(response)]
+    while rest[-1]["type"] == "delta":
+        rest.append(read_event(response))
+    assert rest[-1]["type"] == "done"  # no more heartbeats: the clock stood still
+    connection.close()
+
+
+def test_a_private_reply_the_caller_hangs_up_on_stops_reading_openai_at_once(chat, chat_server, history,
+                                                                             fake_openai):
+    fake_openai.gate = threading.Event()  # OpenAI holds its reply, as a reasoning model would
+    connection, response = open_stream(chat, CHAT, {"message": "un deux trois", "stream": True}, ALICE)
+    first = read_event(response)
+    response.close()
+    connection.close()
+    chat_server.wait_idle(20)  # ends while OpenAI still holds the reply: the server saw the hang-up itself
+    assert not fake_openai.gate.is_set()
+    conversation = call(chat, "GET", CHAT, headers=ALICE).json()["conversations"][0]["id"]
+    assert messages_of(chat, conversation)[-1] == ("assistant", first["text"], "interrupted")
+
+
+# --- upstream reads bounded ----------------------------------------------------------------------------------
+
+def test_an_endless_error_body_is_cut_at_its_bound(chat, fake_openai):
+    fake_openai.fail_next("endless_error", "endless_error")  # and its retry
+    reply = call(chat, "POST", CHAT, {"message": "hi", "stream": True})
+    assert (reply.status, reply.error_code) == (502, "upstream_error")
+    assert fake_openai.stream_aborted.wait(20), "the stand-in was never cut off"
+
+
+def test_a_header_block_past_its_bound_is_an_unreachable_upstream(chat, fake_openai):
+    fake_openai.fail_next("huge_headers", "huge_headers")
+    reply = call(chat, "POST", CHAT, {"message": "hi", "stream": True})
+    assert (reply.status, reply.error_code) == (502, "upstream_unreachable")
+
+
+def test_a_stream_line_past_its_bound_is_a_bad_response():
+    from lib import openai_stream
+    from lib.errors import UpstreamBadResponse
+
+    class Endless:
+        headers = {}
+
+        def blocks(self):
+            while True:
+                yield b"data: " + b"x" * 65536
+
+    with pytest.raises(UpstreamBadResponse):
+        for _ in openai_stream.chunks(Endless()):
+            pass
