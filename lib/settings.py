@@ -500,6 +500,11 @@ def _prices(env: Mapping[str, str]) -> dict[str, tuple[float, float]]:
     return prices
 
 
+def vercel_region(env: Mapping[str, str] | None = None) -> str | None:
+    """VERCEL_REGION: the region Vercel runs this instance in (set by Vercel at run time; None elsewhere)."""
+    return _text(_env(env), "VERCEL_REGION")
+
+
 def on_vercel(env: Mapping[str, str] | None = None) -> bool:
     """Running in Vercel's runtime (VERCEL=1): only there are its request headers (x-vercel-id...) Vercel's own."""
     return _env(env).get("VERCEL") == "1"

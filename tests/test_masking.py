@@ -35,6 +35,7 @@ TABLE = [
     (f"card {BAD_CARD} (one digit off)", f"card {BAD_CARD} (one digit off)"),
     ("Sécurité sociale : 2 95 10 99 126 111 93", "Sécurité sociale : [NIR_1]"),
     ("NIR 295109912611194 faux", "NIR 295109912611194 faux"),
+    ("NIR né en Corse : 2 69 05 2A 123 456 88", "NIR né en Corse : [NIR_1]"),
     (f"SIREN {SIREN[:3]} {SIREN[3:6]} {SIREN[6:]}, SIRET {SIRET}", "SIREN [SIREN_1], SIRET [SIREN_2]"),
     ("SIREN 732 829 321", "SIREN 732 829 321"),
     ("Appelez-moi au 06 12 34 56 78 ou au +33 6 12 34 56 78", "Appelez-moi au [TEL_1] ou au [TEL_2]"),
