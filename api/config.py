@@ -1,4 +1,5 @@
-"""GET /api/config: the dashboard's public settings (group chat link, sign-in options, what is available)."""
+"""GET /api/config: the dashboard's public settings (group chat link, sign-in options, what is available); for an
+admin, also where each part runs."""
 
 from lib import dashboard
 from lib.httpkit import ApiHandler, JsonResponse, Request
@@ -9,4 +10,4 @@ class handler(ApiHandler):
     public = True
 
     def get(self, request: Request):
-        return JsonResponse(dashboard.config())
+        return JsonResponse(dashboard.config_for(request.headers.get("Authorization")))

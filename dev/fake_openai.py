@@ -14,6 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 FAULTS = ("rate_limit", "quota", "500", "503", "401", "403", "model_not_found", "hang", "cut", "malformed", "stream_error",
           "drop", "endless_error", "huge_headers")
 _INLINE_FAULT = re.compile(r"#fault=([a-z0-9_]+)")
+MODERATION_CATEGORIES = ("harassment", "harassment/threatening", "hate", "hate/threatening", "illicit",
+                         "illicit/violent", "self-harm", "self-harm/instructions", "self-harm/intent", "sexual",
+                         "sexual/minors", "violence", "violence/graphic")
 _HANGUP = re.compile(r"^/v1/realtime/calls/([A-Za-z0-9_-]+)/hangup$")
 
 
@@ -103,6 +106,8 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
             return
         if self.path == "/v1/chat/completions":
             return self._chat(body, fault)
+        if self.path == "/v1/moderations":
+            return self._moderation(body)
         if self.path == "/v1/realtime/client_secrets":
             return self._client_secret(body, fault)
         if self.path == "/v1/realtime/calls":
@@ -129,6 +134,17 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
             })
         self._stream(body, text, usage, fault)
 
+    def _moderation(self, body: dict):
+        """POST /moderations: flagged when the input holds `#flagged` (harassment), else not."""
+        text = body.get("input") if isinstance(body.get("input"), str) else json.dumps(body.get("input"))
+        flagged = "#flagged" in text
+        categories = {name: flagged and name == "harassment" for name in MODERATION_CATEGORIES}
+        return self._json(200, {"id": "modr-" + secrets.token_hex(6), "model": body.get("model"), "results": [{
+            "flagged": flagged, "categories": categories,
+            "category_scores": {name: 0.9 if flagged and name == "harassment" else 0.001 for name in categories},
+            "category_applied_input_types": {name: ["text"] for name in categories},
+        }]})
+
     def _stream(self, body: dict, text: str, usage: dict, fault: str | None):
         try:
             self._send_stream(body, text, usage, fault)
@@ -142,6 +158,9 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
         self.send_header("x-request-id", "req_fake")
         self.end_headers()
         words = re.findall(r"\S+\s*", text)
+        if self.server.cuts is not None:  # the reply cut at these character positions instead of after words
+            ends = sorted({0, *(c for c in self.server.cuts if 0 < c < len(text)), len(text)})
+            words = [text[a:b] for a, b in zip(ends, ends[1:])]
         base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
                 "model": body.get("model")}
         if self.server.thinking is not None:  # a reasoning model: its role at once, then no words for a while
@@ -279,6 +298,7 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.faults: list[str] = []
         self.gate: threading.Event | None = None
         self.thinking: threading.Event | None = None  # set: the stream holds before its first word until it is set
+        self.cuts: list[int] | None = None  # where a streamed reply is cut into chunks (default: after each word)
         self.stream_aborted = threading.Event()
         self.minted: set[str] = set()
         self.calls: dict[str, dict] = {}  # call id -> {"session": what the server configured, "ended": bool}

@@ -11,7 +11,7 @@ from lib.history import History
 
 KINDS = ("credential_refused", "room_created", "invitation_made", "invitation_revoked", "invitation_used", "member_removed",
          "member_left", "conversation_deleted", "data_exported", "data_erased", "retention_run", "admin_read",
-         "ceiling_reached")
+         "ceiling_reached", "content_flagged")
 
 
 def hashed(value: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from lib import deadline as deadlines, openai_stream, upstream
+from lib import deadline as deadlines, log, masking, openai_stream, upstream
 from lib.errors import (
     ApiError, ConversationNotFound, UpstreamBadResponse, UpstreamStreamInterrupted, ValidationFailed, canonical_uuid,
 )
@@ -90,9 +90,10 @@ def system_prompt_for(request: ChatRequest, cfg: ChatSettings) -> str | None:
 
 
 def build_messages(request: ChatRequest, cfg: ChatSettings, history: list[dict] | None = None,
-                   turn: Turn | None = None) -> list[dict]:
+                   turn: Turn | None = None, masker: masking.Masker | None = None) -> list[dict]:
     """The system prompt (client's, else the server's), in a room the server's word on who is who, earlier turns,
-    then the new user message (in a room, under the asker's label)."""
+    then the new user message (in a room, under the asker's label): all of it with client identifiers masked
+    (lib/masking.py; `masker` keeps the placeholders, to restore them in the reply)."""
     messages = []
     system = system_prompt_for(request, cfg)
     if system:
@@ -101,21 +102,27 @@ def build_messages(request: ChatRequest, cfg: ChatSettings, history: list[dict] 
     messages.extend(history or [])
     name = {"name": turn.asker_label} if turn and turn.asker_label else {}
     messages.append({"role": "user", **name, "content": request.message})
-    return messages
+    masker = masker if masker is not None else masking.Masker(cfg.masked_kinds)
+    masked = masker.mask_messages(messages)
+    if masker.values:
+        log.note(maskedIdentifiers=masker.counts())
+    return masked
 
 
 def reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettings) -> dict:
     """The assistant's whole reply as the API's JSON body, stored with its message."""
     client = upstream.client(oai)
     model = request.model or cfg.model
+    masker = masking.Masker(cfg.masked_kinds)
+    messages = build_messages(request, cfg, turn.context, turn, masker)
     completion = upstream.with_retry(
-        lambda: client.chat.completions.create(model=model, messages=build_messages(request, cfg, turn.context, turn),
-                                               **cfg.completion_options()),
+        lambda: client.chat.completions.create(model=model, messages=messages, **cfg.completion_options()),
         model=model,
     )
     if not completion.choices:
         raise UpstreamBadResponse("OpenAI's answer held no reply.")
-    text, usage = completion.choices[0].message.content or "", _usage(completion.usage)
+    text = masker.restore(completion.choices[0].message.content or "")
+    usage = _usage(completion.usage)
     return {"message": text, "conversationId": turn.conversation_id, "model": completion.model or model,
             "usage": usage, **turn.finish(text, usage)}
 
@@ -125,13 +132,17 @@ def stream_reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenA
     """Open the upstream stream (errors here are ordinary HTTP errors), then relay it as events until `deadline`."""
     model = request.model or cfg.model
     deadline = deadline or deadlines.Deadline("groupchat/chat")
+    masker = masking.Masker(cfg.masked_kinds)
     # Raw HTTP over stdlib http.client (lib/http_pool.py), not the SDK: `import openai` alone would add ~0.4 s to
     # a cold start, and opening and reading a stream through it costs about seven times the CPU (README, Dependencies).
     response = openai_stream.open_chat(oai, {
-        "model": model, "messages": build_messages(request, cfg, turn.context, turn), "stream": True,
+        "model": model, "messages": build_messages(request, cfg, turn.context, turn, masker), "stream": True,
         "stream_options": {"include_usage": True}, **cfg.completion_options(),
     }, deadline)
-    return _relay(response, turn, model, deadline)
+    if not masker.values:
+        return _relay(response, turn, model, deadline)
+    # The reply is read, stored and sent with the person's own values back in place of the placeholders.
+    return masking.restored_events(_relay(response, masking.RestoringTurn(turn, masker), model, deadline), masker)
 
 
 def _relay(response, turn: Turn, model: str, deadline: deadlines.Deadline) -> Iterator[dict | None]:

@@ -133,6 +133,11 @@ class RateLimited(ApiError):
     status, code = 429, "rate_limited"
 
 
+class ContentFlagged(ApiError):
+    status, code = 422, "content_flagged"
+    default_message = "OpenAI's moderation flagged this message; it was not sent to the assistant."
+
+
 class ConfigError(ApiError):
     status, code = 500, "misconfigured"
 

@@ -25,6 +25,7 @@ HEARTBEAT_SECONDS = 8.0  # a stream with nothing to say sends an SSE comment thi
 DEFAULT_CHAT_MODEL = "gpt-5.5"
 DEFAULT_REALTIME_MODEL = "gpt-realtime-2"
 DEFAULT_TRANSCRIPTION_MODEL = "gpt-transcribe"
+IDENTIFIER_KINDS = ("iban", "card", "nir", "siren", "phone", "email")  # what MASK_IDENTIFIERS may name
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 REALTIME_VOICES = ("alloy", "ash", "ballad", "cedar", "coral", "echo", "marin", "sage", "shimmer", "verse")
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
@@ -156,6 +157,8 @@ class ChatSettings:
     max_output_tokens: int = 4096
     allow_client_system_prompt: bool = True
     reasoning_effort: str | None = None
+    masked_kinds: tuple[str, ...] = IDENTIFIER_KINDS  # client identifiers masked before OpenAI (lib/masking.py)
+    moderation: bool = False  # each new message checked with OpenAI's moderation endpoint first
 
     def completion_options(self) -> dict:
         """What every Chat Completions request adds to model and messages (reasoning models refuse temperature)."""
@@ -401,7 +404,24 @@ def chat(env: Mapping[str, str] | None = None) -> ChatSettings:
         max_output_tokens=_number(env, "CHAT_MAX_OUTPUT_TOKENS", 4096, 1, 128000),
         allow_client_system_prompt=_flag(env, "CHAT_ALLOW_CLIENT_SYSTEM_PROMPT", True),
         reasoning_effort=effort,
+        masked_kinds=_masked_kinds(env),
+        moderation=_flag(env, "MODERATION"),
     )
+
+
+def _masked_kinds(env: Mapping[str, str]) -> tuple[str, ...]:
+    """MASK_IDENTIFIERS: `all` (the default), `none`, or some of iban, card, nir, siren, phone, email."""
+    raw = env.get("MASK_IDENTIFIERS", "").strip().lower()
+    if raw in ("", "all"):
+        return IDENTIFIER_KINDS
+    if raw == "none":
+        return ()
+    kinds = tuple(part.strip() for part in raw.split(",") if part.strip())
+    unknown = [kind for kind in kinds if kind not in IDENTIFIER_KINDS]
+    if unknown or not kinds:
+        raise ConfigError("MASK_IDENTIFIERS", f"must be all, none, or some of {', '.join(IDENTIFIER_KINDS)}, "
+                                              f"not {raw!r}")
+    return tuple(kind for kind in IDENTIFIER_KINDS if kind in kinds)
 
 
 @_per_environment
@@ -487,6 +507,11 @@ def _prices(env: Mapping[str, str]) -> dict[str, tuple[float, float]]:
             raise ConfigError("USAGE_PRICES_USD", "must name a model and prices between 0 and 1000")
         prices[model.strip()] = (low, high)
     return prices
+
+
+def vercel_region(env: Mapping[str, str] | None = None) -> str | None:
+    """VERCEL_REGION: the region Vercel runs this instance in (set by Vercel at run time; None elsewhere)."""
+    return _text(_env(env), "VERCEL_REGION")
 
 
 def on_vercel(env: Mapping[str, str] | None = None) -> bool:

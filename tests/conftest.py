@@ -14,8 +14,8 @@ from tests.browser_fixtures import chromium  # noqa: F401 - one browser for the 
 from tests.helpers import CANARY_KEY, LoopbackServer, load_handler
 
 SETTINGS = re.compile(r"^(OPENAI_|CHAT_|REALTIME_|DASHBOARD_TOKEN|ALLOW_ANONYMOUS|ALLOWED_ORIGINS|SUPABASE_|HISTORY_"
-                      r"|GROUPCHAT_URL|VERCEL$|GLOBAL_|AUTH_ALLOW_SIGNUP|BRAND_|AI_DISCLOSURE_|ADVICE_NOTICE_|DASHBOARD_"
-                      r"|SSL_CERT_|ADMIN_|AUDIT_|CRON_SECRET$|USAGE_|(?i:(HTTPS?|ALL|NO)_PROXY$))")
+                      r"|GROUPCHAT_URL|VERCEL$|VERCEL_REGION$|GLOBAL_|AUTH_ALLOW_SIGNUP|BRAND_|AI_DISCLOSURE_|ADVICE_NOTICE_|DASHBOARD_"
+                      r"|SSL_CERT_|ADMIN_|AUDIT_|CRON_SECRET$|USAGE_|MASK_IDENTIFIERS$|MODERATION$|(?i:(HTTPS?|ALL|NO)_PROXY$))")
 
 
 @pytest.fixture(autouse=True)

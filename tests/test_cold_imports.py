@@ -83,3 +83,10 @@ def test_a_streamed_chat_never_imports_the_openai_sdk_or_httpx():
     assert served["status"] == 200
     assert not top_level(served["modules"]) & {"openai", "httpx"}
     assert "lib.http_pool" in served["modules"]  # it did talk to OpenAI, over stdlib http.client
+
+
+def test_python_stdnum_is_imported_only_for_a_message_with_a_candidate_number():
+    plain = serve_one("groupchat/chat.py", "/api/groupchat/chat", {"message": "Quel est le taux du livret A ?"})
+    assert plain["status"] == 200 and "stdnum" not in top_level(plain["modules"])
+    iban = serve_one("groupchat/chat.py", "/api/groupchat/chat", {"message": "IBAN FR7630006000011234567890189"})
+    assert iban["status"] == 200 and "stdnum" in top_level(iban["modules"])

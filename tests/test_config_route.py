@@ -81,3 +81,39 @@ def test_a_bad_brand_or_notice_is_a_config_error_naming_it(config, env, setting,
     env.setenv(setting, value)
     reply = call(config, "GET", "/api/config")
     assert (reply.status, reply.json()["error"]["setting"]) == (500, setting)
+
+
+ADMIN, MEMBER = "Admin:admin-token-0123456789abcdef", "Camille:camille-token-0123456789ab"
+
+
+@pytest.mark.parametrize("authorization, sees", [
+    ("Bearer admin-token-0123456789abcdef", True), ("Bearer camille-token-0123456789ab", False),
+    ("Bearer wrong-token-0123456789abcdef", False), (None, False)])
+def test_an_admin_is_told_where_each_part_runs_and_no_one_else(config, env, authorization, sees):
+    env.setenv("DASHBOARD_TOKENS", f"{ADMIN},{MEMBER}")
+    env.setenv("ADMIN_TOKEN_NAMES", "Admin")
+    env.setenv("VERCEL_REGION", "cdg1")
+    env.setenv("OPENAI_BASE_URL", "https://eu.api.openai.com/v1")
+    env.setenv("SUPABASE_URL", "https://abcd1234.supabase.co")
+    env.setenv("SUPABASE_SERVICE_ROLE_KEY", "service-role-secret-value")
+    env.setenv("MASK_IDENTIFIERS", "iban,email")
+    env.setenv("MODERATION", "on")
+    reply = call(config, "GET", "/api/config", headers={"Authorization": authorization} if authorization else {})
+    assert reply.status == 200
+    if not sees:
+        assert "placement" not in reply.json()
+        return
+    assert reply.json()["placement"] == {
+        "functions": {"region": "cdg1"}, "openai": {"host": "eu.api.openai.com", "residency": "eu"},
+        "history": {"backend": "supabase", "host": "abcd1234.supabase.co"},
+        "maskedIdentifiers": ["iban", "email"], "moderation": True}
+    for secret in ("service-role-secret-value", CANARY_KEY, "admin-token", "camille-token"):
+        assert secret not in reply.text
+
+
+def test_the_functions_are_placed_in_paris_by_default():
+    import json
+
+    from tests.helpers import ROOT
+
+    assert json.loads((ROOT / "vercel.json").read_text())["regions"] == ["cdg1"]

@@ -15,6 +15,7 @@ REQUESTS = {  # our upstream path -> the spec's schema for its body
     "/v1/chat/completions": "CreateChatCompletionRequest",
     "/v1/realtime/client_secrets": "RealtimeCreateClientSecretRequest",
     "/v1/realtime/calls": "RealtimeCallCreateRequest",
+    "/v1/moderations": "CreateModerationRequest",
 }
 
 
@@ -101,6 +102,7 @@ def test_our_canned_openai_answers_conform():
 def test_requests_reaching_the_loopback_stand_in_conform(chat, key, fake_openai, env, tmp_path, call_relay):
     pytest.importorskip("aiortc")
     env.setenv("HISTORY_DB", str(tmp_path / "history.sqlite3"))
+    env.setenv("MODERATION", "on")
     call(chat, "POST", "/api/groupchat/chat", {"message": "bonjour"})
     call(chat, "POST", "/api/groupchat/chat", {"message": "bonjour", "stream": True})
     call(key, "POST", "/api/realtime/key", {})
@@ -138,6 +140,13 @@ def test_the_stand_ins_client_secret_conforms(standin):
     body = {"session": {"type": "realtime", "model": "gpt-realtime-2", "audio": {"output": {"voice": "marin"}}},
             "expires_after": {"anchor": "created_at", "seconds": 60}}
     assert_conforms("RealtimeCreateClientSecretResponse", standin.post("/realtime/client_secrets", json=body).json())
+
+
+@pytest.mark.parametrize("text, flagged", [("bonjour", False), ("#flagged", True)])
+def test_the_stand_ins_moderation_conforms(standin, text, flagged):
+    answer = standin.post("/moderations", json={"model": "omni-moderation-latest", "input": text}).json()
+    assert_conforms("CreateModerationResponse", answer)
+    assert answer["results"][0]["flagged"] is flagged
 
 
 @pytest.mark.parametrize("fault", ["rate_limit", "quota", "500", "401", "model_not_found"])

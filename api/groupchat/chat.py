@@ -1,7 +1,7 @@
 """The integrated chat: POST a message for OpenAI's reply (whole or as SSE), regenerate the last reply, or stop
 a room's reply in progress; GET (list, search, read), PATCH (rename) and DELETE history."""
 
-from lib import chat, conversations, deadline, rooms, settings, turns
+from lib import chat, conversations, deadline, moderation, rooms, settings, turns
 from lib.errors import ValidationFailed
 from lib.history import History
 from lib.httpkit import ApiHandler, EventStream, JsonResponse, Request
@@ -28,6 +28,7 @@ class handler(ApiHandler):
         if not turn.wants_reply:  # a room message not addressed to the assistant
             saved = turn.post_only()
             return EventStream(iter([{"type": "done", **saved}])) if streamed else JsonResponse(saved)
+        moderation.screen(turn, cfg, settings.openai())  # MODERATION=on: a flagged message goes no further
         with turn.charged_if_it_fails():
             turn.start()  # in a room: the question, and the reply as it is written, are seen by all
             if streamed:

@@ -14,6 +14,7 @@ OPERATIONS = [  # (path, method) of every OpenAI call we make
     ("/realtime/client_secrets", "post"),
     ("/realtime/calls", "post"),
     ("/realtime/calls/{call_id}/hangup", "post"),
+    ("/moderations", "post"),
 ]
 EXTRA_SCHEMAS = ["CreateChatCompletionStreamResponse", "Error", "ErrorResponse"]  # streamed chunks, error bodies
 
