@@ -249,6 +249,14 @@ def start_offline_openai():
     return fake
 
 
+def settings_problem() -> str | None:
+    """The page's `misconfigured` sentence naming the refused setting and why, or None when every setting is usable."""
+    from lib.settings import check
+
+    error = check()
+    return error and f"The service is misconfigured: {error.message} (the page says so to everyone until it is fixed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line, every option explained (`scripts/dev --help`)."""
     parser = argparse.ArgumentParser(
@@ -302,6 +310,9 @@ def main(argv=None):
     print(f"Dev server on http://{'localhost' if args.host == '127.0.0.1' else args.host}:{server.server_port}", flush=True)
     if offline:
         print("No OPENAI_API_KEY: replies come from the built-in offline stand-in (it echoes).", flush=True)
+    refused = settings_problem()
+    if refused:
+        print(refused, file=sys.stderr, flush=True)
     if os.environ.get("DASHBOARD_TOKENS") == LOCAL_PEOPLE:
         print("To try a room, sign in with the token local-only-camille-0001 (Camille), and in a private window with "
               "local-only-conseiller-0002 (Conseiller).", flush=True)
