@@ -307,12 +307,12 @@ def main(argv=None):
             exc.errno, f"cannot be used ({exc.strerror or exc})")
         print(f"Cannot start the dev server: port {args.port} on {args.host} {reason}.", file=sys.stderr)
         sys.exit(1)
+    refused = settings_problem()
+    if refused:  # said first, before the address, so that it is not missed
+        print(refused, file=sys.stderr, flush=True)
     print(f"Dev server on http://{'localhost' if args.host == '127.0.0.1' else args.host}:{server.server_port}", flush=True)
     if offline:
         print("No OPENAI_API_KEY: replies come from the built-in offline stand-in (it echoes).", flush=True)
-    refused = settings_problem()
-    if refused:
-        print(refused, file=sys.stderr, flush=True)
     if os.environ.get("DASHBOARD_TOKENS") == LOCAL_PEOPLE:
         print("To try a room, sign in with the token local-only-camille-0001 (Camille), and in a private window with "
               "local-only-conseiller-0002 (Conseiller).", flush=True)
