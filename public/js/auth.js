@@ -47,7 +47,8 @@ function tokenSignIn(area, onChange, local) {
   const input = document.getElementById("auth-token");
   const message = document.getElementById("auth-token-message");
   const submit = document.getElementById("token-submit");
-  document.getElementById("auth-token-local").hidden = !local;  // where a local run's tokens are
+  const localHint = document.getElementById("auth-token-local");  // where a local run's tokens are (not on admin.html)
+  if (localHint) localHint.hidden = !local;
 
   const signedOut = () => {
     const button = headerButton("auth.signIn", true);
