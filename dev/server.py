@@ -249,6 +249,14 @@ def start_offline_openai():
     return fake
 
 
+def settings_problem() -> str | None:
+    """The page's `misconfigured` sentence naming the refused setting and why, or None when every setting is usable."""
+    from lib.settings import check
+
+    error = check()
+    return error and f"The service is misconfigured: {error.message} (the page says so to everyone until it is fixed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line, every option explained (`scripts/dev --help`)."""
     parser = argparse.ArgumentParser(
@@ -299,6 +307,9 @@ def main(argv=None):
             exc.errno, f"cannot be used ({exc.strerror or exc})")
         print(f"Cannot start the dev server: port {args.port} on {args.host} {reason}.", file=sys.stderr)
         sys.exit(1)
+    refused = settings_problem()
+    if refused:  # said first, before the address, so that it is not missed
+        print(refused, file=sys.stderr, flush=True)
     print(f"Dev server on http://{'localhost' if args.host == '127.0.0.1' else args.host}:{server.server_port}", flush=True)
     if offline:
         print("No OPENAI_API_KEY: replies come from the built-in offline stand-in (it echoes).", flush=True)

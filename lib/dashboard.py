@@ -26,6 +26,7 @@ def config() -> dict:
         "showSystemPrompt": board.show_system_prompt,
         "brand": {"name": board.brand.name, "logoUrl": board.brand.logo_url, "accentColor": board.brand.accent_color},
         "notices": board.notices,
+        "welcome": board.welcome,
     }
 
 

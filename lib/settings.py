@@ -215,6 +215,7 @@ class DashboardSettings:
     brand: Brand = Brand(None, None, None)
     notices: dict[str, dict[str, str | None]] = field(default_factory=dict)
     show_system_prompt: bool = False
+    welcome: dict[str, dict] = field(default_factory=dict)
 
 
 BRAND_NAME_MAX_CHARS = 60
@@ -249,10 +250,33 @@ def _notices(env: Mapping[str, str]) -> dict[str, dict[str, str | None]]:
     return notices
 
 
+WELCOME_MAX_CHARS = 200
+WELCOME_EXAMPLES_MAX = 4
+
+
+def _welcome(env: Mapping[str, str]) -> dict[str, dict]:
+    """The first screen's subtitle and example questions per language (None / []: the page's safe defaults)."""
+    welcome: dict[str, dict] = {"subtitle": {}, "examples": {}}
+    for lang in ("fr", "en"):
+        name = f"DASHBOARD_SUBTITLE_{lang.upper()}"
+        subtitle = _text(env, name)
+        if subtitle is not None and len(subtitle) > WELCOME_MAX_CHARS:
+            raise ConfigError(name, f"must be at most {WELCOME_MAX_CHARS} characters")
+        welcome["subtitle"][lang] = subtitle
+        name = f"DASHBOARD_EXAMPLES_{lang.upper()}"
+        examples = [part.strip() for part in env.get(name, "").split("|") if part.strip()]
+        if len(examples) > WELCOME_EXAMPLES_MAX or any(len(example) > WELCOME_MAX_CHARS for example in examples):
+            raise ConfigError(name, f"must be at most {WELCOME_EXAMPLES_MAX} questions separated by |, each at most "
+                                    f"{WELCOME_MAX_CHARS} characters")
+        welcome["examples"][lang] = examples
+    return welcome
+
+
 @_per_environment
 def dashboard(env: Mapping[str, str] | None = None) -> DashboardSettings:
     """Dashboard settings: GROUPCHAT_URL, SUPABASE_URL, SUPABASE_ANON_KEY, AUTH_ALLOW_SIGNUP, BRAND_*,
-    AI_DISCLOSURE_FR/EN, ADVICE_NOTICE_FR/EN, DASHBOARD_SHOW_SYSTEM_PROMPT."""
+    AI_DISCLOSURE_FR/EN, ADVICE_NOTICE_FR/EN, DASHBOARD_SHOW_SYSTEM_PROMPT, DASHBOARD_SUBTITLE_FR/EN,
+    DASHBOARD_EXAMPLES_FR/EN."""
     env = _env(env)
     groupchat = _text(env, "GROUPCHAT_URL")
     if groupchat is not None and not is_chatgpt_link(groupchat):
@@ -265,6 +289,7 @@ def dashboard(env: Mapping[str, str] | None = None) -> DashboardSettings:
         brand=_brand(env),
         notices=_notices(env),
         show_system_prompt=_flag(env, "DASHBOARD_SHOW_SYSTEM_PROMPT"),
+        welcome=_welcome(env),
     )
 
 
@@ -517,3 +542,13 @@ def vercel_region(env: Mapping[str, str] | None = None) -> str | None:
 def on_vercel(env: Mapping[str, str] | None = None) -> bool:
     """Running in Vercel's runtime (VERCEL=1): only there are its request headers (x-vercel-id...) Vercel's own."""
     return _env(env).get("VERCEL") == "1"
+
+
+def check(env: Mapping[str, str] | None = None) -> ConfigError | None:
+    """The first setting that is refused (every group of settings read once), or None when all are usable."""
+    for group in (dashboard, access, history, openai, chat, limits, realtime, controls):
+        try:
+            group(env)
+        except ConfigError as error:
+            return error
+    return None

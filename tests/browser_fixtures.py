@@ -137,6 +137,7 @@ def show_conversations(page):
     if getattr(page, "phone", False) and page.locator("body[data-drawer=open]").count() == 0:
         page.locator("#drawer-button").click()
         expect(page.locator("#chat-sidebar")).to_be_visible()
+        expect(page.locator("#chat-sidebar")).to_have_css("transform", "none")  # slid in: its buttons stay put
     return page.locator("#conversation-list")
 
 

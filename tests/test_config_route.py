@@ -19,6 +19,7 @@ def test_defaults(config):
         "clientSystemPrompt": True,
         "showSystemPrompt": False, "brand": {"name": None, "logoUrl": None, "accentColor": None},
         "notices": {"ai": {"fr": None, "en": None}, "advice": {"fr": None, "en": None}},
+        "welcome": {"subtitle": {"fr": None, "en": None}, "examples": {"fr": [], "en": []}},
     }
 
 

@@ -136,7 +136,7 @@ def test_no_serious_accessibility_violations_in_either_theme(chromium, site, fak
         assert not serious_violations(page), "the drawer"
         page.keyboard.press("Escape")
     if width == "desktop":
-        page.locator("#conversation-list li").first.get_by_role("button").last.click()
+        page.locator("#conversation-list li[data-id]").first.get_by_role("button").last.click()
         expect(page.locator("#confirm-dialog")).to_be_visible()
         assert not serious_violations(page), "the delete dialog"
         screenshot(page, f"theme-{scheme}-{width}-fr-dialog")

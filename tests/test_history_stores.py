@@ -195,7 +195,15 @@ def test_concurrent_turns_in_one_conversation_never_interleave(store, new_user):
 def test_titles_are_one_line_and_short():
     assert title_for("  Quel est\nle solde ?  ") == "Quel est le solde ?"
     long = title_for("mot " * 50)
-    assert len(long) == 80 and long.endswith("…")
+    assert len(long) <= 80 and long.endswith("mot…")
+
+
+def test_titles_are_plain_words_cut_on_a_word():
+    table = "| Produit | Taux |\n|---|---:|\n| **Livret A** | 3 % |"
+    assert title_for(table) == "Produit Taux Livret A 3 %"
+    assert title_for("```python\nprint(1)\n```") == "print(1)"
+    assert title_for("## Mon *budget* [2027](https://example.com)") == "Mon budget 2027"
+    assert title_for("Comparez " + "l'assurance vie et le PEA " * 5).endswith(" vie…")  # a whole word
 
 
 def test_history_is_trimmed_from_the_oldest_to_the_budget():

@@ -25,6 +25,8 @@ def test_the_default_model_is_always_allowed():
     ("OPENAI_TIMEOUT_SECONDS", "120", settings.openai),
     ("CHAT_MAX_MESSAGE_CHARS", "-1", settings.chat),
     ("CHAT_MAX_MESSAGE_CHARS", "many", settings.chat),
+    ("DASHBOARD_SUBTITLE_FR", "x" * 201, settings.dashboard),
+    ("DASHBOARD_EXAMPLES_EN", "a|b|c|d|e", settings.dashboard),
 ])
 def test_a_bad_value_is_a_config_error_naming_the_setting(name, value, reader):
     with pytest.raises(ConfigError) as raised:
@@ -66,3 +68,8 @@ def test_a_bad_value_in_the_environment_is_refused_on_every_read(monkeypatch):
     for _ in range(2):
         with pytest.raises(ConfigError):
             settings.openai()
+
+
+def test_check_names_the_first_refused_setting_or_none():
+    assert settings.check({}) is None
+    assert settings.check({"DASHBOARD_TOKENS": "Camille:short"}).extra["setting"] == "DASHBOARD_TOKENS"

@@ -1,5 +1,5 @@
 // The dashboard: load the public config, then set up the brand, language, sign-in, chat, conversations and voice.
-import { request, useCredentials } from "./api.js";
+import { ApiError, request, useCredentials } from "./api.js";
 import { setupAuth } from "./auth.js";
 import { setupBrand } from "./brand.js";
 import { setupChat } from "./chat.js";
@@ -29,8 +29,15 @@ async function main() {
   let config;
   try {
     config = await request("GET", "/api/config");
-  } catch {
-    show(document.getElementById("global-error"), { key: "error.config", values: {} });
+  } catch (failure) {
+    // the server answered that a setting is wrong, or did not answer: say which, keep the AI notice, and leave
+    // nothing half-working (no composer, no list, no voice)
+    const misconfigured = failure instanceof ApiError && failure.code === "misconfigured";
+    show(document.getElementById("global-error"), { key: misconfigured ? "error.misconfigured" : "error.config", values: {} });
+    setupBrand({});
+    for (const id of ["drawer-button", "chat-new-top", "voice-button"]) document.getElementById(id).hidden = true;
+    for (const id of ["chat-input", "chat-send"]) document.getElementById(id).disabled = true;
+    document.body.dataset.ready = "failed";
     return;
   }
   setupBrand(config);

@@ -4,7 +4,7 @@
 // polling GET ?conversationId=&after=<id> (every 1.5 s while the tab is visible, 1 s while a reply grows, 15 s hidden).
 import { ApiError, events, request } from "./api.js";
 import { describe, show } from "./errors.js";
-import { say, t } from "./i18n.js";
+import { language, locale, onLanguageChange, say, t } from "./i18n.js";
 import { actionButton, messageElement, note, update, writingSign } from "./messages.js";
 import { markSeen } from "./seen.js";
 
@@ -88,16 +88,23 @@ export function setupChat(config) {
       return empty;
     }
     say(title, "chat.emptyTitle");
-    say(text, "chat.empty");
+    const welcome = config.welcome || {};
+    const lang = language();
+    const subtitle = welcome.subtitle && welcome.subtitle[lang];
+    if (subtitle) text.textContent = subtitle;  // the firm's own words (a setting), else the page's safe default
+    else say(text, "chat.empty");
+    const examples = (welcome.examples && welcome.examples[lang]) || [];
     const ideas = document.createElement("ul");
     ideas.className = "suggestions";
     ideas.dataset.i18nAttr = "aria-label:chat.suggestions";
     ideas.setAttribute("aria-label", t("chat.suggestions"));
-    for (const key of ["chat.suggest1", "chat.suggest2", "chat.suggest3"]) {
+    const questions = examples.length ? examples : ["chat.suggest1", "chat.suggest2", "chat.suggest3"];
+    for (const question of questions) {
       const item = document.createElement("li");
       const button = document.createElement("button");
       button.type = "button";
-      say(button, key);
+      if (examples.length) button.textContent = question;
+      else say(button, question);
       button.addEventListener("click", () => {
         input.value = button.textContent;
         sendMessage();
@@ -270,6 +277,7 @@ export function setupChat(config) {
 
   async function sendMessage(askAssistant = false) {
     const text = input.value.trim();
+    if (!text && !input.disabled) input.focus();  // an empty Send: nothing to send, the field is there to write in
     if (!text || controller || blockedUntil || input.disabled) return;
     show(error, null);
     stick = true;
@@ -314,7 +322,7 @@ export function setupChat(config) {
     const before = { raw: last.dataset.raw, body: [...last.querySelector(".body").childNodes] };
     last.querySelectorAll(".note").forEach((line) => line.remove());
     last.classList.remove("failed");
-    await stream({ conversationId, regenerate: true, stream: true }, last, {
+    const pending = stream({ conversationId, regenerate: true, stream: true }, last, {
       onFailure: (answer) => {
         if (!answer) {
           last.querySelector(".body").replaceChildren(...before.body);
@@ -324,6 +332,10 @@ export function setupChat(config) {
         }
       },
     });
+    stop.focus();  // the reply's own buttons are hidden while it is written again: focus waits on Stop
+    await pending;
+    const button = last.querySelector(".regenerate");
+    if (button && !button.hidden && last.isConnected) button.focus();
   }
 
   // --- a room: polling, and losing access ------------------------------------------------------------------
@@ -462,6 +474,12 @@ export function setupChat(config) {
   });
   enter(null);
   clearLog();
+  window.addEventListener("beforeprint", () => {  // a printed record says when it was printed
+    say(document.getElementById("print-date"), "chat.printed", { date: new Date().toLocaleString(locale()) });
+  });
+  onLanguageChange(() => {  // the firm's welcome words are per language, not page strings: draw them again
+    if (log.querySelector(".empty") && !room) log.replaceChildren(emptyState());
+  });
 
   return {
     current: () => conversationId,

@@ -9,10 +9,17 @@ function run(dialog, setup) {
     dialog.addEventListener("close", () => {
       resolve(dialog.returnValue === "confirm");
       const back = stillThere(opener);
-      if (back) back.focus();
+      if (back && !inClosedDrawer(back)) back.focus();
+      else if (back) document.getElementById("drawer-button").focus();  // its drawer was closed under the dialog
     }, { once: true });
     dialog.showModal();
   });
+}
+
+// Whether an element is in the phone's conversation drawer while that drawer is closed.
+export function inClosedDrawer(element) {
+  return Boolean(element.closest(".chat-sidebar")) && document.body.dataset.drawer !== "open"
+    && window.matchMedia("(max-width: 800px)").matches;
 }
 
 // The opener, or what replaced it if its list was drawn again while the dialog was open (same accessible name).
@@ -53,7 +60,14 @@ export async function askTitle(current) {
       input.focus();
     }
   };
+  // Enter in the field renames (a form's implicit submission would otherwise press its first button, Cancel)
+  const enter = (event) => {
+    if (event.key !== "Enter" || event.isComposing) return;
+    event.preventDefault();
+    form.requestSubmit(form.querySelector("button[value=confirm]"));
+  };
   form.addEventListener("submit", guard);
+  input.addEventListener("keydown", enter);
   const confirmed = await run(dialog, () => {
     input.value = current;
     input.setAttribute("aria-invalid", "false");
@@ -61,6 +75,7 @@ export async function askTitle(current) {
     queueMicrotask(() => input.select());
   });
   form.removeEventListener("submit", guard);
+  input.removeEventListener("keydown", enter);
   return confirmed ? input.value.split(/\s+/).join(" ").trim() : null;
 }
 

@@ -1,4 +1,5 @@
 // Markdown to DOM nodes, built with textContent only: a hostile reply stays text, never HTML.
+import { t } from "./i18n.js";
 
 const INLINE = /(`[^`\n]+`)|(\*\*[^*\n]+\*\*)|(\*[^*\n]+\*)|(\[[^\]\n]+\]\([^)\s]+\))/g;
 const SAFE_LINK = /^(https?:|mailto:)/i;
@@ -52,12 +53,28 @@ function table(header, rule, rows) {
     return cell;
   }));
   const node = element("table", [element("thead", [row(header, "th")]), element("tbody", rows.map((r) => row(r, "td")))]);
-  return element("div", [node]);
+  return scrollable(element("div", [node]), "chat.tableLabel");
+}
+
+// A box that may scroll sideways: reachable by keyboard (arrows scroll it) and named for screen readers.
+function scrollable(node, key) {
+  node.tabIndex = 0;
+  node.setAttribute("role", "region");
+  node.setAttribute("aria-label", t(key));
+  node.dataset.i18nAttr = `aria-label:${key}`;
+  return node;
+}
+
+// The heading levels a reply uses, each mapped in order from h3 (the page has h1, h2): no level is skipped.
+function headingLevels(lines) {
+  const used = [...new Set(lines.map((line) => line.match(/^(#{1,6})\s+/)).filter(Boolean).map((m) => m[1].length))];
+  return new Map(used.sort().map((level, index) => [level, Math.min(6, 3 + index)]));
 }
 
 export function render(text) {
   const fragment = document.createDocumentFragment();
   const lines = text.replace(/\r\n/g, "\n").split("\n");
+  const levels = headingLevels(lines);
   let paragraph = [];
   let list = null;
   const flush = () => {
@@ -79,7 +96,7 @@ export function render(text) {
       flush();
       const code = [];
       for (i++; i < lines.length && !/^```\s*$/.test(lines[i]); i++) code.push(lines[i]);
-      fragment.append(element("pre", [element("code", [], code.join("\n"))]));
+      fragment.append(scrollable(element("pre", [element("code", [], code.join("\n"))]), "chat.codeLabel"));
       continue;
     }
     if (line.includes("|") && i + 1 < lines.length && TABLE_RULE.test(lines[i + 1]) && lines[i + 1].includes("-")) {
@@ -98,7 +115,7 @@ export function render(text) {
     const numbered = line.match(/^\s*\d+[.)]\s+(.*)$/);
     if (heading) {
       flush();
-      fragment.append(element(`h${Math.min(6, heading[1].length + 2)}`, inline(heading[2])));
+      fragment.append(element(`h${levels.get(heading[1].length)}`, inline(heading[2])));
     } else if (bullet || numbered) {
       if (paragraph.length) flush();
       const tag = bullet ? "ul" : "ol";

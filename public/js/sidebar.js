@@ -1,10 +1,10 @@
 // The conversation list beside the chat (a drawer on phones): private chats and rooms together (a room with its
 // group mark, member count and an unread mark), dates, search, rename and delete.
 import { ApiError, request } from "./api.js";
-import { askTitle, confirmDelete } from "./dialogs.js";
+import { askTitle, confirmDelete, inClosedDrawer } from "./dialogs.js";
 import { describe, show } from "./errors.js";
 import { icon } from "./icons.js";
-import { onLanguageChange, say, t, timeElement } from "./i18n.js";
+import { locale, onLanguageChange, say, t, timeElement } from "./i18n.js";
 import { isUnread, markSeen } from "./seen.js";
 
 const CHAT = "/api/groupchat/chat";
@@ -30,8 +30,18 @@ export function setupSidebar(config, chat) {
     document.body.dataset.drawer = open ? "open" : "closed";
     drawerButton.setAttribute("aria-expanded", String(open));
     backdrop.hidden = !open;
-    if (open) search.focus();
+    if (open) (phone() ? document.getElementById("chat-new") : search).focus();  // no keyboard popping up on a phone
   };
+  // A dialog opened from the drawer on a phone: the drawer closes rather than stay behind it, and when the dialog
+  // closes focus goes to the menu button instead of a button in the closed drawer.
+  new MutationObserver(() => {
+    if (phone() && document.body.dataset.drawer === "open" && document.querySelector("dialog[open]")) drawer(false);
+  }).observe(document.body, { subtree: true, attributeFilter: ["open"] });
+  document.addEventListener("close", () => {
+    queueMicrotask(() => {
+      if (inClosedDrawer(document.activeElement)) drawerButton.focus();
+    });
+  }, true);
   drawerButton.addEventListener("click", () => drawer(document.body.dataset.drawer !== "open"));
   backdrop.addEventListener("click", () => drawer(false));
   document.addEventListener("keydown", (event) => {
@@ -84,12 +94,48 @@ export function setupSidebar(config, chat) {
     open.addEventListener("click", async () => {
       await chat.open(conversation.id);
       if (phone()) drawer(false);
+      // focus to the conversation: the composer on a laptop, the messages on a phone (no keyboard popping up)
+      document.getElementById(phone() ? "chat-log" : "chat-input").focus();
     });
     const owned = !shared || shared.role === "owner";  // a member leaves a room from its header instead
     li.append(open);
     if (owned) li.append(tool("rename", title, () => renameConversation(conversation.id, title)),
       tool("delete", title, () => deleteConversation(conversation.id, title)));
     return li;
+  }
+
+  // The rows under date headings ("Aujourd'hui", "Hier", "7 derniers jours", "30 derniers jours", then by month);
+  // search results stay one list, by relevance.
+  function grouped(conversations, query) {
+    const rows = [];
+    let last = null;
+    for (const conversation of conversations) {
+      const group = query ? null : dayGroup(conversation.updatedAt);
+      if (group && group !== last) {
+        const li = document.createElement("li");
+        li.className = "day";
+        const heading = document.createElement("h2");
+        heading.textContent = group;
+        li.append(heading);
+        rows.push(li);
+        last = group;
+      }
+      rows.push(item(conversation, query));
+    }
+    return rows;
+  }
+
+  function dayGroup(iso) {
+    const when = new Date(iso);
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    const days = Math.floor((midnight - when) / 86400000) + 1;  // 0: today, 1: yesterday
+    if (when >= midnight) return t("list.today");
+    if (days <= 1) return t("list.yesterday");
+    if (days <= 7) return t("list.week");
+    if (days <= 30) return t("list.month");
+    const month = when.toLocaleDateString(locale(), { month: "long", year: "numeric" });
+    return month.charAt(0).toUpperCase() + month.slice(1);
   }
 
   function groupMark() {
@@ -127,7 +173,7 @@ export function setupSidebar(config, chat) {
       const { conversations } = await request("GET", path);
       if (mine !== sequence) return;
       const focused = focusedPlace();
-      list.replaceChildren(...conversations.map((conversation) => item(conversation, query)));
+      list.replaceChildren(...grouped(conversations, query));
       rooms = conversations.some((conversation) => conversation.room);
       refocus(focused);
       if (query && !conversations.length) say(status, "search.none", { query });
@@ -170,7 +216,7 @@ export function setupSidebar(config, chat) {
       show(error, describe(failure));
     }
     await refresh();
-    (list.querySelector("button.open") || document.getElementById("chat-new")).focus();
+    (phone() ? drawerButton : list.querySelector("button.open") || document.getElementById("chat-new")).focus();
   }
 
   search.addEventListener("input", () => {
