@@ -215,3 +215,21 @@ def test_a_printed_conversation_is_a_clean_record(page, site):
     expect(page.locator("#print-date")).to_contain_text(str(__import__("datetime").date.today().year))
     expect(page.locator(".message")).to_have_count(2)
     screenshot(page, "print-desktop-fr")
+
+
+def test_on_a_phone_the_brand_is_whole_and_the_voice_state_clears_the_voice_panel(chromium, site):
+    context = new_context(chromium, PHONE, "fr")
+    page = context.new_page()
+    open_dashboard(page, site)
+    name = page.locator("#brand-name")
+    assert name.evaluate("n => n.scrollWidth <= n.clientWidth && n.scrollHeight <= n.clientHeight"), "the name is cut"
+    page.evaluate("""() => {  // the state a call shows (the voice tests drive a real call; here only the layout)
+        const status = document.getElementById("voice-status");
+        status.dataset.state = "listening";
+        status.textContent = "À l'écoute…";
+        document.getElementById("voice-panel").hidden = false;
+    }""")
+    status, panel = page.locator("#voice-status").bounding_box(), page.locator("#voice-panel").bounding_box()
+    assert status["y"] + status["height"] <= panel["y"], (status, panel)
+    screenshot(page, "voice-state-phone-fr")
+    context.close()
