@@ -27,6 +27,7 @@ def config() -> dict:
         "brand": {"name": board.brand.name, "logoUrl": board.brand.logo_url, "accentColor": board.brand.accent_color},
         "notices": board.notices,
         "welcome": board.welcome,
+        "masking": bool(settings.chat().masked_kinds),  # whether the page says identifiers are masked
     }
 
 

@@ -20,7 +20,15 @@ def test_defaults(config):
         "showSystemPrompt": False, "brand": {"name": None, "logoUrl": None, "accentColor": None},
         "notices": {"ai": {"fr": None, "en": None}, "advice": {"fr": None, "en": None}},
         "welcome": {"subtitle": {"fr": None, "en": None}, "examples": {"fr": [], "en": []}},
+        "masking": True,
     }
+
+
+def test_the_page_is_told_whether_identifiers_are_masked(config, env):
+    env.setenv("MASK_IDENTIFIERS", "none")
+    assert call(config, "GET", "/api/config").json()["masking"] is False
+    env.setenv("MASK_IDENTIFIERS", "iban")
+    assert call(config, "GET", "/api/config").json()["masking"] is True
 
 
 def test_it_needs_no_credentials_even_when_the_api_is_closed(config, env):

@@ -43,6 +43,13 @@ def test_the_ai_and_advice_notices_are_on_the_chat(view, site):
     expect(disclosure).to_be_in_viewport()
 
 
+def test_the_page_says_identifiers_are_masked_only_when_they_are(page, site_with):
+    open_dashboard(page, site_with())
+    expect(page.locator("#masking-notice")).to_have_text(text(page, "notice.masking"))
+    open_dashboard(page, site_with(MASK_IDENTIFIERS="none"))
+    expect(page.locator("#masking-notice")).to_be_hidden()
+
+
 # --- the group room launcher: available, not the first screen -------------------------------------------------
 
 def open_group(page):

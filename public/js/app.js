@@ -41,6 +41,7 @@ async function main() {
     return;
   }
   setupBrand(config);
+  document.getElementById("masking-notice").hidden = config.masking === false;  // MASK_IDENTIFIERS=none
   setupGroup(config);
   const chat = setupChat(config);
   let room = null;
