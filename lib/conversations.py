@@ -5,9 +5,9 @@ from __future__ import annotations
 from lib import audit, rooms
 from lib.errors import ConversationNotFound, OwnerOnly, ValidationFailed, canonical_uuid
 from lib.history import History
+from lib import validate
 from lib.validate import Body, Field, storable
 
-TITLE_MAX_CHARS = 200
 SEARCH_MAX_CHARS = 200
 SNIPPET_CHARS = 120
 RENAME_BODY = Body(dict, title=Field(str, required=True))
@@ -77,13 +77,7 @@ def snippet(content: str | None, query: str, width: int = SNIPPET_CHARS) -> str 
 
 def title_from(data: dict) -> str:
     """The PATCH body's title, one trimmed line of 1..200 characters; 422 otherwise."""
-    title = storable(RENAME_BODY.parse(data)["title"], "title")
-    title = " ".join(title.split())
-    if not title:
-        raise ValidationFailed("title", "must not be blank")
-    if len(title) > TITLE_MAX_CHARS:
-        raise ValidationFailed("title", f"must be at most {TITLE_MAX_CHARS} characters")
-    return title
+    return validate.title(RENAME_BODY.parse(data)["title"])
 
 
 def rename(history: History, conversation_id: str, title: str) -> dict:

@@ -15,6 +15,7 @@ from lib.errors import (
     ConversationNotFound, InviteNotFound, MemberNotFound, OwnerOnly, SignInRequired, ValidationFailed, canonical_uuid,
 )
 from lib.history import History
+from lib import validate
 from lib.validate import Body, Field
 
 INVITE_DAYS, MAX_INVITE_DAYS = 7, 30
@@ -22,7 +23,6 @@ ASSISTANT_NAME = "Assistant"
 ASSISTANT_MODES = ("mentions", "all")
 _MENTION = re.compile(r"(?<![\w@])@(assistant|ia)(?!\w)", re.IGNORECASE)
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
-TITLE_MAX_CHARS = 200
 POST_BODY = Body(dict, conversationId=Field(str), invite=Field(str), title=Field(str),
                  expiresInDays=Field(int, minimum=1, maximum=MAX_INVITE_DAYS), reusable=Field(bool))
 # Names people cannot wear (compared by skeleton): the assistant's, in the words a reader would take for it.
@@ -139,19 +139,10 @@ def post(history: History, body: dict, base_url: str) -> tuple[dict, int]:
     if "invite" in fields:
         return _accept(history, fields["invite"]), 200
     if "title" in fields:
-        return _create(history, _title(fields["title"])), 201
+        return _create(history, validate.title(fields["title"])), 201
     conversation_id = canonical_uuid(fields["conversationId"], "conversationId")
     return _invite(history, conversation_id, fields.get("expiresInDays", INVITE_DAYS),
                    fields.get("reusable", False), base_url), 201
-
-
-def _title(raw: str) -> str:
-    title = " ".join(raw.split())
-    if not title:
-        raise ValidationFailed("title", "must not be blank")
-    if len(title) > TITLE_MAX_CHARS:
-        raise ValidationFailed("title", f"must be at most {TITLE_MAX_CHARS} characters")
-    return title
 
 
 def _create(history: History, title: str) -> dict:

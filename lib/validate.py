@@ -98,3 +98,16 @@ def storable(value: str | None, path: str) -> str | None:
     if value is not None and _UNSTORABLE.search(value):
         raise ValidationFailed(path, "must not contain NUL or unpaired surrogate characters")
     return value
+
+
+TITLE_MAX_CHARS = 200
+
+
+def title(raw: str, path: str = "title") -> str:
+    """A conversation's or room's title: one trimmed line of 1..TITLE_MAX_CHARS storable characters; 422 otherwise."""
+    line = " ".join(storable(raw, path).split())
+    if not line:
+        raise ValidationFailed(path, "must not be blank")
+    if len(line) > TITLE_MAX_CHARS:
+        raise ValidationFailed(path, f"must be at most {TITLE_MAX_CHARS} characters")
+    return line

@@ -462,6 +462,7 @@ def test_a_room_is_created_with_a_title_and_nothing_reaches_openai_or_any_limit(
 
 @pytest.mark.parametrize("body, field", [({"title": ""}, "title"), ({"title": " \n "}, "title"),
                                          ({"title": "x" * 201}, "title"), ({"title": 5}, "title"),
+                                         ({"title": "a\u0000b"}, "title"),
                                          ({"title": "x", "conversationId": str(uuid.uuid4())}, "body"),
                                          ({"title": "x", "invite": "abcdefabcdefabcdef"}, "body")])
 def test_a_bad_room_title_is_422(room, body, field):
