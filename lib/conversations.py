@@ -8,6 +8,8 @@ from lib.history import History
 from lib import validate
 from lib.validate import Body, Field, storable
 
+READ_PAGE = 100  # messages in a conversation's first page, and in each earlier page read as the reader scrolls up
+POLL_PAGE = 200  # at most this many new messages per poll; `hasNewer` says to poll again at once
 SEARCH_MAX_CHARS = 200
 SNIPPET_CHARS = 120
 RENAME_BODY = Body(dict, title=Field(str, required=True))
@@ -32,6 +34,21 @@ def after_from(query: dict[str, str]) -> int | None:
         raise ValidationFailed("after", "must be a message id (a whole number)")
     if "conversationId" not in query:
         raise ValidationFailed("conversationId", "is required with after")
+    return int(raw)
+
+
+def before_from(query: dict[str, str]) -> int | None:
+    """The `before` query parameter (a message id: the page of messages just older than it), or None; 422 if not
+    one, or with `after`."""
+    raw = query.get("before")
+    if raw is None:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise ValidationFailed("before", "must be a message id (a whole number)")
+    if "after" in query:
+        raise ValidationFailed("before", "cannot be combined with after")
+    if "conversationId" not in query:
+        raise ValidationFailed("conversationId", "is required with before")
     return int(raw)
 
 
@@ -91,26 +108,31 @@ def rename(history: History, conversation_id: str, title: str) -> dict:
     return history.run(update)
 
 
-def read(history: History, conversation_id: str, after: int | None = None) -> dict:
-    """One conversation (its owner's, or a room the user is in) and its messages, oldest first, each with its
-    author (in a room, under the names shown in it: see rooms.display_names); only those after message id `after`
-    if given (a room's reply being written has status "writing"). 404 if the user may not read it."""
+def read(history: History, conversation_id: str, after: int | None = None, before: int | None = None) -> dict:
+    """One conversation (its owner's, or a room the user is in) and a page of its messages, oldest first, each with
+    its author (in a room, under the names shown in it: see rooms.display_names), in one request to the store: the
+    newest READ_PAGE (`hasOlder` if more lie before them), or those before message id `before`, or up to POLL_PAGE
+    after message id `after` (`hasNewer` if more follow: a room's reply being written has status "writing"). A
+    room says its members' version, which changes only when someone joins, leaves or is renamed. 404 if the user
+    may not read it."""
     user_id, name = history.caller.user_id, history.caller.name
 
     def load(store):
-        access = store.room_access(user_id, conversation_id)
-        conversation = access and store.conversation(access.owner_id, conversation_id)
-        if not conversation:
+        page = POLL_PAGE if after is not None else READ_PAGE
+        found = store.read(user_id, conversation_id, page, after=after, before=before)
+        if found is None:
             raise ConversationNotFound()
-        messages = store.messages(access.owner_id, conversation_id, after=after)
+        access, conversation, messages = found.access, found.conversation, found.messages
         names = {access.owner_id: name} if access.role == "owner" else {}
-        if access.is_room and any(m["role"] == "user" for m in messages):  # an idle poll reads no member
-            members = store.members(access.owner_id, conversation_id)
-            names = rooms.display_names(rooms.people_of(members, messages, access.owner_id))
-        room = {"role": access.role, "assistantReplies": access.assistant_replies} if access.is_room else None
+        room = None
+        if access.is_room:
+            names = rooms.display_names(rooms.people_of(found.members, messages, access.owner_id))
+            room = {"role": access.role, "assistantReplies": access.assistant_replies,
+                    "membersVersion": rooms.members_version(found.members)}
+        more = {"hasNewer": found.more} if after is not None else {"hasOlder": found.more}
         return {"conversationId": conversation["id"], "title": conversation["title"],
                 "createdAt": conversation["createdAt"], "updatedAt": conversation["updatedAt"], "room": room,
-                "messages": rooms.label(messages, access.owner_id, names)}
+                "messages": rooms.label(messages, access.owner_id, names), **more}
 
     return history.run(load)
 

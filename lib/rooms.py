@@ -91,6 +91,12 @@ def people_of(members: list[dict], messages: list[dict], owner_id: str) -> list[
     return people
 
 
+def members_version(members: list[dict]) -> str:
+    """A short fingerprint of a room's member list: a poll tells the page to reload the list only when it changes."""
+    listed = json.dumps([[m["userId"], m["name"], m["role"]] for m in members], ensure_ascii=False)
+    return hashlib.sha256(listed.encode()).hexdigest()[:16]
+
+
 def label(messages: list[dict], owner_id: str, names: dict[str, str]) -> list[dict]:
     """The API's messages: each with `author` {"userId", "name"} (a person's name as shown in the room); the
     store's author columns folded in."""

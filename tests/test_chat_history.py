@@ -286,3 +286,56 @@ def test_the_token_user_and_anonymous_callers_each_have_one_history(chat, env, f
     theirs = call(chat, "POST", CHAT, {"message": "anonyme"}).json()["conversationId"]
     assert [c["id"] for c in call(chat, "GET", CHAT, headers=token).json()["conversations"]] == [mine]
     assert [c["id"] for c in call(chat, "GET", CHAT).json()["conversations"]] == [theirs]
+
+
+def test_a_long_conversation_opens_on_its_newest_page_and_pages_back_to_its_first_message(chat, history, env):
+    """Opening reads the newest READ_PAGE messages; `before` reads each earlier page until `hasOlder` is false."""
+    import os
+
+    from lib import settings, stores
+    from lib.conversations import READ_PAGE
+
+    conversation = say(chat, "Question 0").json()["conversationId"]
+    user_id = jwt.decode(ALICE["Authorization"].split()[1], options={"verify_signature": False})["sub"]
+    store = stores.open_store(settings.history(os.environ))
+    more = [{"role": ("user", "assistant")[i % 2], "content": f"Message {i}"} for i in range(2 * READ_PAGE + 48)]
+    store.record_messages(user_id, conversation, "Question 0", more)
+    everything = ["Question 0", "Echo: Question 0"] + [m["content"] for m in more]
+
+    opened = call(chat, "GET", f"{CHAT}?conversationId={conversation}", headers=ALICE).json()
+    assert ([m["content"] for m in opened["messages"]], opened["hasOlder"]) == (everything[-READ_PAGE:], True)
+    seen, page = opened["messages"], opened
+    while page["hasOlder"]:
+        page = call(chat, "GET", f"{CHAT}?conversationId={conversation}&before={seen[0]['id']}", headers=ALICE).json()
+        assert 0 < len(page["messages"]) <= READ_PAGE
+        seen = page["messages"] + seen
+    assert [m["content"] for m in seen] == everything
+
+
+def test_a_poll_reads_what_follows_a_message_and_says_when_more_follow(chat, history):
+    from lib.conversations import POLL_PAGE
+
+    conversation = say(chat, "Bonjour").json()["conversationId"]
+    first = call(chat, "GET", f"{CHAT}?conversationId={conversation}", headers=ALICE).json()
+    assert first["hasOlder"] is False and "hasNewer" not in first
+    last = first["messages"][-1]["id"]
+    idle = call(chat, "GET", f"{CHAT}?conversationId={conversation}&after={last}", headers=ALICE).json()
+    assert (idle["messages"], idle["hasNewer"]) == ([], False)
+    say(chat, "Encore", conversationId=conversation)
+    polled = call(chat, "GET", f"{CHAT}?conversationId={conversation}&after={last}", headers=ALICE).json()
+    assert [m["content"] for m in polled["messages"]] == ["Encore", "Echo: Encore"]
+    assert polled["hasNewer"] is False and len(polled["messages"]) <= POLL_PAGE
+
+
+@pytest.mark.parametrize("query, field", [
+    ("before=abc", "before"), ("before=-1", "before"), ("before=1&after=1", "before"),
+])
+def test_a_bad_page_cursor_is_422_naming_it(chat, history, query, field):
+    conversation = say(chat, "Bonjour").json()["conversationId"]
+    refused = call(chat, "GET", f"{CHAT}?conversationId={conversation}&{query}", headers=ALICE)
+    assert (refused.status, refused.json()["error"]["field"]) == (422, field)
+
+
+def test_before_needs_a_conversation(chat, history):
+    refused = call(chat, "GET", f"{CHAT}?before=5", headers=ALICE)
+    assert (refused.status, refused.json()["error"]["field"]) == (422, "conversationId")

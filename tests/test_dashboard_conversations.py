@@ -169,3 +169,36 @@ def test_without_history_there_is_no_list_and_the_page_says_so(view, site_with):
     assert view.locator("#brand-name").bounding_box()["width"] > 60  # and leaves the brand its room
     assert view.locator(".topbar").bounding_box()["height"] <= 64
     screenshot(view, f"history-off-{view.name}")
+
+
+def test_a_long_conversation_opens_on_its_newest_messages_and_earlier_ones_come_on_scrolling_up(view, site):
+    import os
+    import sqlite3
+
+    from lib import settings, stores
+    from lib.conversations import READ_PAGE
+
+    open_dashboard(view, site)
+    send(view, "Question 0")
+    reply_done(view, "Echo: Question 0")
+    conversation = view.evaluate("() => localStorage.getItem('dashboard.conversationId')")
+    with sqlite3.connect(os.environ["HISTORY_DB"]) as db:
+        [owner] = db.execute("select user_id from conversations where id = ?", (conversation,)).fetchone()
+    more = [{"role": ("user", "assistant")[i % 2], "content": f"Message {i}"} for i in range(READ_PAGE + 30)]
+    stores.open_store(settings.history(os.environ)).record_messages(owner, conversation, "Question 0", more)
+    view.reload()
+    view.locator("body[data-ready=true]").wait_for()
+    log = view.locator("#chat-log .message")
+    expect(log).to_have_count(READ_PAGE)
+    expect(log.last).to_contain_text(f"Message {READ_PAGE + 29}")
+    earlier = view.get_by_role("button", name=text(view, "chat.older"))
+    expect(earlier).to_be_attached()
+    reading = log.first.inner_text()
+    earlier.scroll_into_view_if_needed()  # the reader scrolls up: the next page comes by itself
+    expect(log).to_have_count(READ_PAGE + 32)
+    expect(log.first).to_contain_text("Question 0")
+    expect(earlier).to_be_hidden()
+    assert view.locator("#chat-log .message").nth(32).inner_text() == reading  # the same messages, in order
+    box, height = view.locator("#chat-log .message").nth(32).bounding_box(), view.viewport_size["height"]
+    assert 0 < box["y"] + box["height"] and box["y"] < height, "the reader's place is kept: what was read stays in view"
+    screenshot(view, f"earlier-messages-{view.name}")

@@ -5,6 +5,8 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from unittest.mock import ANY
+
 import jwt
 import pytest
 
@@ -131,7 +133,8 @@ def test_a_member_sees_the_whole_conversation_with_its_authors(room):
     room.say("carol", "Je suis là", conversationId=conversation)
     [message] = room.read("bob", conversation).json()["messages"][-1:]
     assert message["author"] == {"userId": room.ids["carol"], "name": "carol@example.com"}
-    assert room.read("bob", conversation).json()["room"] == {"role": "member", "assistantReplies": "mentions"}
+    assert room.read("bob", conversation).json()["room"] == {"role": "member", "assistantReplies": "mentions",
+                                                          "membersVersion": ANY}
 
 
 def test_a_message_not_addressed_to_the_assistant_is_stored_without_calling_openai(room, fake_openai):
@@ -414,13 +417,30 @@ def test_a_member_removed_while_another_asks_cannot_read_the_reply(room, fake_op
 
 
 @pytest.mark.stores("supabase")
-def test_an_idle_poll_costs_three_queries_and_reads_no_message(room):
-    """What the README's polling cost says: per poll, one function call and (Supabase) 3 PostgREST queries."""
+def test_a_poll_is_one_request_to_the_store_and_an_idle_one_reads_no_message(room):
+    """What the README's polling cost says: per poll, one function call and (Supabase) one PostgREST request."""
     conversation = room.open("bob")
     last = room.read("bob", conversation).json()["messages"][-1]["id"]
     before = len(room.postgrest.requests)
-    assert room.read("bob", conversation, after=last).json()["messages"] == []
-    assert len(room.postgrest.requests) - before == 3
+    idle = room.read("bob", conversation, after=last).json()
+    assert (idle["messages"], idle["hasNewer"]) == ([], False)
+    assert len(room.postgrest.requests) - before == 1
+    room.say("alice", "Du nouveau", conversationId=conversation)
+    before = len(room.postgrest.requests)
+    assert contents(room.read("bob", conversation, after=last))[-1:] == [("user", "Alice Martin", "Du nouveau")]
+    assert len(room.postgrest.requests) - before == 1
+
+
+def test_the_members_version_changes_when_someone_joins_or_leaves_and_only_then(room):
+    conversation = room.open("bob")
+    version = room.read("alice", conversation).json()["room"]["membersVersion"]
+    room.say("bob", "Bonjour", conversationId=conversation)
+    assert room.read("bob", conversation).json()["room"]["membersVersion"] == version
+    room.join("carol", room.invite("alice", conversation).json()["invite"])
+    joined = room.read("alice", conversation).json()["room"]["membersVersion"]
+    assert joined != version
+    room.remove("alice", conversation, "carol")
+    assert room.read("bob", conversation).json()["room"]["membersVersion"] == version
 
 
 @pytest.mark.parametrize("who", ["alice", "bob"])

@@ -65,6 +65,26 @@ class RoomAccess(NamedTuple):
     assistant_replies: str = "mentions"  # "mentions" | "all": when the assistant answers in a room
 
 
+class Reading(NamedTuple):
+    """One read of a conversation: the caller's access, the conversation, one page of messages (oldest first), its
+    members when it is a room (else None), and whether more messages lie beyond the page."""
+
+    access: RoomAccess
+    conversation: dict
+    messages: list[dict]
+    members: list[dict] | None
+    more: bool
+
+
+def page_of(rows: list[dict], limit: int, after: int | None) -> tuple[list[dict], bool]:
+    """Up to `limit` of `rows` (oldest first; one more than `limit` was read to tell if more lie beyond): after a
+    message id, the oldest; otherwise the newest."""
+    more = len(rows) > limit
+    if more:
+        rows = rows[:limit] if after is not None else rows[-limit:]
+    return rows, more
+
+
 class Store(Protocol):
     """What the chat needs of a history store; every method is scoped to one user. Any method may raise
     lib.errors.StoreUnavailable; the writers raise lib.errors.ConversationNotFound as they say."""
@@ -79,6 +99,12 @@ class Store(Protocol):
                  after: int | None = None) -> list[dict]:
         """{"id", "role", "content", "status", "source", "createdAt", "authorId", "authorName"}, oldest first; only
         the last `newest`, or only those after message id `after`, if given."""
+
+    def read(self, user_id: str, conversation_id: str, limit: int, after: int | None = None,
+             before: int | None = None) -> Reading | None:
+        """In one request and one snapshot: the caller's access (as room_access), the conversation, its members if
+        a room, and a page of at most `limit` messages: after message id `after` the oldest, else the newest (before
+        message id `before` if given). None if the user may not read it."""
 
     def record_messages(self, user_id: str, conversation_id: str, title: str, messages: list[dict]) -> None:
         """The one writer: store messages ({"role", "content", "status", "source"}) atomically and in order,

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lib.errors import ConversationNotFound, StoreUnavailable
-from lib.stores.base import RoomAccess, Usage, checked_messages
+from lib.stores.base import Reading, RoomAccess, Usage, checked_messages, page_of
 from lib.stores.sqlite_controls import CONTROLS_SCHEMA, SqliteControls
 
 SCHEMA = """
@@ -178,6 +178,35 @@ class SqliteStore(SqliteControls):
                               (conversation_id, user_id, -1 if after is None else after,
                                -1 if newest is None else newest)).fetchall()
         return [_message(row) for row in reversed(rows)]
+
+    def read(self, user_id, conversation_id, limit, after=None, before=None):
+        with self._connection() as db:
+            db.execute("begin")  # one snapshot for the access, the page and the members
+            try:
+                row = db.execute(
+                    "select c.id, c.title, c.created_at, c.updated_at, c.user_id as owner_id, c.assistant_replies, "
+                    "case when c.user_id = ? then 'owner' else m.role end as role, "
+                    "exists (select 1 from conversation_members o where o.conversation_id = c.id) as is_room "
+                    "from conversations c left join conversation_members m on m.conversation_id = c.id "
+                    "and m.user_id = ? where c.id = ? and (c.user_id = ? or m.user_id is not null)",
+                    (user_id, user_id, conversation_id, user_id)).fetchone()
+                if row is None:
+                    return None
+                columns = ("select id, role, content, status, source, created_at, author_id, author_name "
+                           "from messages where conversation_id = ? and user_id = ? ")
+                if after is not None:
+                    rows = db.execute(columns + "and id > ? order by id limit ?",
+                                      (conversation_id, row["owner_id"], after, limit + 1)).fetchall()
+                else:
+                    rows = db.execute(columns + "and id < ? order by id desc limit ?",
+                                      (conversation_id, row["owner_id"], 2 ** 63 - 1 if before is None else before,
+                                       limit + 1)).fetchall()[::-1]
+                members = self._members(db, conversation_id) if row["is_room"] else None
+            finally:
+                db.execute("rollback")
+        messages, more = page_of([_message(r) for r in rows], limit, after)
+        access = RoomAccess(row["owner_id"], row["role"], bool(row["is_room"]), row["assistant_replies"])
+        return Reading(access, _conversation(row), messages, members, more)
 
     def record_messages(self, user_id, conversation_id, title, messages):
         rows = checked_messages(messages)

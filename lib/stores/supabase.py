@@ -7,7 +7,7 @@ import functools
 import time
 
 from lib.errors import ConversationNotFound, StoreUnavailable
-from lib.stores.base import RoomAccess, Usage, checked_messages
+from lib.stores.base import Reading, RoomAccess, Usage, checked_messages, page_of
 from lib.stores.supabase_controls import SupabaseControls
 
 CONVERSATION_COLUMNS = "id,title,created_at,updated_at"
@@ -146,6 +146,15 @@ class SupabaseStore(SupabaseControls):
 
     def _rpc(self, name: str, **params):
         return self._run(self.client.rpc(name, params)).data
+
+    def read(self, user_id, conversation_id, limit, after=None, before=None):
+        found = self._rpc("conversation_read", p_user_id=user_id, p_conversation_id=conversation_id, p_after=after,
+                          p_before=before, p_limit=limit)
+        if not found:
+            return None
+        messages, more = page_of([_message(row) for row in found["messages"]], limit, after)
+        access = RoomAccess(found["owner_id"], found["role"], found["is_room"], found["assistant_replies"])
+        return Reading(access, _conversation(found["conversation"]), messages, found["members"], more)
 
     def room_access(self, user_id, conversation_id):
         rows = self._rpc("room_access", p_user_id=user_id, p_conversation_id=conversation_id)

@@ -1,18 +1,22 @@
 // The conversation view, one component for a private chat and a room: streamed replies, stop, copy and
 // regenerate, every message with its author and time, auto-scroll that yields to the reader, errors in the page's
 // words, a live countdown while rate-limited. In a room, new messages and replies still being written come by
-// polling GET ?conversationId=&after=<id> (every 1.5 s while the tab is visible, 1 s while a reply grows, 15 s hidden).
+// polling GET ?conversationId=&after=<id> (every 1.5 s while the tab is visible, 2 s once the room has been quiet for a
+// minute, 1 s while a reply grows, 15 s hidden, and not at all once hidden for 10 minutes). A long conversation opens
+// on its newest page; earlier messages come as the reader scrolls up (older.js).
 import { ApiError, events, request } from "./api.js";
 import { describe, show } from "./errors.js";
 import { language, locale, onLanguageChange, say, t } from "./i18n.js";
 import { actionButton, messageElement, note, update, writingSign } from "./messages.js";
+import { olderMessages } from "./older.js";
 import { markSeen } from "./seen.js";
 
 const CHAT = "/api/groupchat/chat";
 const CURRENT_KEY = "dashboard.conversationId";
 const NEAR_BOTTOM_PX = 48;
-const POLL_MS = { visible: 1500, writing: 1000, hidden: 15000 };
-const MEMBERS_EVERY = 5;  // polls between two reads of the member list
+const POLL_MS = { visible: 1500, quiet: 2000, writing: 1000, hidden: 15000 };
+const QUIET_AFTER = 40;  // empty polls in a row (a minute) before polling slows to POLL_MS.quiet
+const HIDDEN_STOP_MS = 10 * 60 * 1000;  // a tab hidden this long stops polling until it is shown again
 const MENTION = /(^|[^\w@])@(assistant|ia)(?!\w)/i;
 
 export function setupChat(config) {
@@ -38,7 +42,9 @@ export function setupChat(config) {
   let roomUi = { show: async () => null, hide() {}, refresh: async () => null, knows: () => true };
   let lastId = 0;  // the newest stored message shown
   let timer = null;
-  let polls = 0;
+  let idle = 0;  // empty polls in a row
+  let hiddenSince = null;
+  let membersVersion = null;
   let controller = null;
   let blockedUntil = 0;
   let countdown = null;
@@ -138,7 +144,7 @@ export function setupChat(config) {
   const again = () => actionButton("regenerate", "chat.regenerate", () => regenerate());
 
   // Show a message, or bring the one already shown with its id up to date; the element.
-  function show_(message) {
+  function show_(message, before = log.querySelector(".message.pending")) {
     const known = message.id && log.querySelector(`.message[data-id="${message.id}"]`);
     if (known) {
       if (update(known, message)) follow();
@@ -147,7 +153,7 @@ export function setupChat(config) {
     log.querySelector(".empty")?.remove();
     const actions = message.role !== "assistant" ? [] : room || !config.history ? [copy] : [copy, again];
     const item = messageElement(message, { you: room && room.you, room: Boolean(room), actions });
-    log.insertBefore(item, log.querySelector(".message.pending"));  // what I am sending stays last
+    log.insertBefore(item, before);  // what I am sending stays last
     if (message.id) lastId = Math.max(lastId, message.id);
     follow();
     return item;
@@ -282,6 +288,7 @@ export function setupChat(config) {
     show(error, null);
     stick = true;
     clearTimeout(timer);  // in a room, what I send and its reply are shown from my own stream meanwhile
+    idle = 0;
     const now = new Date().toISOString();
     const mine = show_({ role: "user", content: text, createdAt: now, author: room && { userId: room.you } });
     const reply = wantsReply(text, askAssistant) ? show_({ role: "assistant", content: "", status: "writing" }) : null;
@@ -347,8 +354,9 @@ export function setupChat(config) {
     clearTimeout(timer);
     if (!room || controller) return;
     const growing = log.querySelector('.message[data-state="writing"][data-id]');
-    timer = setTimeout(poll, document.visibilityState === "hidden" ? POLL_MS.hidden
-      : growing ? POLL_MS.writing : POLL_MS.visible);
+    if (hiddenSince !== null && Date.now() - hiddenSince > HIDDEN_STOP_MS) return;  // resumed when shown again
+    timer = setTimeout(poll, hiddenSince !== null ? POLL_MS.hidden : growing ? POLL_MS.writing
+      : idle >= QUIET_AFTER ? POLL_MS.quiet : POLL_MS.visible);
   };
 
   async function poll() {
@@ -358,15 +366,20 @@ export function setupChat(config) {
     try {
       const news = await request("GET", `${CHAT}?conversationId=${encodeURIComponent(id)}&after=${cursor()}`);
       if (id !== conversationId || !room) return;
-      polls += 1;
-      news.messages.forEach(show_);
+      idle = news.messages.length ? 0 : idle + 1;
+      news.messages.forEach((message) => show_(message));
       const last = news.messages[news.messages.length - 1];
       if (last) {
         markSeen(id, last.createdAt);
         onChange();
       }
       const stranger = news.messages.some((message) => message.author && !roomUi.knows(message.author.userId));
-      if (stranger || polls % MEMBERS_EVERY === 0) await roomUi.refresh();
+      const version = news.room && news.room.membersVersion;
+      if (stranger || (version && version !== membersVersion)) {
+        membersVersion = version;
+        await roomUi.refresh();
+      }
+      if (news.hasNewer) return poll();  // more than one page arrived: read on at once
       schedule();
     } catch (failure) {
       if (id !== conversationId) return;
@@ -395,14 +408,32 @@ export function setupChat(config) {
   };
 
   document.addEventListener("visibilitychange", () => {
-    if (room && document.visibilityState === "visible") poll();
+    hiddenSince = document.visibilityState === "hidden" ? Date.now() : null;
+    if (room && hiddenSince === null) {
+      idle = 0;
+      poll();
+    }
+  });
+
+  // --- a long conversation's earlier messages, a page at a time as the reader scrolls up ---------------------
+  let oldest = null;  // the id of the oldest message shown
+  const older = olderMessages(log, async () => {
+    const id = conversationId;
+    const page = await request("GET", `${CHAT}?conversationId=${encodeURIComponent(id)}&before=${oldest}`);
+    if (id !== conversationId) return false;
+    const first = log.querySelector(".message");
+    page.messages.forEach((message) => show_(message, first));
+    if (page.messages.length) oldest = page.messages[0].id;
+    markLast();
+    return page.hasOlder;
   });
 
   // --- opening a conversation ---------------------------------------------------------------------------
   function enter(next) {
     clearTimeout(timer);
     room = next;
-    polls = 0;
+    idle = 0;
+    membersVersion = next && next.membersVersion;
     document.body.dataset.room = next ? "open" : "none";
     notice_.hidden = true;
     form.hidden = hint.hidden = false;
@@ -431,7 +462,9 @@ export function setupChat(config) {
       }
       enter(next);
       clearLog();
-      conversation.messages.forEach(show_);
+      conversation.messages.forEach((message) => show_(message));
+      oldest = conversation.messages.length ? conversation.messages[0].id : null;
+      older.reset(conversation.hasOlder);
       markSeen(conversation.conversationId, conversation.updatedAt);
       stick = true;
       follow();
