@@ -63,14 +63,17 @@ class SupabaseStore(SupabaseControls):
         return [_conversation(row) for row in rows]
 
     def messages(self, user_id, conversation_id, newest=None, after=None):
+        return self._messages(user_id, conversation_id, newest, after, shown)
+
+    def _messages(self, user_id, conversation_id, newest=None, after=None, only=lambda query: query):
         """Keyset pages of at most PAGE rows (newest first when `newest` is given), so no read is cut at max_rows;
-        only rows after message id `after` if given (the polling read)."""
+        only rows after message id `after` if given (the polling read), and those `only` keeps."""
         rows: list[dict] = []
         wanted = newest if newest is not None else float("inf")
         while len(rows) < wanted:
             size = int(min(PAGE, wanted - len(rows)))
-            query = (shown(self.client.table("messages").select(MESSAGE_COLUMNS)
-                           .eq("conversation_id", conversation_id).eq("user_id", user_id))
+            query = (only(self.client.table("messages").select(MESSAGE_COLUMNS)
+                          .eq("conversation_id", conversation_id).eq("user_id", user_id))
                      .order("id", desc=newest is not None).limit(size))
             if newest is not None and rows:
                 query = query.lt("id", rows[-1]["id"])
