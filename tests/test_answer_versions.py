@@ -272,3 +272,56 @@ def test_a_rooms_messages_have_no_versions(chat, users, fake_openai):
         assert (refused.status, refused.json()["error"]["field"]) == (422, field)
     assert not fake_openai.requests
     assert texts(shown(chat, conversation, alice)) == ["Q1", "A1"]
+
+
+# --- stores made before versions ---------------------------------------------------------------------------
+
+def test_a_sqlite_file_made_before_versions_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    from lib.stores import sqlite as sqlite_store
+
+    path = str(tmp_path / "old.sqlite3")
+    with sqlite3.connect(path) as db:
+        db.executescript(sqlite_store.SCHEMA)  # messages without parent_id, chosen, shown
+        db.executemany("insert into conversations values (?, 'u', 't', 'x', 'x')", [("c1",), ("c2",)])
+        db.executemany("insert into messages (conversation_id, user_id, role, content, created_at) "
+                       "values (?, 'u', ?, ?, 'x')", [("c1", "user", "Q1"), ("c2", "user", "Autre"),
+                                                      ("c1", "assistant", "A1"), ("c1", "user", "Q2"),
+                                                      ("c1", "assistant", "A2")])
+    store = sqlite_store.SqliteStore(path)
+    q1, a1, q2, a2 = store.messages("u", "c1")
+    store.record_version("u", "c1", q2["id"], [{"role": "user", "content": "Q2 bis"},
+                                               {"role": "assistant", "content": "A2 bis"}])
+    assert [m["content"] for m in store.messages("u", "c1")] == ["Q1", "A1", "Q2 bis", "A2 bis"]
+    assert store.choose_version("u", "c1", q2["id"]) is True
+    assert [m["content"] for m in store.messages("u", "c1")] == ["Q1", "A1", "Q2", "A2"]
+    assert [m["content"] for m in store.messages("u", "c2")] == ["Autre"]
+
+
+def test_the_versions_migration_upgrades_a_deployed_database():
+    import psycopg
+
+    from tests.standins.postgres import Postgres, all_migrations
+
+    deployed = [m for m in all_migrations() if m.name < "20261207400000"]
+    server = Postgres().start(migrations=deployed)
+    try:
+        user, conversation = str(uuid.uuid4()), str(uuid.uuid4())
+        server.add_user(user)
+        for question in ("Q1", "Q2"):
+            server.execute(f"select public.record_turn('{user}', '{conversation}', 't', '{question}', 'A')")
+        for migration in all_migrations()[len(deployed):]:
+            server.apply(migration.read_text())
+        with psycopg.connect(server.dsn) as db:
+            rows = db.execute("select id, parent_id, chosen, shown from messages where conversation_id = %s "
+                              "order by id", (conversation,)).fetchall()
+            assert [row[1] for row in rows] == [None] + [row[0] for row in rows[:-1]]  # each follows the one before
+            assert all(row[2] and row[3] for row in rows)
+            q2 = rows[2][0]
+            db.execute("select public.record_version(%s, %s, %s, %s::jsonb)",
+                       (user, conversation, q2, '[{"role": "user", "content": "Q2 bis"}]'))
+            assert db.execute("select content from messages where conversation_id = %s and shown order by id",
+                              (conversation,)).fetchall() == [("Q1",), ("A",), ("Q2 bis",)]
+    finally:
+        server.stop()
