@@ -37,6 +37,14 @@ def reload(page):
     page.locator("body[data-ready=true]").wait_for()
 
 
+def ask_edited(page, question, phone: bool):
+    """Ask the question being edited: Enter on a laptop; on a phone (Enter is a new line there) the Send button."""
+    if phone:
+        question.get_by_role("button", name=text(page, "chat.editSend")).click()
+    else:
+        question.get_by_role("textbox").press("Enter")
+
+
 def regenerated_twice(page):
     """Two turns, then the last reply regenerated twice: R2, R3, R4 are its versions, R4 shown."""
     send(page, "Premier")
@@ -99,11 +107,11 @@ def test_a_question_edited_inline_continues_from_there_and_the_old_branch_is_a_v
     expect(edit).to_be_focused()
     expect(view.locator(".message")).to_have_count(6)
 
-    edit.click()  # Enter asks the edited question
+    edit.click()  # Enter (on a phone: Send) asks the edited question
     editor.fill("Second, autrement")
     assert not serious_violations(view)
     screenshot(view, f"versions-editor-{view.name}")
-    editor.press("Enter")
+    ask_edited(view, second, view.phone)
     reply_done(view, "R4: Second, autrement")
     expect(view.locator(".message .body")).to_have_text(["Premier", "R1: Premier", "Second, autrement",
                                                          "R4: Second, autrement"])
@@ -135,7 +143,7 @@ def test_a_question_just_sent_can_be_edited_at_once(view, site, fake_openai):
     question = view.locator(".message.user").first
     question.get_by_role("button", name=text(view, "chat.edit")).click()
     question.get_by_role("textbox").fill("Premier, mieux dit")
-    question.get_by_role("textbox").press("Enter")
+    ask_edited(view, question, view.phone)
     reply_done(view, "R2: Premier, mieux dit")
     expect(switch_of(view.locator(".message.user").first)).to_contain_text("2/2")
     assert sent_to_model(fake_openai) == ["Premier, mieux dit"]
@@ -155,7 +163,7 @@ def test_the_switch_and_the_editor_in_both_themes_at_both_widths(chromium, site,
     question.get_by_role("textbox").fill("Second, autrement")
     assert not serious_violations(page)
     screenshot(page, f"versions-editor-{width}-{scheme}-fr")
-    question.get_by_role("textbox").press("Enter")
+    ask_edited(page, question, width == "phone")
     reply_done(page, "R5: Second, autrement")
     assert not serious_violations(page)
     screenshot(page, f"versions-edited-{width}-{scheme}-fr")
