@@ -26,20 +26,26 @@ class ChatRequest:
     askAssistant: bool = False  # in a room: answer this message even without @assistant / @IA
     regenerate: bool | None = None
     stop: bool = False  # in a room: stop the reply being written (with conversationId alone)
+    editOf: int | None = None  # ask `message` in place of this question (a new version of it)
+    chooseVersion: int | None = None  # show this version of a message (with conversationId alone)
 
 
+MESSAGE_ID_MAX = 2**63 - 1  # a message id is a PostgreSQL bigint
 # Each field's JSON type, strictly, and whether null stands for absent; tests/test_properties.py holds the pydantic
 # model as the reference (pydantic itself stays out of the chat's cold start: README, Dependencies).
 BODY = Body(ChatRequest, message=Field(str, nullable=True), systemPrompt=Field(str, nullable=True),
             conversationId=Field(str, nullable=True), model=Field(str, nullable=True),
             stream=Field(bool, nullable=True), askAssistant=Field(bool), regenerate=Field(bool, nullable=True),
-            stop=Field(bool))
+            stop=Field(bool), editOf=Field(int, nullable=True, minimum=1, maximum=MESSAGE_ID_MAX),
+            chooseVersion=Field(int, nullable=True, minimum=1, maximum=MESSAGE_ID_MAX))
 
 
 def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
     """A valid ChatRequest, or 422 naming the first field at fault."""
     if data.get("stop") is True:
         return _stop_request(data)
+    if data.get("chooseVersion") is not None:
+        return _alone_with_conversation(data, "chooseVersion", "to choose a version")
     if "message" not in data and not data.get("regenerate"):
         raise ValidationFailed("message", "field required")  # named first, as when it was always required
     request = BODY.parse(data)
@@ -47,6 +53,11 @@ def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
         request.conversationId = canonical_uuid(request.conversationId, "conversationId")
     storable(request.message, "message")
     storable(request.systemPrompt, "systemPrompt")
+    if request.editOf is not None:
+        if request.regenerate:
+            raise ValidationFailed("regenerate", "must be absent when editOf is given")
+        if request.conversationId is None:
+            raise ValidationFailed("conversationId", "is required to edit a question")
     if request.regenerate:
         if request.message is not None:
             raise ValidationFailed("message", "must be absent when regenerate is true (the last message is reused)")
@@ -69,12 +80,19 @@ def parse_request(data: dict, cfg: ChatSettings) -> ChatRequest:
 
 def _stop_request(data: dict) -> ChatRequest:
     """{"conversationId", "stop": true}: nothing else."""
+    return _alone_with_conversation(data, "stop", "to stop a reply")
+
+
+def _alone_with_conversation(data: dict, name: str, purpose: str) -> ChatRequest:
+    """A body of `name` and conversationId alone (stop, chooseVersion)."""
     request = BODY.parse(data)
-    for name in ("message", "systemPrompt", "model", "regenerate"):
-        if getattr(request, name) is not None:
-            raise ValidationFailed(name, "must be absent when stop is true")
+    for other in ("message", "systemPrompt", "model", "regenerate", "editOf", "chooseVersion"):
+        if other != name and getattr(request, other) is not None:
+            raise ValidationFailed(other, f"must be absent when {name} is {'true' if name == 'stop' else 'given'}")
+    if name != "stop" and request.stop:
+        raise ValidationFailed("stop", f"must be absent when {name} is given")
     if request.conversationId is None:
-        raise ValidationFailed("conversationId", "is required to stop a reply")
+        raise ValidationFailed("conversationId", f"is required {purpose}")
     request.conversationId = canonical_uuid(request.conversationId, "conversationId")
     return request
 

@@ -130,11 +130,38 @@ def read(history: History, conversation_id: str, after: int | None = None, befor
             room = {"role": access.role, "assistantReplies": access.assistant_replies,
                     "membersVersion": rooms.members_version(found.members)}
         more = {"hasNewer": found.more} if after is not None else {"hasOlder": found.more}
+        if not access.is_room:
+            with_versions(messages, store.versions(access.owner_id, conversation_id))
         return {"conversationId": conversation["id"], "title": conversation["title"],
                 "createdAt": conversation["createdAt"], "updatedAt": conversation["updatedAt"], "room": room,
                 "messages": rooms.label(messages, access.owner_id, names), **more}
 
     return history.run(load)
+
+
+def with_versions(messages: list[dict], versions: dict[int, list[int]]) -> list[dict]:
+    """Each message with other versions gets `versions`: {"index" (1-based), "count", "ids" (oldest first)}."""
+    for message in messages:
+        ids = versions.get(message["id"])
+        if ids:
+            message["versions"] = {"index": ids.index(message["id"]) + 1, "count": len(ids), "ids": ids}
+    return messages
+
+
+def choose_version(history: History, conversation_id: str, message_id: int) -> dict:
+    """Show the version `message_id` of one of the user's messages (and the branch last chosen under it); the
+    conversation as GET reads it. 404 if it is not one of the user's messages there; 422 in a room."""
+    user_id = history.caller.user_id
+
+    def choose(store):
+        access = store.room_access(user_id, conversation_id)
+        if access is not None and access.is_room:
+            raise ValidationFailed("chooseVersion", "a room's messages have no versions")
+        if access is None or not store.choose_version(user_id, conversation_id, message_id):
+            raise ConversationNotFound()
+
+    history.run(choose, "history_write_failed")
+    return read(history, conversation_id)
 
 
 def delete(history: History, conversation_id: str) -> dict:

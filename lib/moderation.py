@@ -18,7 +18,7 @@ def screen(turn: Turn, cfg: ChatSettings, oai: OpenAISettings) -> None:
     """Nothing when moderation is off, for a regenerated turn (its question was checked when asked), or when the
     message passes; a flagged message is refused (422 content_flagged), its reservation released and counted as a
     refusal, audited with its categories, never its text. A failed check refuses the turn too (fails closed)."""
-    if not cfg.moderation or turn.replaces is not None:
+    if not cfg.moderation or turn.asks_again:
         return
     try:
         result = _moderate(masking.Masker(cfg.masked_kinds).mask(turn.message), oai)

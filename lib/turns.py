@@ -31,7 +31,8 @@ class Turn:
     reservation: Reservation = field(default_factory=Reservation)
     in_room: bool = False  # the conversation is a room: the message is stored under its author, the caller
     wants_reply: bool = True  # False: a room message not addressed to the assistant, stored without a reply
-    replaces: int | None = None  # a regenerated turn: the id of the reply it takes the place of
+    version_of: int | None = None  # a regenerated reply's or edited question's: the message it is a new version of
+    asks_again: bool = False  # a regenerated turn: its question is the stored one (already screened)
     preamble: list[dict] = field(default_factory=list)  # in a room: the system message saying who is who
     asker_label: str | None = None  # in a room: the asker's label, the `name` of their message to OpenAI
     reply_id: int | None = None  # in a room: the reply stored while it is written (see start)
@@ -110,8 +111,10 @@ class Turn:
         if self.unsaved is None:
             try:
                 with self.history.store("history_write_failed", self.conversation_id) as store:
-                    if self.replaces is not None:
-                        store.replace_reply(self.user_id, self.conversation_id, self.replaces, reply, status)
+                    if self.version_of is not None:
+                        asked = [] if self.asks_again else [{"role": "user", "content": self.message}]
+                        store.record_version(self.user_id, self.conversation_id, self.version_of,
+                                             asked + [{"role": "assistant", "content": reply, "status": status}])
                     else:
                         store.record_turn(self.user_id, self.conversation_id, context.title_for(self.message),
                                           self.message, reply, status)
@@ -186,9 +189,40 @@ def begin(history: History, message: str, conversation_id: str | None, system_pr
 
 def begin_regenerate(history: History, conversation_id: str, system_prompt: str | None = None,
                      max_output_tokens: int = 0) -> Turn:
-    """A turn that asks again the conversation's last question and will replace its last reply, reserved like
-    any turn (see begin): 404 for a conversation not the caller's, 422 in a room (several people's questions:
-    ask again instead) or when it has no reply to regenerate, 503 without a store, 429 over a limit."""
+    """A turn that asks again the conversation's last question; its reply is stored as a new version of the last
+    reply (which is kept), reserved like any turn (see begin): 404 for a conversation not the caller's, 422 in a
+    room (several people's questions: ask again instead) or when it has no reply to regenerate, 503 without a
+    store, 429 over a limit."""
+    recent = _private_messages(history, conversation_id, "regenerate", context.CONTEXT_MESSAGES + 2)
+    if len(recent) < 2 or recent[-1]["role"] != "assistant" or recent[-2]["role"] != "user":
+        raise ValidationFailed("regenerate", "this conversation has no reply to regenerate")
+    question, reply = recent[-2], recent[-1]
+    turn = Turn(history, history.caller.user_id, conversation_id, question["content"], version_of=reply["id"],
+                asks_again=True)
+    turn.context = context.fit_to_budget(recent[:-2], history.cfg.max_chars)
+    _reserve(turn, system_prompt, max_output_tokens)
+    return turn
+
+
+def begin_edit(history: History, conversation_id: str, edit_of: int, message: str, system_prompt: str | None = None,
+               max_output_tokens: int = 0) -> Turn:
+    """A turn that asks `message` in place of the shown question `edit_of`: the context is what came before it,
+    and the question and its reply are stored as a new version of it (what followed it is kept, as an earlier
+    version). 404 for a conversation not the caller's, 422 in a room or when `edit_of` is not one of its shown
+    questions, 503 without a store, 429 over a limit."""
+    shown = _private_messages(history, conversation_id, "editOf", None)
+    at = next((i for i, m in enumerate(shown) if m["id"] == edit_of and m["role"] == "user"), None)
+    if at is None:
+        raise ValidationFailed("editOf", "must be the id of one of this conversation's questions")
+    turn = Turn(history, history.caller.user_id, conversation_id, message, version_of=edit_of)
+    turn.context = context.fit_to_budget(shown[max(0, at - context.CONTEXT_MESSAGES):at], history.cfg.max_chars)
+    _reserve(turn, system_prompt, max_output_tokens)
+    return turn
+
+
+def _private_messages(history: History, conversation_id: str, field: str, newest: int | None) -> list[dict]:
+    """The shown messages of one of the caller's private conversations (the last `newest`, if given): 404 when it
+    is not theirs, 422 naming `field` in a room (its messages are everyone's: no versions there)."""
     user_id = history.caller.user_id
     if not history.owns_rows and history.cfg.backend == "supabase":
         raise ConversationNotFound()  # no conversation of the caller's can exist there (History.owns_rows)
@@ -196,16 +230,10 @@ def begin_regenerate(history: History, conversation_id: str, system_prompt: str 
         access = store.room_access(user_id, conversation_id)
         if access is None:
             raise ConversationNotFound()
-        if access.is_room:  # its last reply answered one member among several: ask again instead
-            raise ValidationFailed("regenerate", "a room's replies cannot be regenerated: ask again instead")
-        recent = store.messages(user_id, conversation_id, newest=context.CONTEXT_MESSAGES + 2)
-    if len(recent) < 2 or recent[-1]["role"] != "assistant" or recent[-2]["role"] != "user":
-        raise ValidationFailed("regenerate", "this conversation has no reply to regenerate")
-    question, reply = recent[-2], recent[-1]
-    turn = Turn(history, user_id, conversation_id, question["content"], replaces=reply["id"])
-    turn.context = context.fit_to_budget(recent[:-2], history.cfg.max_chars)
-    _reserve(turn, system_prompt, max_output_tokens)
-    return turn
+        if access.is_room:  # its messages answer several people: ask again instead
+            raise ValidationFailed(field, "a room's replies cannot be regenerated: ask again instead" if field == "regenerate"
+                                   else "a room's questions cannot be edited: ask a new one instead")
+        return store.messages(user_id, conversation_id, newest=newest)
 
 
 def _reserve(turn: Turn, system_prompt: str | None, max_output_tokens: int) -> None:

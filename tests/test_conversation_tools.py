@@ -148,7 +148,7 @@ def test_a_200_character_title_is_kept_whole(chat, users):
 
 # --- regenerate --------------------------------------------------------------------------------------------
 
-def test_regenerate_replaces_the_last_reply_and_never_repeats_the_question(chat, users, fake_openai):
+def test_regenerate_shows_a_new_last_reply_and_never_repeats_the_question(chat, users, fake_openai):
     alice, _ = users
     conversation = seeded(alice, "Budget", ("Premier ?", "Ancienne réponse 1"), ("Second ?", "Ancienne réponse 2"))
     before = messages_of(chat, conversation, alice)
@@ -162,7 +162,8 @@ def test_regenerate_replaces_the_last_reply_and_never_repeats_the_question(chat,
     assert [(m["role"], m["content"]) for m in after] == [
         ("user", "Premier ?"), ("assistant", "Ancienne réponse 1"), ("user", "Second ?"),
         ("assistant", "Echo: Second ?")]
-    assert [m["id"] for m in after] == [m["id"] for m in before]  # the same row, replaced
+    assert [m["id"] for m in after[:3]] == [m["id"] for m in before[:3]]  # the question is not stored twice
+    assert after[3]["versions"] == {"index": 2, "count": 2, "ids": [before[3]["id"], after[3]["id"]]}  # old kept
 
 
 def test_a_streamed_regenerate_replaces_the_reply_too(chat, users):
@@ -226,13 +227,13 @@ def test_regenerating_another_users_conversation_is_not_found(chat, users, fake_
     assert [m["content"] for m in messages_of(chat, conversation, alice)] == ["Combien ?", "Ancienne"]
 
 
-def test_replace_reply_refuses_a_message_that_is_not_the_users_reply(users):
+def test_a_version_is_refused_for_a_message_that_is_not_the_users_reply(users):
     alice, bob = users
     conversation = seeded(alice, "Budget", ("Combien ?", "Ancienne"))
     question, answer = store().messages(alice.id, conversation)
     for user_id, message_id in ((bob.id, answer["id"]), (alice.id, question["id"])):
         with pytest.raises(stores.ConversationNotFound):
-            store().replace_reply(user_id, conversation, message_id, "piraté")
+            store().record_version(user_id, conversation, message_id, [{"role": "assistant", "content": "piraté"}])
     assert [m["content"] for m in store().messages(alice.id, conversation)] == ["Combien ?", "Ancienne"]
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import pytest
 from hypothesis import example, given, settings, strategies as st
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, field_validator
 
 from lib import chat, realtime, settings as config, transcripts
 from lib.errors import ValidationFailed, canonical_uuid
@@ -67,6 +67,8 @@ class ReferenceChatRequest(BaseModel):
     askAssistant: StrictBool = False
     regenerate: StrictBool | None = None
     stop: StrictBool = False
+    editOf: Annotated[StrictInt, Field(ge=1, le=2**63 - 1)] | None = None
+    chooseVersion: Annotated[StrictInt, Field(ge=1, le=2**63 - 1)] | None = None
 
     @field_validator("stream", mode="before")
     @classmethod
@@ -124,7 +126,7 @@ def declared_outcome(declared, body: dict):
 
 
 any_field = st.sampled_from(["message", "systemPrompt", "conversationId", "model", "stream", "askAssistant",
-                             "regenerate", "stop", "", "extra", "Message"])
+                             "regenerate", "stop", "editOf", "chooseVersion", "", "extra", "Message"])
 
 
 @settings(max_examples=600)

@@ -17,7 +17,9 @@ WRITER_FUNCTIONS = ["public.record_turn(uuid, uuid, text, text, text, text)",
                     "public.record_messages(uuid, uuid, text, jsonb)", "public.delete_conversation(uuid, uuid)",
                     "private.remember_deleted_conversation()",  # the tombstone trigger's, out of the API's schema
                     "public.reserve_rate_limits(double precision, text[], text[], integer[], bigint[], bigint[])",
-                    "public.settle_rate_limits(text[], text[], bigint[], bigint[])"]
+                    "public.settle_rate_limits(text[], text[], bigint[], bigint[])",
+                    "public.record_version(uuid, uuid, bigint, jsonb)", "public.choose_version(uuid, uuid, bigint)",
+                    "public.message_versions(uuid, uuid)", "private.message_follows_branch()"]
 
 
 @pytest.fixture

@@ -66,7 +66,8 @@ def test_recent_messages_are_the_newest_n_returned_oldest_first(supabase, store)
         (7, "text"), (8, "voice")]
     assert query_of(route.calls.last.request) == [
         ("conversation_id", f"eq.{CONVERSATION}"), ("limit", "200"), ("order", "id.desc"),
-        ("select", "id,role,content,status,source,created_at,author_id,author_name"), ("user_id", f"eq.{USER}")]
+        ("select", "id,role,content,status,source,created_at,author_id,author_name"), ("shown", "is.true"),
+        ("user_id", f"eq.{USER}")]
 
 
 def test_a_whole_conversation_is_read_in_keyset_pages_of_1000(supabase, store):

@@ -1,5 +1,5 @@
-"""The integrated chat: POST a message for OpenAI's reply (whole or as SSE), regenerate the last reply, or stop
-a room's reply in progress; GET (list, search, read), PATCH (rename) and DELETE history."""
+"""The integrated chat: POST a message for OpenAI's reply (whole or as SSE), regenerate the last reply or edit a
+question (each a new version, the old kept), choose a version, or stop a room's reply in progress; GET (list, search, read), PATCH (rename) and DELETE history."""
 
 from lib import chat, conversations, deadline, moderation, rooms, settings, turns
 from lib.errors import ValidationFailed
@@ -17,10 +17,15 @@ class handler(ApiHandler):
         history = History.of(request)
         if body.stop:
             return JsonResponse(rooms.stop(history, body.conversationId))
+        if body.chooseVersion is not None:
+            return JsonResponse(conversations.choose_version(history, body.conversationId, body.chooseVersion))
         system_prompt = chat.system_prompt_for(body, cfg)
         if body.regenerate:
             turn = turns.begin_regenerate(history, body.conversationId, system_prompt, cfg.max_output_tokens)
             body.message = turn.message
+        elif body.editOf is not None:
+            turn = turns.begin_edit(history, body.conversationId, body.editOf, body.message, system_prompt,
+                                    cfg.max_output_tokens)
         else:
             turn = turns.begin(history, body.message, body.conversationId, system_prompt, cfg.max_output_tokens,
                                ask_assistant=body.askAssistant)

@@ -97,8 +97,8 @@ class Store(Protocol):
 
     def messages(self, user_id: str, conversation_id: str, newest: int | None = None,
                  after: int | None = None) -> list[dict]:
-        """{"id", "role", "content", "status", "source", "createdAt", "authorId", "authorName"}, oldest first; only
-        the last `newest`, or only those after message id `after`, if given."""
+        """{"id", "role", "content", "status", "source", "createdAt", "authorId", "authorName"} of the shown branch
+        (the chosen versions), oldest first; only the last `newest`, or only those after message id `after`."""
 
     def read(self, user_id: str, conversation_id: str, limit: int, after: int | None = None,
              before: int | None = None) -> Reading | None:
@@ -124,10 +124,16 @@ class Store(Protocol):
     def rename_conversation(self, user_id: str, conversation_id: str, title: str) -> bool:
         """Set a conversation's title; False if the user has no such conversation."""
 
-    def replace_reply(self, user_id: str, conversation_id: str, message_id: int, text: str,
-                      status: str = "complete") -> None:
-        """Put a regenerated reply in place of the assistant message `message_id`, atomically; raises
-        ConversationNotFound when that message is not one of the user's replies in that conversation."""
+    def record_version(self, user_id: str, conversation_id: str, version_of: int, messages: list[dict]) -> None:
+        """Store messages as record_messages does, the first as a new version of the shown message `version_of`
+        (of the same role), which leaves the shown branch with what followed it (kept, as an earlier version);
+        ConversationNotFound when it is not such a message of the user's."""
+
+    def choose_version(self, user_id: str, conversation_id: str, message_id: int) -> bool:
+        """Show the version `message_id` and the branch last chosen under it; False if it is not the user's."""
+
+    def versions(self, user_id: str, conversation_id: str) -> dict[int, list[int]]:
+        """For each shown message that has other versions: every version's id, oldest first."""
 
     def reserve_limits(self, buckets: list[Bucket]) -> list[Usage]:
         """All or nothing, atomically: if every bucket's window is under its limit, add each cost; a Usage per bucket."""

@@ -85,6 +85,17 @@ create table if not exists room_departures (
   primary key (conversation_id, user_id)
 );
 """
+# Answer versions: a new row follows the last shown row before it (see _add_versions).
+VERSIONS_SCHEMA = """
+create index if not exists messages_conversation_id_user_id_parent_id_idx on messages (conversation_id, user_id, parent_id);
+create trigger if not exists messages_follow_branch after insert on messages begin
+  update messages set parent_id = (select max(p.id) from messages p where p.conversation_id = new.conversation_id
+    and p.user_id = new.user_id and p.shown = 1 and p.id < new.id) where id = new.id;
+end;
+"""
+# THE READ FILTER (issue 27): a conversation's rows as the page shows them and the model reads them, its chosen
+# branch; every read of a conversation for either applies it (Supabase: the `shown` column alike).
+SHOWN = "shown = 1"
 CALL_COLUMNS = {"realtime_calls": {"ended_at": "text"}}  # added to older files in place, as the rooms' are
 ROOM_COLUMNS = {
     "messages": {"author_id": "text", "author_name": "text"},
@@ -125,6 +136,7 @@ class SqliteStore(SqliteControls):
                         db.execute(ADD_SOURCE)
                     _add_room_tables(db)
                     _allow_writing_status(db)
+                    _add_versions(db)
                     db.executescript(CONTROLS_SCHEMA)
                 _ready.add(path)
 
@@ -173,7 +185,7 @@ class SqliteStore(SqliteControls):
     def messages(self, user_id, conversation_id, newest=None, after=None):
         with self._connection() as db:
             rows = db.execute("select id, role, content, status, source, created_at, author_id, author_name "
-                              "from messages where conversation_id = ? and user_id = ? and id > ? "
+                              f"from messages where conversation_id = ? and user_id = ? and {SHOWN} and id > ? "
                               "order by id desc limit ?",
                               (conversation_id, user_id, -1 if after is None else after,
                                -1 if newest is None else newest)).fetchall()
@@ -193,7 +205,7 @@ class SqliteStore(SqliteControls):
                 if row is None:
                     return None
                 columns = ("select id, role, content, status, source, created_at, author_id, author_name "
-                           "from messages where conversation_id = ? and user_id = ? ")
+                           f"from messages where conversation_id = ? and user_id = ? and {SHOWN} ")
                 if after is not None:
                     rows = db.execute(columns + "and id > ? order by id limit ?",
                                       (conversation_id, row["owner_id"], after, limit + 1)).fetchall()
@@ -211,19 +223,47 @@ class SqliteStore(SqliteControls):
     def record_messages(self, user_id, conversation_id, title, messages):
         rows = checked_messages(messages)
         with self._writing() as db:  # one writer at a time: a deletion cannot slip in between the checks
-            if db.execute("select 1 from deleted_conversations where id = ?", (conversation_id,)).fetchone():
+            _record(db, user_id, conversation_id, title, rows)
+
+    def record_version(self, user_id, conversation_id, version_of, messages):
+        rows = checked_messages(messages)
+        with self._writing() as db:  # as supabase/migrations/20261207400000_answer_versions.sql's record_version
+            found = db.execute(f"select parent_id from messages where id = ? and conversation_id = ? and user_id = ? "
+                               f"and {SHOWN} and role = ?",
+                               (version_of, conversation_id, user_id, rows[0]["role"])).fetchone()
+            if found is None:
                 raise ConversationNotFound()
-            now = _now()
-            db.execute("insert or ignore into conversations (id, user_id, title, created_at, updated_at) "
-                       "values (?, ?, ?, ?, ?)", (conversation_id, user_id, title[:200], now, now))
-            owner = db.execute("select user_id from conversations where id = ?", (conversation_id,)).fetchone()
-            if owner is None or owner[0] != user_id:
-                raise ConversationNotFound()
-            db.executemany(
-                "insert into messages (conversation_id, user_id, role, content, status, source, created_at) "
-                "values (?, ?, ?, ?, ?, ?, ?)",
-                [(conversation_id, user_id, m["role"], m["content"], m["status"], m["source"], now) for m in rows])
-            db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
+            db.execute("update messages set chosen = 0 where conversation_id = ? and user_id = ? "
+                       "and coalesce(parent_id, 0) = coalesce(?, 0)", (conversation_id, user_id, found[0]))
+            db.execute(f"update messages set shown = 0 where conversation_id = ? and user_id = ? and {SHOWN} "
+                       "and id >= ?", (conversation_id, user_id, version_of))
+            _record(db, user_id, conversation_id, "", rows)
+
+    def choose_version(self, user_id, conversation_id, message_id):
+        with self._writing() as db:
+            found = db.execute("select parent_id from messages where id = ? and conversation_id = ? and user_id = ?",
+                               (message_id, conversation_id, user_id)).fetchone()
+            if found is None:
+                return False
+            db.execute("update messages set chosen = (id = ?) where conversation_id = ? and user_id = ? "
+                       "and coalesce(parent_id, 0) = coalesce(?, 0)", (message_id, conversation_id, user_id, found[0]))
+            db.execute(
+                "with recursive branch (id) as ("
+                " select id from messages where conversation_id = :c and user_id = :u and parent_id is null and chosen"
+                " union all select m.id from messages m join branch b on m.parent_id = b.id"
+                " where m.conversation_id = :c and m.user_id = :u and m.chosen) "
+                "update messages set shown = (id in (select id from branch)) "
+                "where conversation_id = :c and user_id = :u", {"c": conversation_id, "u": user_id})
+        return True
+
+    def versions(self, user_id, conversation_id):
+        with self._connection() as db:
+            rows = db.execute(
+                "select m.id, group_concat(s.id) from messages m join messages s on s.conversation_id = m.conversation_id "
+                "and s.user_id = m.user_id and coalesce(s.parent_id, 0) = coalesce(m.parent_id, 0) "
+                "where m.conversation_id = ? and m.user_id = ? and m.shown = 1 group by m.id having count(*) > 1",
+                (conversation_id, user_id)).fetchall()
+        return {row[0]: sorted(int(i) for i in row[1].split(",")) for row in rows}
 
     def record_turn(self, user_id, conversation_id, title, user_text, assistant_text, status="complete"):
         self.record_messages(user_id, conversation_id, title, [
@@ -250,17 +290,6 @@ class SqliteStore(SqliteControls):
             renamed = db.execute("update conversations set title = ? where id = ? and user_id = ?",
                                  (title[:200], conversation_id, user_id)).rowcount
         return renamed > 0
-
-    def replace_reply(self, user_id, conversation_id, message_id, text, status="complete"):
-        with self._writing() as db:  # the source column is left as it was: a voice reply stays a voice reply
-            now = _now()
-            replaced = db.execute(
-                "update messages set content = ?, status = ?, created_at = ? where id = ? "
-                "and conversation_id = ? and user_id = ? and role = 'assistant'",
-                (text, status, now, message_id, conversation_id, user_id)).rowcount
-            if not replaced:
-                raise ConversationNotFound()
-            db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
 
     def reserve_limits(self, buckets):
         now = time.time()
@@ -487,6 +516,23 @@ class SqliteStore(SqliteControls):
         return stopped, others
 
 
+def _record(db, user_id, conversation_id, title, rows) -> None:
+    """Store checked messages in order, creating the conversation if new, inside the caller's write transaction."""
+    if db.execute("select 1 from deleted_conversations where id = ?", (conversation_id,)).fetchone():
+        raise ConversationNotFound()
+    now = _now()
+    db.execute("insert or ignore into conversations (id, user_id, title, created_at, updated_at) "
+               "values (?, ?, ?, ?, ?)", (conversation_id, user_id, title[:200], now, now))
+    owner = db.execute("select user_id from conversations where id = ?", (conversation_id,)).fetchone()
+    if owner is None or owner[0] != user_id:
+        raise ConversationNotFound()
+    db.executemany(
+        "insert into messages (conversation_id, user_id, role, content, status, source, created_at) "
+        "values (?, ?, ?, ?, ?, ?, ?)",
+        [(conversation_id, user_id, m["role"], m["content"], m["status"], m["source"], now) for m in rows])
+    db.execute("update conversations set updated_at = ? where id = ?", (now, conversation_id))
+
+
 def _may_write(db, owner_id, conversation_id, author_id) -> bool:
     """Whether the author is the conversation's owner or a member of its room, now."""
     return db.execute(
@@ -511,6 +557,21 @@ def _allow_writing_status(db) -> None:
     for index in re.findall(r"create index if not exists messages_[^;]+", SCHEMA):
         db.execute(index)  # dropped with the old table
     db.execute("commit")
+
+
+def _add_versions(db) -> None:
+    """Answer versions (supabase/migrations/20261207400000_answer_versions.sql): the columns, rows stored before
+    each following the one before it, and the trigger that makes every new row follow the shown branch."""
+    present = {row[1] for row in db.execute("pragma table_info(messages)")}
+    if "shown" not in present:
+        db.execute("begin immediate")
+        db.execute("alter table messages add column parent_id integer")
+        db.execute("alter table messages add column chosen integer not null default 1")
+        db.execute("alter table messages add column shown integer not null default 1")
+        db.execute("update messages set parent_id = (select max(p.id) from messages p where p.conversation_id = "
+                   "messages.conversation_id and p.user_id = messages.user_id and p.id < messages.id)")
+        db.execute("commit")
+    db.executescript(VERSIONS_SCHEMA)
 
 
 def _add_room_tables(db) -> None:

@@ -15,6 +15,12 @@ MESSAGE_COLUMNS = "id,role,content,status,source,created_at,author_id,author_nam
 PAGE = 1000  # PostgREST answers at most max_rows rows (Supabase's default: 1000); longer reads are paged
 
 
+def shown(query):
+    """THE READ FILTER (issue 27): a conversation's chosen branch, as the page shows it and the model reads it
+    (supabase/migrations/20261207400000_answer_versions.sql; in SQL: `where shown`)."""
+    return query.is_("shown", True)
+
+
 @functools.lru_cache(maxsize=4)
 def _client(url: str, key: str, timeout: float):
     """PostgREST's own client (from supabase-py; the whole `supabase` package would load its auth, storage, realtime
@@ -57,14 +63,17 @@ class SupabaseStore(SupabaseControls):
         return [_conversation(row) for row in rows]
 
     def messages(self, user_id, conversation_id, newest=None, after=None):
+        return self._messages(user_id, conversation_id, newest, after, shown)
+
+    def _messages(self, user_id, conversation_id, newest=None, after=None, only=lambda query: query):
         """Keyset pages of at most PAGE rows (newest first when `newest` is given), so no read is cut at max_rows;
-        only rows after message id `after` if given (the polling read)."""
+        only rows after message id `after` if given (the polling read), and those `only` keeps."""
         rows: list[dict] = []
         wanted = newest if newest is not None else float("inf")
         while len(rows) < wanted:
             size = int(min(PAGE, wanted - len(rows)))
-            query = (self.client.table("messages").select(MESSAGE_COLUMNS)
-                     .eq("conversation_id", conversation_id).eq("user_id", user_id)
+            query = (only(self.client.table("messages").select(MESSAGE_COLUMNS)
+                          .eq("conversation_id", conversation_id).eq("user_id", user_id))
                      .order("id", desc=newest is not None).limit(size))
             if newest is not None and rows:
                 query = query.lt("id", rows[-1]["id"])
@@ -99,10 +108,18 @@ class SupabaseStore(SupabaseControls):
         return bool(self._run(self.client.rpc("rename_conversation", {
             "p_user_id": user_id, "p_conversation_id": conversation_id, "p_title": title[:200]})).data)
 
-    def replace_reply(self, user_id, conversation_id, message_id, text, status="complete"):
-        self._run(self.client.rpc("replace_reply", {
-            "p_user_id": user_id, "p_conversation_id": conversation_id, "p_message_id": message_id,
-            "p_content": text, "p_status": status}))
+    def record_version(self, user_id, conversation_id, version_of, messages):
+        self._run(self.client.rpc("record_version", {
+            "p_user_id": user_id, "p_conversation_id": conversation_id, "p_version_of": version_of,
+            "p_messages": checked_messages(messages)}))
+
+    def choose_version(self, user_id, conversation_id, message_id):
+        return self._rpc("choose_version", p_user_id=user_id, p_conversation_id=conversation_id,
+                         p_message_id=message_id) is True
+
+    def versions(self, user_id, conversation_id):
+        rows = self._rpc("message_versions", p_user_id=user_id, p_conversation_id=conversation_id)
+        return {row["id"]: row["ids"] for row in rows or []}
 
     def reserve_limits(self, buckets):
         from datetime import datetime

@@ -59,7 +59,7 @@ class SupabaseControls:
             conversation["messages"] = [
                 {"role": m["role"], "content": m["content"], "status": m["status"], "source": m["source"],
                  "created_at": m["createdAt"], "author_name": m["authorName"]}
-                for m in self.messages(user_id, conversation["id"])
+                for m in self._messages(user_id, conversation["id"])  # every version: nothing kept is left out
                 if m["role"] == "assistant" or m["authorId"] in (None, user_id)]
         room_messages = self._all(self.client.table("messages").select("conversation_id,content,created_at")
                                   .eq("author_id", user_id).neq("user_id", user_id).eq("role", "user").order("id"))

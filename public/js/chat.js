@@ -1,7 +1,7 @@
-// The conversation view, one component for a private chat and a room: streamed replies, stop, copy and
-// regenerate, every message with its author and time, auto-scroll that yields to the reader, errors in the page's
-// words, a live countdown while rate-limited. In a room, new messages and replies still being written come by
-// polling GET ?conversationId=&after=<id> (every 1.5 s while the tab is visible, 2 s once the room has been quiet for a
+// The conversation view, one component for a private chat and a room: streamed replies, stop, copy, regenerate,
+// a question edited inline and the ‹ 1/2 › switch between versions (private chats only), every message with its
+// author and time, auto-scroll that yields to the reader, errors in the page's words, a live countdown while
+// rate-limited. In a room, new messages and replies still being written come by polling GET ?conversationId=&after=<id> (every 1.5 s while the tab is visible, 2 s once the room has been quiet for a
 // minute, 1 s while a reply grows, 15 s hidden, and not at all once hidden for 10 minutes). A long conversation opens
 // on its newest page; earlier messages come as the reader scrolls up (older.js).
 import { ApiError, events, request } from "./api.js";
@@ -132,6 +132,7 @@ export function setupChat(config) {
   };
 
   // --- messages -------------------------------------------------------------------------------------------
+  const touch = window.matchMedia("(hover: none) and (pointer: coarse)").matches;
   const copy = (item) => actionButton("copy", "chat.copy", async (button, text) => {
     try {
       await navigator.clipboard.writeText(item.dataset.raw);
@@ -142,6 +143,7 @@ export function setupChat(config) {
     button.dataset.done = "true";
   });
   const again = () => actionButton("regenerate", "chat.regenerate", () => regenerate());
+  const edit = (item) => actionButton("edit", "chat.edit", () => startEdit(item));
 
   // Show a message, or bring the one already shown with its id up to date; the element.
   function show_(message, before = log.querySelector(".message.pending")) {
@@ -151,8 +153,10 @@ export function setupChat(config) {
       return known;
     }
     log.querySelector(".empty")?.remove();
-    const actions = message.role !== "assistant" ? [] : room || !config.history ? [copy] : [copy, again];
-    const item = messageElement(message, { you: room && room.you, room: Boolean(room), actions });
+    const mine = room || !config.history ? [] : [edit];
+    const actions = message.role !== "assistant" ? mine : room || !config.history ? [copy] : [copy, again];
+    const item = messageElement(message, { you: room && room.you, room: Boolean(room), actions,
+      onVersion: room ? null : chooseVersion });
     log.insertBefore(item, before);  // what I am sending stays last
     if (message.id) lastId = Math.max(lastId, message.id);
     follow();
@@ -217,6 +221,7 @@ export function setupChat(config) {
     streaming(true);
     let answer = "";
     let closed = false;
+    let done = null;
     try {
       for await (const event of events(CHAT, payload, controller.signal)) {
         if (event.type === "delta") {
@@ -228,6 +233,7 @@ export function setupChat(config) {
           if (words) say(words, "chat.reasoning");
         } else if (event.type === "done") {
           closed = true;
+          done = event;
           if (reply && typeof event.message === "string") update(reply, { content: event.message, status: "done" });
           if (reply && event.finishReason === "time_limit") timeLimited(reply);
           remember(event.conversationId || conversationId);
@@ -239,13 +245,13 @@ export function setupChat(config) {
       }
       if (!closed) throw new ApiError(0, "upstream_stream_interrupted", "");
       onChange();
-      return true;
+      return done;
     } catch (failure) {
       if (failure.name === "AbortError") {
         if (reply && !answer) body.replaceChildren();
         if (reply) note(reply, "chat.stopped");
         setTimeout(onChange, 300);
-        return true;
+        return "stopped";
       }
       if (failure instanceof ApiError && failure.code === "conversation_not_found" && room) {
         lost();
@@ -340,9 +346,141 @@ export function setupChat(config) {
       },
     });
     stop.focus();  // the reply's own buttons are hidden while it is written again: focus waits on Stop
-    await pending;
-    const button = last.querySelector(".regenerate");
-    if (button && !button.hidden && last.isConnected) button.focus();
+    if ((await pending)?.saved) await redraw();  // the earlier reply is kept: the switch under this one says so
+    const replies_ = log.querySelectorAll(".message.assistant");
+    const button = replies_[replies_.length - 1]?.querySelector(".regenerate");
+    if (button && !button.hidden) button.focus();
+  }
+
+  // The stored conversation drawn again (versions and ids as stored), the reader's place kept.
+  async function redraw(conversation = null) {
+    const id = conversationId;
+    const top = log.scrollTop;
+    try {
+      const read = conversation || await request("GET", `${CHAT}?conversationId=${encodeURIComponent(id)}`);
+      if (id !== conversationId || room) return;
+      log.replaceChildren();
+      lastId = 0;
+      read.messages.forEach(show_);
+      restoreEmpty();
+      log.scrollTop = top;
+      stick = atBottom();
+      markLast();
+    } catch (failure) {
+      fail(failure);
+    }
+  }
+
+  // ‹ ›: show another version of a message; focus stays on the arrow used (or the other one, at the end).
+  async function chooseVersion(messageId, arrow) {
+    if (controller || !conversationId || room) return;
+    show(error, null);
+    try {
+      await redraw(await request("POST", CHAT, { conversationId, chooseVersion: messageId }));
+    } catch (failure) {
+      return fail(failure);
+    }
+    const shown = log.querySelector(`.message[data-id="${messageId}"]`);
+    const button = shown?.querySelector(`.versions .${arrow}:not(:disabled)`) || shown?.querySelector(".versions button:not(:disabled)");
+    button?.focus();
+    onChange();
+  }
+
+  // The stored id of a message shown (one just sent has none yet: read from the stored conversation, in order).
+  async function idOf(item) {
+    if (!item.dataset.id && conversationId) {
+      const read = await request("GET", `${CHAT}?conversationId=${encodeURIComponent(conversationId)}`);
+      const shown = log.querySelectorAll(".message");
+      if (shown.length === read.messages.length) {
+        shown.forEach((element, index) => { element.dataset.id = String(read.messages[index].id); });
+      }
+    }
+    return Number(item.dataset.id) || null;
+  }
+
+  // Edit a question in place (as ChatGPT does): Enter or Send asks it, Escape or Cancel gives it back unchanged.
+  function startEdit(item, draft = null) {
+    if (controller || room || !conversationId || item.querySelector(".editor")) return;
+    const content = item.querySelector(".content");
+    const body = content.querySelector(".body");
+    const bar = item.querySelector(":scope > .actions");
+    const editor = document.createElement("form");
+    editor.className = "editor";
+    const field = document.createElement("textarea");
+    field.rows = 3;
+    field.value = draft ?? item.dataset.raw;
+    field.dataset.i18nAttr = "aria-label:chat.editLabel";
+    field.setAttribute("aria-label", t("chat.editLabel"));
+    const buttons = document.createElement("div");
+    buttons.className = "buttons";
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "secondary small";
+    say(cancel, "chat.editCancel");
+    const save = document.createElement("button");
+    save.type = "submit";
+    save.className = "primary small";
+    say(save, "chat.editSend");
+    buttons.append(cancel, save);
+    editor.append(field, buttons);
+    const close = () => {
+      editor.remove();
+      body.hidden = false;
+      if (bar) bar.hidden = false;
+      item.classList.remove("editing");
+    };
+    cancel.addEventListener("click", () => {
+      close();
+      item.querySelector(".action.edit")?.focus();
+    });
+    field.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        cancel.click();
+      } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !touch) {
+        event.preventDefault();
+        editor.requestSubmit();
+      }
+    });
+    editor.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const text = field.value.trim();
+      if (!text) return field.focus();
+      if (controller || blockedUntil) return;
+      let editOf;
+      try {
+        editOf = await idOf(item);
+      } catch (failure) {
+        return fail(failure);
+      }
+      if (!editOf) return;
+      close();
+      sendEdit(item, editOf, text);
+    });
+    body.hidden = true;
+    if (bar) bar.hidden = true;
+    item.classList.add("editing");
+    content.append(editor);
+    field.focus();
+    field.setSelectionRange(field.value.length, field.value.length);
+  }
+
+  // The edited question asked in the old one's place; what followed it leaves the page (it is kept, as the
+  // earlier version) and comes back if the turn fails.
+  async function sendEdit(item, editOf, text) {
+    show(error, null);
+    stick = true;
+    while (item.nextElementSibling) item.nextElementSibling.remove();
+    update(item, { content: text, status: "complete" });
+    item.querySelector(".versions")?.remove();
+    const reply = show_({ role: "assistant", content: "", status: "writing" });
+    const payload = { conversationId, editOf, message: text, stream: true };
+    if (promptField && systemPrompt.value.trim()) payload.systemPrompt = systemPrompt.value.trim();
+    const done = await stream(payload, reply, { onFailure: () => {} });
+    if (done === "stopped" || (done && !done.saved)) return;
+    await redraw();  // the stored conversation: the new version, or (failed) the old one as it was
+    const again = !done && log.querySelector(`.message[data-id="${editOf}"]`);
+    if (again) startEdit(again, text);  // nothing is lost: the edited words are back in the editor
   }
 
   // --- a room: polling, and losing access ------------------------------------------------------------------
@@ -491,7 +629,6 @@ export function setupChat(config) {
     sendMessage(false);
   });
   ask.addEventListener("click", () => sendMessage(true));
-  const touch = window.matchMedia("(hover: none) and (pointer: coarse)").matches;
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !touch) {
       event.preventDefault();

@@ -52,8 +52,9 @@ export function sideOf(message, you) {
   return "other";
 }
 
-// The <article> for a message; `room`: whether other people's names and faces are shown.
-export function messageElement(message, { you = null, room = false, actions = [] } = {}) {
+// The <article> for a message; `room`: whether other people's names and faces are shown; `onVersion(id)`: show
+// another version of it (its ‹ 1/2 › switch is drawn when it has some).
+export function messageElement(message, { you = null, room = false, actions = [], onVersion = null } = {}) {
   const side = sideOf(message, you);
   const item = document.createElement("article");
   item.className = `message ${side === "mine" ? "user" : side}`;
@@ -79,11 +80,12 @@ export function messageElement(message, { you = null, room = false, actions = []
   body.className = "body";
   content.append(body);
   item.append(head, content);
-  if (actions.length) {
+  const versions = message.versions && onVersion ? [versionSwitch(message.versions, onVersion)] : [];
+  if (actions.length || versions.length) {
     const bar = document.createElement("div");
     bar.className = "actions";
-    bar.append(...actions.map((make) => make(item)));
-    content.append(bar);
+    bar.append(...versions, ...actions.map((make) => make(item)));
+    (side === "mine" ? item : content).append(bar);  // under my question's bubble, not inside it
   }
   update(item, message);
   return item;
@@ -130,7 +132,42 @@ export function note(item, key) {
   const line = document.createElement("p");
   line.className = "note";
   say(line, key);
-  item.querySelector(".content").insertBefore(line, item.querySelector(".actions"));
+  const content = item.querySelector(".content");
+  content.insertBefore(line, content.querySelector(":scope > .actions"));
+}
+
+// ‹ 2/3 ›: the version shown of a message with others; the arrows call `choose` with the one before or after.
+export function versionSwitch({ index, count, ids }, choose) {
+  const group = document.createElement("div");
+  group.className = "versions";
+  group.setAttribute("role", "group");
+  const step = (name, key, arrow, to) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = `action ${name}`;
+    const mark = document.createElement("span");
+    mark.setAttribute("aria-hidden", "true");
+    mark.textContent = arrow;
+    const words = document.createElement("span");
+    words.className = "visually-hidden";
+    say(words, key);
+    button.append(mark, words);
+    button.disabled = to < 1 || to > count;
+    button.addEventListener("click", () => choose(ids[to - 1], name));
+    return button;
+  };
+  const shown = document.createElement("span");
+  shown.className = "version-count";
+  const words = document.createElement("span");
+  words.className = "visually-hidden";
+  say(words, "chat.versionOf", { index, count });
+  const figures = document.createElement("span");
+  figures.setAttribute("aria-hidden", "true");
+  figures.textContent = `${index}/${count}`;
+  shown.append(words, figures);
+  group.append(step("version-previous", "chat.versionPrevious", "‹", index - 1), shown,
+    step("version-next", "chat.versionNext", "›", index + 1));
+  return group;
 }
 
 // A small button under a message: an icon and its words.

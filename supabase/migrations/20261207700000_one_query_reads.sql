@@ -1,7 +1,8 @@
 -- Reading a conversation is one request to the store (issue 28): the caller's access, the conversation, one page of
 -- its messages and, for a room, its members, in one statement over one snapshot. A room poll (p_after) reads the
 -- messages after the newest it has, oldest first; an opening (no p_after) reads the newest page, and p_before pages
--- back from there. One row more than p_limit says whether more lie beyond the page. Service role only.
+-- back from there. One row more than p_limit says whether more lie beyond the page. Only the shown branch's
+-- messages (answer versions: 20261207400000_answer_versions.sql). Service role only.
 
 create or replace function public.conversation_read(p_user_id uuid, p_conversation_id uuid, p_after bigint,
                                                     p_before bigint, p_limit integer)
@@ -18,13 +19,13 @@ as $$
   ), page as (
     select x.* from access a, lateral (
       select id, role, content, status, source, created_at, author_id, author_name from public.messages
-      where conversation_id = a.id and user_id = a.owner_id and p_after is not null and id > p_after
+      where conversation_id = a.id and user_id = a.owner_id and shown and p_after is not null and id > p_after
       order by id limit p_limit + 1
     ) x
     union all
     select y.* from access a, lateral (
       select id, role, content, status, source, created_at, author_id, author_name from public.messages
-      where conversation_id = a.id and user_id = a.owner_id and p_after is null
+      where conversation_id = a.id and user_id = a.owner_id and shown and p_after is null
         and id < coalesce(p_before, 9223372036854775807)
       order by id desc limit p_limit + 1
     ) y
