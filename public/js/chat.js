@@ -361,7 +361,9 @@ export function setupChat(config) {
       if (id !== conversationId || room) return;
       log.replaceChildren();
       lastId = 0;
-      read.messages.forEach(show_);
+      read.messages.forEach((message) => show_(message));
+      oldest = read.messages.length ? read.messages[0].id : null;
+      older.reset(read.hasOlder);
       restoreEmpty();
       log.scrollTop = top;
       stick = atBottom();
@@ -390,9 +392,12 @@ export function setupChat(config) {
   async function idOf(item) {
     if (!item.dataset.id && conversationId) {
       const read = await request("GET", `${CHAT}?conversationId=${encodeURIComponent(conversationId)}`);
-      const shown = log.querySelectorAll(".message");
-      if (shown.length === read.messages.length) {
-        shown.forEach((element, index) => { element.dataset.id = String(read.messages[index].id); });
+      const shown = [...log.querySelectorAll(".message")];
+      const stored = read.messages;  // the newest page: matched to what is shown from the end
+      if (shown.length === stored.length || (read.hasOlder && shown.length > stored.length)) {
+        stored.forEach((message, index) => {
+          shown[shown.length - stored.length + index].dataset.id = String(message.id);
+        });
       }
     }
     return Number(item.dataset.id) || null;
