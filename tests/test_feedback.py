@@ -229,7 +229,7 @@ def test_retention_and_a_regenerated_reply_take_the_ratings_with_them(store, new
     store.record_turn(user, kept, "Budget", "Encore", "Réponse 2")  # kept is active after the cutoff
     store.prune_history(cutoff.isoformat())
     assert [f["message_id"] for f in store.user_feedback(user)] == [reply]
-    store.replace_reply(user, kept, reply, "Une autre réponse")
+    store.replace_reply(user, kept, reply, "Réponse")  # a new answer, even in the same words
     assert store.feedback(user, kept) == []
 
 

@@ -51,7 +51,7 @@ create index if not exists message_feedback_user_id_idx on message_feedback (use
 create index if not exists message_feedback_conversation_id_idx on message_feedback (conversation_id);
 create index if not exists message_feedback_updated_at_idx on message_feedback (updated_at);
 create trigger if not exists messages_forget_feedback after update of content on messages
-when old.content is not new.content and old.status <> 'writing'
+when old.status <> 'writing'
 begin
   delete from message_feedback where message_id = new.id;
 end;

@@ -4,6 +4,7 @@
 // polling GET ?conversationId=&after=<id> (every 1.5 s while the tab is visible, 1 s while a reply grows, 15 s hidden).
 import { ApiError, events, request } from "./api.js";
 import { describe, show } from "./errors.js";
+import { rating } from "./feedback.js";
 import { language, locale, onLanguageChange, say, t } from "./i18n.js";
 import { actionButton, messageElement, note, update, writingSign } from "./messages.js";
 import { markSeen } from "./seen.js";
@@ -145,7 +146,8 @@ export function setupChat(config) {
       return known;
     }
     log.querySelector(".empty")?.remove();
-    const actions = message.role !== "assistant" ? [] : room || !config.history ? [copy] : [copy, again];
+    const rate = (item) => rating(item, () => conversationId);
+    const actions = message.role !== "assistant" ? [] : !config.history ? [copy] : room ? [copy, rate] : [copy, rate, again];
     const item = messageElement(message, { you: room && room.you, room: Boolean(room), actions });
     log.insertBefore(item, log.querySelector(".message.pending"));  // what I am sending stays last
     if (message.id) lastId = Math.max(lastId, message.id);

@@ -59,7 +59,8 @@ revoke execute on function public.set_message_feedback(uuid, text, uuid, bigint,
   from public, anon, authenticated;
 grant execute on function public.set_message_feedback(uuid, text, uuid, bigint, text, text) to service_role;
 
--- A regenerated reply (replace_reply rewrites the row in place) is a new answer: the ratings of the old one go.
+-- A regenerated reply (replace_reply rewrites the row in place) is a new answer, even in the same words: the
+-- ratings of the old one go. A room's reply still being written has none yet.
 create or replace function private.forget_feedback_on_new_text() returns trigger
 language plpgsql
 security invoker
@@ -73,5 +74,5 @@ $$;
 revoke execute on function private.forget_feedback_on_new_text() from public, anon, authenticated, service_role;
 drop trigger if exists messages_forget_feedback on public.messages;
 create trigger messages_forget_feedback after update of content on public.messages
-  for each row when (old.content is distinct from new.content and old.status <> 'writing')
+  for each row when (old.status <> 'writing')
   execute function private.forget_feedback_on_new_text();

@@ -1,0 +1,174 @@
+"""Feedback and export in the browser: thumbs on a reply that stay pressed after a reload, the optional comment
+box, the Markdown download built from what the page shows (rooms: authors' names), the printed record (no list,
+no buttons; brand, title, date and AI notice), and axe in every chat state, light and dark, laptop and phone."""
+
+import re
+import threading
+import uuid
+
+import pytest
+
+from tests.browser import DESKTOP, PHONE, open_dashboard, screenshot
+from tests.browser_fixtures import (  # noqa: F401 - fixtures
+    context, new_context, page, reply_done, send, site, site_with, text, view)
+
+pytest.importorskip("playwright")
+from playwright.sync_api import expect  # noqa: E402
+
+TABLE = "Taux :\n\n| Produit | Taux |\n|---|---:|\n| Livret A | 3 % |\n\n```python\nprint(42)\n```"
+
+
+def store_of(site):
+    import os
+
+    from lib.stores.sqlite import SqliteStore
+
+    return SqliteStore(os.environ["HISTORY_DB"])
+
+
+def converse(page, message=TABLE):
+    send(page, message)
+    reply_done(page, re.compile("Echo: Taux" if message == TABLE else f"Echo: {re.escape(message)}"))
+    expect(page.locator(".message.assistant .thumb.up").last).to_be_visible()
+
+
+def thumbs(page):
+    reply = page.locator(".message.assistant").last
+    return reply.locator(".thumb.up"), reply.locator(".thumb.down")
+
+
+def test_a_thumb_stays_pressed_after_a_reload_and_the_comment_is_kept(view, site):
+    open_dashboard(view, site)
+    converse(view)
+    up, down = thumbs(view)
+    expect(up).to_have_attribute("aria-pressed", "false")
+    down.click()
+    expect(down).to_have_attribute("aria-pressed", "true")
+    box = view.locator(".feedback-box")
+    expect(box.locator("textarea")).to_be_focused()
+    box.locator("textarea").fill("Le taux est ancien.")
+    screenshot(view, f"feedback-box-{view.name}")
+    box.get_by_role("button", name=text(view, "feedback.send")).click()
+    expect(box.locator(".feedback-status")).to_have_text(text(view, "feedback.sent"))
+    view.reload()
+    view.locator("body[data-ready=true]").wait_for()
+    up, down = thumbs(view)
+    expect(down).to_have_attribute("aria-pressed", "true")
+    expect(up).to_have_attribute("aria-pressed", "false")
+    rows = store_of(site).feedback_between("0001-01-01", "9999-12-31", 10)
+    assert [(r["rating"], r["comment"]) for r in rows] == [("down", "Le taux est ancien.")]
+    up.click()  # the other thumb replaces it; pressing it again takes it back
+    expect(up).to_have_attribute("aria-pressed", "true")
+    expect(down).to_have_attribute("aria-pressed", "false")
+    expect(view.locator(".feedback-box textarea")).to_be_focused()
+    expect(view.locator(".feedback-box label")).to_have_text(text(view, "feedback.whyUp"))
+    view.keyboard.press("Escape")
+    expect(view.locator(".feedback-box")).to_have_count(0)
+    expect(up).to_be_focused()
+    up.click()
+    expect(up).to_have_attribute("aria-pressed", "false")
+    expect(view.locator(".feedback-box")).to_have_count(0)
+    view.reload()
+    view.locator("body[data-ready=true]").wait_for()
+    expect(thumbs(view)[0]).to_have_attribute("aria-pressed", "false")
+    assert store_of(site).feedback_between("0001-01-01", "9999-12-31", 10) == []
+
+
+def test_a_regenerated_reply_loses_its_thumb(page, site):
+    open_dashboard(page, site)
+    converse(page, "Bonjour")
+    up, _ = thumbs(page)
+    up.click()
+    expect(up).to_have_attribute("aria-pressed", "true")
+    page.locator(".message.assistant .regenerate").last.click()
+    reply_done(page, re.compile("Echo: Bonjour"))
+    expect(thumbs(page)[0]).to_have_attribute("aria-pressed", "false")
+    page.reload()
+    page.locator("body[data-ready=true]").wait_for()
+    expect(thumbs(page)[0]).to_have_attribute("aria-pressed", "false")
+
+
+def download_markdown(page) -> tuple[str, str]:
+    page.locator("#export-button").click()
+    expect(page.locator("#export-menu")).to_be_visible()
+    with page.expect_download() as started:
+        page.get_by_role("menuitem", name=text(page, "export.markdown")).click()
+    download = started.value
+    with open(download.path(), encoding="utf-8") as file:
+        return download.suggested_filename, file.read()
+
+
+def test_the_markdown_export_is_the_conversation_as_the_page_shows_it(view, site):
+    open_dashboard(view, site)
+    expect(view.locator("#conversation-tools")).to_be_hidden()  # nothing to export yet
+    converse(view)
+    converse(view, "Et le PEL ?")
+    name, content = download_markdown(view)
+    title = "Taux"  # the conversation's title: its first message's first words
+    assert re.fullmatch(r"taux[a-z0-9-]*-\d{4}-\d{2}-\d{2}\.md", name), name
+    assert content.startswith(f"# {title}"), content[:200]
+    assert text(view, "notice.ai") in content
+    you, assistant = text(view, "chat.you"), text(view, "chat.assistant")
+    authors = re.findall(r"^\*\*(.+?)\*\* — ", content, re.M)
+    assert authors == [you, assistant, you, assistant]
+    assert "| Livret A | 3 % |" in content and "```python\nprint(42)\n```" in content
+    assert content.index("Et le PEL ?") < content.index("Echo: Et le PEL ?")
+    screenshot(view, f"export-menu-{view.name}")
+
+
+def test_the_printed_page_is_a_record_without_the_list_or_any_button(chromium, site):
+    for lang, viewport, scheme in (("fr", DESKTOP, "light"), ("en", PHONE, "dark")):
+        context = new_context(chromium, viewport, lang, scheme)
+        page = context.new_page()
+        open_dashboard(page, site)
+        converse(page)
+        thumbs(page)[1].click()
+        expect(page.locator(".feedback-box")).to_be_visible()
+        page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+        page.emulate_media(media="print")
+        expect(page.locator("#chat-sidebar")).to_be_hidden()
+        expect(page.locator("#print-title")).to_be_visible()
+        expect(page.locator("#print-date")).to_contain_text(re.compile(r"\d{4}"))
+        expect(page.locator("#chat-disclosure")).to_be_visible()
+        expect(page.locator("#brand-name")).to_be_visible()
+        assert page.locator("button:visible, textarea:visible, input:visible").count() == 0
+        expect(page.locator(".message.assistant .body table")).to_be_visible()
+        width = "desktop" if viewport == DESKTOP else "phone"
+        page.screenshot(path=str(screenshot(page, "x").parent / f"print-{width}-{scheme}-{lang}.png"),
+                        full_page=True, animations="disabled")
+        context.close()
+
+
+def test_in_a_room_the_export_names_each_author(chromium, site_with):
+    import time
+
+    import jwt
+
+    from tests.test_rooms_dashboard import SECRET
+
+    site = site_with(ALLOW_ANONYMOUS="0", DASHBOARD_TOKEN="dashboard-token-not-used-in-this-test",
+                     SUPABASE_JWT_SECRET=SECRET)
+    store = store_of(site)
+    alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
+    room = str(uuid.uuid4())
+    store.create_room(alice, room, "Épargne de la famille", "Alice Martin")
+    invite = uuid.uuid4().hex
+    store.create_invite(alice, room, "Alice Martin", invite, "2999-01-01T00:00:00+00:00", reusable=True)
+    store.accept_invite(invite, bob, "Bob Durand")
+    store.record_room_turn(alice, room, alice, "Alice Martin", "Bonjour à tous", None)
+    store.record_room_turn(alice, room, bob, "Bob Durand", "@assistant le taux ?", "Le taux est de 3 %.")
+    context = new_context(chromium)
+    page = context.new_page()
+    token = jwt.encode({"sub": alice, "aud": "authenticated", "exp": int(time.time()) + 600,
+                        "user_metadata": {"full_name": "Alice Martin"}}, SECRET, algorithm="HS256")
+    page.add_init_script(f"localStorage.setItem('dashboard.conversationId', '{room}')")
+    open_dashboard(page, site)
+    page.locator("#sign-in-button").click()
+    page.locator("#auth-token").fill(token)
+    page.locator("#token-dialog").get_by_role("button", name="Se connecter").click()
+    expect(page.locator("#conversation-title")).to_have_text("Épargne de la famille")
+    expect(page.locator("#conversation-head #conversation-tools")).to_be_visible()
+    _, content = download_markdown(page)
+    assert content.startswith("# Épargne de la famille")
+    assert re.findall(r"^\*\*(.+?)\*\* — ", content, re.M) == ["Vous", "Bob Durand", "Assistant"]
+    context.close()
