@@ -172,3 +172,91 @@ def test_in_a_room_the_export_names_each_author(chromium, site_with):
     assert content.startswith("# Épargne de la famille")
     assert re.findall(r"^\*\*(.+?)\*\* — ", content, re.M) == ["Vous", "Bob Durand", "Assistant"]
     context.close()
+
+
+# --- axe in every chat state ------------------------------------------------------------------------------------
+
+def serious(page, state: str) -> list:
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [(state, v["id"], [n["target"] for n in v["nodes"]]) for v in found if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_axe_finds_no_serious_violation_in_any_chat_state(chromium, site_with, fake_openai, scheme, width):
+    import time
+
+    import jwt
+
+    from tests.browser_fixtures import show_conversations
+    from tests.test_rooms_dashboard import SECRET
+
+    site = site_with(ALLOW_ANONYMOUS="0", DASHBOARD_TOKEN="dashboard-token-not-used-in-this-test",
+                     SUPABASE_JWT_SECRET=SECRET)
+    store, alice, bob, room = store_of(site), str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    store.create_room(alice, room, "Épargne de la famille", "Alice Martin")
+    invite = uuid.uuid4().hex
+    store.create_invite(alice, room, "Alice Martin", invite, "2999-01-01T00:00:00+00:00", reusable=True)
+    store.accept_invite(invite, bob, "Bob Durand")
+    store.record_room_turn(alice, room, bob, "Bob Durand", "@assistant le taux ?", "Le taux est de **3 %**.")
+    token = jwt.encode({"sub": alice, "aud": "authenticated", "exp": int(time.time()) + 600,
+                        "user_metadata": {"full_name": "Alice Martin"}}, SECRET, algorithm="HS256")
+    page = new_context(chromium, DESKTOP if width == "desktop" else PHONE, "fr", scheme).new_page()
+    page.phone = width == "phone"
+    found = []
+    open_dashboard(page, site)
+    page.locator("#sign-in-button").click()
+    page.locator("#auth-token").fill(token)
+    page.locator("#token-dialog").get_by_role("button", name="Se connecter").click()
+    expect(page.locator("#auth-area")).to_have_attribute("data-state", "signed-in")
+    if page.locator("#conversation-head").is_visible():  # the room opened as the latest conversation: start anew
+        page.locator("#chat-new-top" if page.phone else "#chat-new").click()
+    expect(page.locator("#chat-log .empty")).to_be_visible()
+    found += serious(page, "the empty first screen")
+
+    converse(page)
+    found += serious(page, "a conversation with a table and code")
+    thumbs(page)[1].click()
+    expect(page.locator(".feedback-box textarea")).to_be_focused()
+    found += serious(page, "the feedback box")
+    screenshot(page, f"feedback-box-{width}-{scheme}-fr")
+    page.locator("#export-button").click()
+    expect(page.locator("#export-menu")).to_be_visible()
+    found += serious(page, "the export menu")
+    screenshot(page, f"export-menu-{width}-{scheme}-fr")
+    page.keyboard.press("Escape")
+    expect(page.locator("#export-menu")).to_be_hidden()
+
+    fake_openai.gate = threading.Event()  # the reply is held at its first word
+    send(page, "Encore une question")
+    expect(page.locator("#chat-stop")).to_be_visible()
+    expect(page.locator(".message.assistant").last).to_have_attribute("data-state", "writing")
+    found += serious(page, "a reply streaming")
+    fake_openai.gate.set()
+    reply_done(page, re.compile("Echo: Encore une question"))
+    fake_openai.fail_next("quota")
+    send(page, "Et maintenant ?")
+    expect(page.locator("#chat-error")).to_be_visible()
+    found += serious(page, "an error")
+
+    mine = show_conversations(page).locator("li[data-id]").filter(has_text="Taux")
+    mine.get_by_role("button").nth(1).click()
+    expect(page.locator("#rename-dialog")).to_be_visible()
+    found += serious(page, "the rename dialog")
+    page.keyboard.press("Escape")
+    expect(page.locator("#rename-dialog")).to_be_hidden()
+    show_conversations(page).locator("li[data-id]").filter(has_text="Taux").get_by_role("button").last.click()
+    expect(page.locator("#confirm-dialog")).to_be_visible()
+    found += serious(page, "the delete dialog")
+    page.keyboard.press("Escape")
+    expect(page.locator("#confirm-dialog")).to_be_hidden()
+
+    show_conversations(page).locator("li[data-id]").filter(has_text="Épargne de la famille").locator(".open").click()
+    expect(page.locator("#conversation-title")).to_have_text("Épargne de la famille")
+    expect(page.locator(".message.other")).to_be_visible()
+    found += serious(page, "a room")
+    screenshot(page, f"room-export-{width}-{scheme}-fr")
+    page.context.close()
+    assert not found, found
