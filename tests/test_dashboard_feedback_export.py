@@ -260,3 +260,36 @@ def test_axe_finds_no_serious_violation_in_any_chat_state(chromium, site_with, f
     screenshot(page, f"room-export-{width}-{scheme}-fr")
     page.context.close()
     assert not found, found
+
+
+@pytest.mark.parametrize("lang, scheme", [("fr", "light"), ("en", "dark")])
+def test_an_admin_reads_the_feedback_and_downloads_it(chromium, site_with, lang, scheme):
+    from tests.helpers import call
+
+    site = site_with(ALLOW_ANONYMOUS=None, DASHBOARD_TOKENS="Claire:claire-token-0123456789,Paul:paul-token-0123456789",
+                     ADMIN_TOKEN_NAMES="Claire")
+    port, paul = site.server.server_port, {"Authorization": "Bearer paul-token-0123456789"}
+    conversation = call(port, "POST", "/api/groupchat/chat", {"message": "Le taux ?"}, paul).json()["conversationId"]
+    read = call(port, "GET", f"/api/groupchat/chat?conversationId={conversation}", headers=paul).json()
+    reply = [m["id"] for m in read["messages"] if m["role"] == "assistant"][-1]
+    saved = call(port, "POST", "/api/groupchat/feedback", {"conversationId": conversation, "messageId": reply,
+                                                           "rating": "down", "comment": "Chiffre périmé"}, paul)
+    assert saved.status == 200, saved.text
+    context = new_context(chromium, DESKTOP, lang, scheme)
+    context.add_init_script("localStorage.setItem('dashboard.token', 'claire-token-0123456789')")
+    page = context.new_page()
+    page.goto(site.url + "admin.html")
+    page.locator("body[data-ready=true]").wait_for()
+    row = page.locator("#feedback-table tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_have_attribute("data-rating", "down")
+    expect(row.locator("td").nth(2)).to_have_text("Chiffre périmé")
+    expect(row.locator("td").nth(3)).to_have_text("Paul")
+    with page.expect_download() as csv:
+        page.locator("#feedback-csv").click()
+    lines = open(csv.value.path(), encoding="utf-8-sig").read().splitlines()
+    assert lines[0] == "at,rating,comment,name,user_id,conversation_id,message_id" and ",down,Chiffre périmé,Paul," in lines[1]
+    page.locator("#admin-feedback").scroll_into_view_if_needed()
+    screenshot(page, f"admin-feedback-{scheme}-{lang}")
+    assert not serious(page, "the admin page")
+    context.close()
