@@ -113,11 +113,19 @@ def test_the_markdown_export_is_the_conversation_as_the_page_shows_it(view, site
     assert authors == [you, assistant, you, assistant]
     assert "| Livret A | 3 % |" in content and "```python\nprint(42)\n```" in content
     assert content.index("Et le PEL ?") < content.index("Echo: Et le PEL ?")
+    view.locator("#export-button").click()
+    expect(view.get_by_role("menuitem").first).to_be_focused()
+    view.keyboard.press("ArrowDown")
+    expect(view.get_by_role("menuitem", name=text(view, "export.print"))).to_be_focused()
     screenshot(view, f"export-menu-{view.name}")
+    view.keyboard.press("Escape")
+    expect(view.locator("#export-menu")).to_be_hidden()
+    expect(view.locator("#export-button")).to_be_focused()
 
 
 def test_the_printed_page_is_a_record_without_the_list_or_any_button(chromium, site):
-    for lang, viewport, scheme in (("fr", DESKTOP, "light"), ("en", PHONE, "dark")):
+    for lang, viewport, scheme in (("fr", DESKTOP, "light"), ("en", DESKTOP, "dark"), ("fr", PHONE, "light"),
+                                   ("en", PHONE, "dark")):
         context = new_context(chromium, viewport, lang, scheme)
         page = context.new_page()
         open_dashboard(page, site)

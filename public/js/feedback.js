@@ -145,7 +145,9 @@ function openBox(item, value, send) {
   row.className = "feedback-row";
   const hint = document.createElement("p");
   hint.className = "feedback-hint";
+  hint.id = `${id}-hint`;
   say(hint, "feedback.private");
+  field.setAttribute("aria-describedby", hint.id);
   const close = document.createElement("button");
   close.type = "button";
   close.className = "secondary";
@@ -155,9 +157,9 @@ function openBox(item, value, send) {
   submit.type = "submit";
   submit.className = "primary";
   say(submit, "feedback.send");
-  row.append(hint, close, submit);
+  row.append(close, submit);
   say(status, "feedback.thanks");
-  box.append(status, label, field, row);
+  box.append(status, label, field, hint, row);
   box.addEventListener("submit", async (event) => {
     event.preventDefault();
     const comment = field.value.trim();
