@@ -74,6 +74,11 @@ class NotFound(ApiError):
     default_message = "No such API route."
 
 
+class MessageNotFound(ApiError):
+    status, code = 404, "message_not_found"
+    default_message = "No reply with this id in this conversation."
+
+
 class MemberNotFound(ApiError):
     status, code = 404, "member_not_found"
     default_message = "This person is not a member of the room."

@@ -18,12 +18,12 @@ FILE_STEM = "mes-donnees"
 
 def collect(history: History, today: date | None = None) -> dict:
     """What the server keeps about the caller: their conversations with every message, what they wrote in others'
-    rooms, and their usage; the export is audited."""
+    rooms, their ratings of replies, and their usage; the export is audited."""
     caller = history.caller
 
     def gather(store):
         kept = store.export_user(caller.user_id)
-        return {**kept, "usage": store.usage("0001-01-01", (today or date.today()).isoformat(), caller.user_id)}
+        return {**kept, "feedback": store.user_feedback(caller.user_id), "usage": store.usage("0001-01-01", (today or date.today()).isoformat(), caller.user_id)}
 
     data = {"exportedAt": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
             "person": {"userId": caller.user_id, "name": caller.name}, **history.run(gather)}
@@ -54,6 +54,11 @@ def markdown(data: dict) -> str:
         for message in data["roomMessages"]:
             lines += [f"- {message['created_at']} : {message['content']}"]
         lines += [""]
+    if data["feedback"]:
+        lines += ["## Mes avis sur les réponses", ""]
+        lines += [f"- {f['updated_at']} : {'👍' if f['rating'] == 'up' else '👎'} réponse {f['message_id']}"
+                  + (f" — {f['comment']}" if f["comment"] else "") for f in data["feedback"]]
+        lines += [""]
     if data["usage"]:
         lines += ["## Mon utilisation", "", "| jour | modèle | messages | jetons entrée | jetons sortie | voix (s) |",
                   "|---|---|---|---|---|---|"]
@@ -64,8 +69,9 @@ def markdown(data: dict) -> str:
 
 def erase(history: History, body: dict) -> dict:
     """Erase everything of the caller's ({"confirm": "erase"}): their conversations (a room others are in stays,
-    without their words), their words in others' rooms, their memberships, calls and usage; audited."""
+    without their words), their words in others' rooms, their memberships, calls, ratings and usage; audited."""
     ERASE_BODY.parse(body)
-    erased = history.run(lambda store: store.erase_user(history.caller.user_id))
+    user_id = history.caller.user_id
+    erased = history.run(lambda store: {**store.erase_user(user_id), "feedback": store.erase_feedback(user_id)})
     audit.record(history, "data_erased", **erased)
     return {"erased": True, **erased}

@@ -17,7 +17,7 @@ REALTIME_INSTRUCTIONS_MAX_CHARS = 4000
 MAX_DURATION_SECONDS = {
     "groupchat/chat": 300, "groupchat/members": 10, "realtime/key": 60, "realtime/call": 60,
     "realtime/transcript": 15, "config": 10, "admin/audit": 10, "me/data": 30, "cron/retention": 60,
-    "admin/usage": 10,
+    "admin/usage": 10, "groupchat/feedback": 10, "admin/feedback": 10,
 }
 DEADLINE_MARGIN_SECONDS = 5.0
 HEARTBEAT_SECONDS = 8.0  # a stream with nothing to say sends an SSE comment this often (at most 10 s apart)

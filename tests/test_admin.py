@@ -6,7 +6,7 @@ import pytest
 from tests.firm import ADMIN, People, SECRET
 from tests.helpers import call
 
-ADMIN_ROUTES = ["/api/admin/audit", "/api/admin/audit?format=csv", "/api/admin/usage",
+ADMIN_ROUTES = ["/api/admin/audit", "/api/admin/audit?format=csv", "/api/admin/usage", "/api/admin/feedback",
                 "/api/admin/usage?format=csv"]
 TOKENS = "Claire:claire-token-0123456789,Paul:paul-token-0123456789"
 

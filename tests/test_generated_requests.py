@@ -27,7 +27,7 @@ def sdp_as_text(ctx, value):
 
 
 SCHEMA = schemathesis.openapi.from_path(ROOT / "public" / "openapi.json")
-# (method, path, generation mode, examples): 1159 requests in all
+# (method, path, generation mode, examples): 1259 requests in all
 PLAN = [
     ("POST", "/api/groupchat/chat", GenerationMode.POSITIVE, 250),
     ("POST", "/api/groupchat/chat", GenerationMode.NEGATIVE, 250),
@@ -62,6 +62,12 @@ PLAN = [
     ("DELETE", "/api/me/data", GenerationMode.POSITIVE, 1),  # one valid body: {"confirm": "erase"}
     ("DELETE", "/api/me/data", GenerationMode.NEGATIVE, 15),
     ("GET", "/api/cron/retention", GenerationMode.POSITIVE, 1),  # no CRON_SECRET: 404
+    ("POST", "/api/groupchat/feedback", GenerationMode.POSITIVE, 30),
+    ("POST", "/api/groupchat/feedback", GenerationMode.NEGATIVE, 30),
+    ("GET", "/api/groupchat/feedback", GenerationMode.POSITIVE, 10),
+    ("GET", "/api/groupchat/feedback", GenerationMode.NEGATIVE, 10),
+    ("GET", "/api/admin/feedback", GenerationMode.POSITIVE, 10),
+    ("GET", "/api/admin/feedback", GenerationMode.NEGATIVE, 10),
 ]
 assert sum(examples for *_, examples in PLAN) >= 1000
 

@@ -13,7 +13,8 @@ SPEC = json.loads((ROOT / "public" / "openapi.json").read_text())
 ROUTES = {"/api/groupchat/chat": "groupchat/chat.py", "/api/realtime/key": "realtime/key.py", "/api/config": "config.py",
           "/api/groupchat/members": "groupchat/members.py", "/api/realtime/call": "realtime/call.py",
           "/api/realtime/transcript": "realtime/transcript.py", "/api/admin/audit": "admin/audit.py",
-          "/api/admin/usage": "admin/usage.py", "/api/me/data": "me/data.py", "/api/cron/retention": "cron/retention.py"}
+          "/api/admin/usage": "admin/usage.py", "/api/me/data": "me/data.py", "/api/cron/retention": "cron/retention.py",
+          "/api/groupchat/feedback": "groupchat/feedback.py", "/api/admin/feedback": "admin/feedback.py"}
 
 
 def test_it_is_valid_openapi_3_1():

@@ -243,3 +243,23 @@ class Store(Protocol):
         """Erase a person's conversations (a room others are in stays, without their words or the replies to
         them), their messages in others' rooms and the replies to them, memberships, calls and usage:
         {"conversations", "messages"}."""
+
+    # Feedback on replies (lib/feedback.py): one rating per person and assistant message.
+
+    def set_feedback(self, user_id: str, name: str, conversation_id: str, message_id: int, rating: str | None,
+                     comment: str) -> bool:
+        """Rate ("up", "down"; None takes the rating back) an assistant reply of a conversation the user owns or
+        is a member of, with a comment ("" for none); False if there is no such reply for them."""
+
+    def feedback(self, user_id: str, conversation_id: str) -> list[dict]:
+        """The user's ratings in a conversation: [{"messageId", "rating", "comment"}]."""
+
+    def feedback_between(self, since: str, until: str, limit: int) -> list[dict]:
+        """Everyone's ratings last changed within [since, until), newest first: {"at", "rating", "comment", "name",
+        "user_id", "conversation_id", "message_id"}."""
+
+    def user_feedback(self, user_id: str) -> list[dict]:
+        """All of a person's ratings, for their export."""
+
+    def erase_feedback(self, user_id: str) -> int:
+        """Delete all of a person's ratings; how many."""

@@ -1,5 +1,6 @@
 """The firm's controls in the SQLite store: the audit trail, usage, retention, a person's export and erasure (the
-same tables and rules as supabase/migrations/20261207300000_firm_controls.sql)."""
+same tables and rules as supabase/migrations/20261207300000_firm_controls.sql), and feedback on replies
+(20261207500000_feedback.sql)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,25 @@ create table if not exists usage_daily (
   primary key (day, user_id, model)
 );
 create index if not exists usage_daily_user_id_idx on usage_daily (user_id);
+create table if not exists message_feedback (
+  message_id integer not null references messages (id) on delete cascade,
+  user_id text not null,
+  conversation_id text not null references conversations (id) on delete cascade,
+  name text not null default '',
+  rating text not null check (rating in ('up', 'down')),
+  comment text not null default '',
+  created_at text not null,
+  updated_at text not null,
+  primary key (message_id, user_id)
+);
+create index if not exists message_feedback_user_id_idx on message_feedback (user_id);
+create index if not exists message_feedback_conversation_id_idx on message_feedback (conversation_id);
+create index if not exists message_feedback_updated_at_idx on message_feedback (updated_at);
+create trigger if not exists messages_forget_feedback after update of content on messages
+when old.status <> 'writing'
+begin
+  delete from message_feedback where message_id = new.id;
+end;
 """
 USAGE_COUNTS = ("messages", "input_tokens", "output_tokens", "reasoning_tokens", "voice_sessions", "voice_seconds",
                 "refusals")
@@ -126,3 +146,49 @@ class SqliteControls:
             db.execute("delete from realtime_calls where user_id = ?", (user_id,))
             db.execute("delete from usage_daily where user_id = ?", (user_id,))
         return {"conversations": len(ids), "messages": messages}
+
+    def set_feedback(self, user_id: str, name: str, conversation_id: str, message_id: int, rating: str | None,
+                     comment: str) -> bool:
+        with self._writing() as db:
+            rateable = db.execute(
+                "select 1 from messages m join conversations c on c.id = m.conversation_id where m.id = ? "
+                "and m.conversation_id = ? and m.role = 'assistant' and m.status <> 'writing' and (c.user_id = ? "
+                "or exists (select 1 from conversation_members cm where cm.conversation_id = c.id "
+                "and cm.user_id = ?))", (message_id, conversation_id, user_id, user_id)).fetchone()
+            if not rateable:
+                return False
+            if rating is None:
+                db.execute("delete from message_feedback where message_id = ? and user_id = ?", (message_id, user_id))
+            else:
+                now = _now()
+                db.execute(
+                    "insert into message_feedback (message_id, user_id, conversation_id, name, rating, comment, "
+                    "created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (message_id, user_id) do "
+                    "update set name = excluded.name, rating = excluded.rating, comment = excluded.comment, "
+                    "updated_at = excluded.updated_at",
+                    (message_id, user_id, conversation_id, name[:100], rating, comment, now, now))
+        return True
+
+    def feedback(self, user_id: str, conversation_id: str) -> list[dict]:
+        with self._connection() as db:
+            rows = db.execute("select message_id, rating, comment from message_feedback where user_id = ? "
+                              "and conversation_id = ? order by message_id", (user_id, conversation_id)).fetchall()
+        return [{"messageId": row[0], "rating": row[1], "comment": row[2]} for row in rows]
+
+    def feedback_between(self, since: str, until: str, limit: int) -> list[dict]:
+        with self._connection() as db:
+            rows = db.execute(
+                "select updated_at as at, rating, comment, name, user_id, conversation_id, message_id "
+                "from message_feedback where updated_at >= ? and updated_at < ? order by updated_at desc limit ?",
+                (since, until, limit)).fetchall()
+        return [dict(row) for row in rows]
+
+    def user_feedback(self, user_id: str) -> list[dict]:
+        with self._connection() as db:
+            rows = db.execute("select conversation_id, message_id, rating, comment, created_at, updated_at "
+                              "from message_feedback where user_id = ? order by created_at", (user_id,)).fetchall()
+        return [dict(row) for row in rows]
+
+    def erase_feedback(self, user_id: str) -> int:
+        with self._writing() as db:
+            return db.execute("delete from message_feedback where user_id = ?", (user_id,)).rowcount

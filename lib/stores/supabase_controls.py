@@ -1,5 +1,6 @@
 """The firm's controls in the Supabase store: the audit trail, usage, retention, a person's export and erasure
-(supabase/migrations/20261207300000_firm_controls.sql), through PostgREST with the service role key."""
+(supabase/migrations/20261207300000_firm_controls.sql) and feedback on replies (20261207500000_feedback.sql),
+through PostgREST with the service role key."""
 
 from __future__ import annotations
 
@@ -67,3 +68,28 @@ class SupabaseControls:
 
     def erase_user(self, user_id: str) -> dict:
         return self._rpc("erase_user_data", p_user_id=user_id)
+
+    def set_feedback(self, user_id: str, name: str, conversation_id: str, message_id: int, rating: str | None,
+                     comment: str) -> bool:
+        return bool(self._rpc("set_message_feedback", p_user_id=user_id, p_name=name[:100],
+                              p_conversation_id=conversation_id, p_message_id=message_id, p_rating=rating,
+                              p_comment=comment))
+
+    def feedback(self, user_id: str, conversation_id: str) -> list[dict]:
+        rows = self._all(self.client.table("message_feedback").select("message_id,rating,comment")
+                         .eq("user_id", user_id).eq("conversation_id", conversation_id).order("message_id"))
+        return [{"messageId": row["message_id"], "rating": row["rating"], "comment": row["comment"]} for row in rows]
+
+    def feedback_between(self, since: str, until: str, limit: int) -> list[dict]:
+        return self._run(self.client.table("message_feedback")
+                         .select("at:updated_at,rating,comment,name,user_id,conversation_id,message_id")
+                         .gte("updated_at", since).lt("updated_at", until).order("updated_at", desc=True)
+                         .limit(min(limit, PAGE))).data
+
+    def user_feedback(self, user_id: str) -> list[dict]:
+        return self._all(self.client.table("message_feedback")
+                         .select("conversation_id,message_id,rating,comment,created_at,updated_at")
+                         .eq("user_id", user_id).order("created_at").order("message_id"))
+
+    def erase_feedback(self, user_id: str) -> int:
+        return len(self._run(self.client.table("message_feedback").delete().eq("user_id", user_id)).data)

@@ -1,5 +1,5 @@
-// The admin page: usage and cost in euros (today, this month, a chosen range, today's ceilings, CSV) and the audit
-// trail (filtered by day and kind, CSV), for admins only; anyone else is told so. Also the admin's own data.
+// The admin page: usage and cost in euros (today, this month, a chosen range, today's ceilings, CSV), the audit
+// trail (filtered by day and kind, CSV) and the feedback on replies (by day, CSV), for admins only; anyone else is told so. Also the admin's own data.
 import { blob, request, useCredentials } from "./api.js";
 import { setupAuth } from "./auth.js";
 import { setupBrand } from "./brand.js";
@@ -14,7 +14,7 @@ const COLUMNS = [
   ["costEur", "admin.cost"],
 ];
 const $ = (id) => document.getElementById(id);
-let shown = { usage: null, audit: null };
+let shown = { usage: null, audit: null, feedback: null };
 
 function cell(tag, text, className) {
   const element = document.createElement(tag);
@@ -45,6 +45,7 @@ function usageTable(id, titleKey, table, values = {}) {
   say(title, titleKey, values);
   const scroller = document.createElement("div");
   scroller.className = "admin-table-wrap";
+  scroller.tabIndex = 0;  // a table wider than the screen scrolls from the keyboard too
   if (!table.people.length) {
     const empty = document.createElement("p");
     say(empty, "admin.nobody");
@@ -128,8 +129,39 @@ function renderAudit(trail) {
   }
   const scroller = document.createElement("div");
   scroller.className = "admin-table-wrap";
+  scroller.tabIndex = 0;  // a table wider than the screen scrolls from the keyboard too
   scroller.append(element);
   $("audit-table").replaceChildren(scroller);
+}
+
+function renderFeedback(found) {
+  $("feedback-from").value = found.from;
+  $("feedback-to").value = found.to;
+  say($("feedback-summary"), "admin.feedbackSummary", { up: found.up, down: found.down });
+  if (!found.feedback.length) {
+    const empty = document.createElement("p");
+    say(empty, "admin.noFeedback");
+    return $("feedback-table").replaceChildren(empty);
+  }
+  const element = document.createElement("table");
+  const head = document.createElement("tr");
+  head.append(...["admin.at", "admin.rating", "admin.comment", "admin.person", "admin.reply"].map((key) => header("th", key)));
+  element.createTHead().append(head);
+  const body = element.createTBody();
+  for (const row of found.feedback) {
+    const line = document.createElement("tr");
+    line.dataset.rating = row.rating;
+    const rating = document.createElement("td");
+    say(rating, row.rating === "up" ? "admin.up" : "admin.down");
+    line.append(cell("td", new Date(row.at).toLocaleString(locale())), rating, cell("td", row.comment, "detail"),
+      cell("td", row.name || row.user_id), cell("td", `${row.conversation_id} #${row.message_id}`, "hash"));
+    body.append(line);
+  }
+  const scroller = document.createElement("div");
+  scroller.className = "admin-table-wrap";
+  scroller.tabIndex = 0;  // a table wider than the screen scrolls from the keyboard too
+  scroller.append(element);
+  $("feedback-table").replaceChildren(scroller);
 }
 
 function query(fields) {
@@ -140,21 +172,24 @@ function query(fields) {
 
 const usageQuery = () => query([["from", "usage-from"], ["to", "usage-to"]]);
 const auditQuery = () => query([["from", "audit-from"], ["to", "audit-to"], ["kind", "audit-kind"]]);
+const feedbackQuery = () => query([["from", "feedback-from"], ["to", "feedback-to"]]);
 
 async function load() {
   show($("admin-error"), null);
   try {
     shown.usage = await request("GET", `/api/admin/usage?${usageQuery()}`);
     shown.audit = await request("GET", `/api/admin/audit?${auditQuery()}`);
+    shown.feedback = await request("GET", `/api/admin/feedback?${feedbackQuery()}`);
   } catch (error) {
-    $("admin-usage").hidden = $("admin-audit").hidden = true;
+    $("admin-usage").hidden = $("admin-audit").hidden = $("admin-feedback").hidden = true;
     if (error.status === 404) return show($("admin-denied"), { key: "admin.denied", values: {} });
     return show($("admin-error"), describe(error));
   }
   show($("admin-denied"), null);
-  $("admin-usage").hidden = $("admin-audit").hidden = false;
+  $("admin-usage").hidden = $("admin-audit").hidden = $("admin-feedback").hidden = false;
   renderUsage(shown.usage);
   renderAudit(shown.audit);
+  renderFeedback(shown.feedback);
 }
 
 async function download(path, name) {
@@ -183,6 +218,15 @@ function setupForms() {
     params.set("format", "csv");
     download(`/api/admin/usage?${params}`, "usage.csv");
   });
+  $("feedback-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await load();
+  });
+  $("feedback-csv").addEventListener("click", () => {
+    const params = feedbackQuery();
+    params.set("format", "csv");
+    download(`/api/admin/feedback?${params}`, "feedback.csv");
+  });
   $("audit-csv").addEventListener("click", () => {
     const params = auditQuery();
     params.set("format", "csv");
@@ -191,6 +235,7 @@ function setupForms() {
   onLanguageChange(() => {
     if (shown.usage) renderUsage(shown.usage);
     if (shown.audit) renderAudit(shown.audit);
+    if (shown.feedback) renderFeedback(shown.feedback);
   });
 }
 

@@ -4,6 +4,7 @@ import { setupAuth } from "./auth.js";
 import { setupBrand } from "./brand.js";
 import { setupChat } from "./chat.js";
 import { show } from "./errors.js";
+import { setupExport } from "./export.js";
 import { setupGroup } from "./group.js";
 import { setupMyData } from "./my-data.js";
 import { language, setLanguage, translate } from "./i18n.js";
@@ -54,6 +55,7 @@ async function main() {
   chat.onChange(() => sidebar.refresh());
   room = setupRoom(config, chat, auth, () => sidebar.refresh());
   setupVoice(config, chat);
+  setupExport();
   document.getElementById("my-data-box").hidden = !config.history;
   setupMyData(config, { onErased: () => { chat.reset(); sidebar.refresh(); } });
   await chat.reload();

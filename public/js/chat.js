@@ -6,6 +6,7 @@
 // on its newest page; earlier messages come as the reader scrolls up (older.js).
 import { ApiError, events, request } from "./api.js";
 import { describe, show } from "./errors.js";
+import { rating } from "./feedback.js";
 import { language, locale, onLanguageChange, say, t } from "./i18n.js";
 import { actionButton, messageElement, note, update, writingSign } from "./messages.js";
 import { olderMessages } from "./older.js";
@@ -154,7 +155,9 @@ export function setupChat(config) {
     }
     log.querySelector(".empty")?.remove();
     const mine = room || !config.history ? [] : [edit];
-    const actions = message.role !== "assistant" ? mine : room || !config.history ? [copy] : [copy, again];
+    const rate = (item) => rating(item, () => conversationId);
+    const actions = message.role !== "assistant" ? mine
+      : !config.history ? [copy] : room ? [copy, rate] : [copy, rate, again];
     const item = messageElement(message, { you: room && room.you, room: Boolean(room), actions,
       onVersion: room ? null : chooseVersion });
     log.insertBefore(item, before);  // what I am sending stays last
