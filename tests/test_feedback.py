@@ -213,7 +213,7 @@ def test_a_persons_erasure_takes_their_ratings_in_others_rooms(store, new_user):
     assert store.feedback(member, conversation) == []
 
 
-def test_retention_and_a_regenerated_reply_take_the_ratings_with_them(store, new_user):
+def test_retention_takes_the_ratings_with_it_and_a_regenerated_reply_starts_unrated(store, new_user):
     user = new_user()
     kept, old = str(uuid.uuid4()), str(uuid.uuid4())
     store.record_turn(user, old, "Ancienne", "Question", "Réponse")
@@ -229,8 +229,12 @@ def test_retention_and_a_regenerated_reply_take_the_ratings_with_them(store, new
     store.record_turn(user, kept, "Budget", "Encore", "Réponse 2")  # kept is active after the cutoff
     store.prune_history(cutoff.isoformat())
     assert [f["message_id"] for f in store.user_feedback(user)] == [reply]
-    store.replace_reply(user, kept, reply, "Réponse")  # a new answer, even in the same words
-    assert store.feedback(user, kept) == []
+    second = store.messages(user, kept)[-1]["id"]
+    assert store.set_feedback(user, "", kept, second, "up", "")
+    store.record_version(user, kept, second, [{"role": "assistant", "content": "Réponse 2"}])  # regenerated
+    newest = store.messages(user, kept)[-1]["id"]
+    assert newest != second  # a new answer, even in the same words: unrated; the earlier version keeps its own
+    assert {f["messageId"] for f in store.feedback(user, kept)} == {reply, second}
 
 
 @pytest.mark.parametrize("method, path, body", [
