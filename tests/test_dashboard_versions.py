@@ -9,7 +9,7 @@ import pytest
 from dev import fake_openai as stand_in
 from tests.browser import DESKTOP, PHONE, open_dashboard, screenshot
 from tests.browser_fixtures import (  # noqa: F401 - fixtures
-    chromium, last_reply, new_context, reply_done, send, site, site_with, text, view, watched,
+    last_reply, new_context, reply_done, send, site, site_with, text, view, watched,
 )
 from tests.test_dashboard_look import serious_violations
 
