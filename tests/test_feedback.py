@@ -266,3 +266,24 @@ def test_over_postgrest_the_browser_reads_its_own_feedback_and_writes_none(postg
     tried = call(port, method, path.replace("{me}", me), filled, headers=postgrest.as_user(me))
     assert tried.status in (401, 403, 404) or (tried.status in (200, 204) and tried.text in ("", "[]")), tried.text
     assert store.feedback(me, conversation) == [{"messageId": reply, "rating": "up", "comment": "Bien"}]
+
+
+def test_a_deleted_supabase_user_leaves_no_rating_in_others_rooms(postgrest):
+    import psycopg
+
+    from lib.stores.supabase import SupabaseStore
+
+    store, postgres = SupabaseStore(postgrest.url, postgrest.SERVICE_KEY, 5.0), postgrest.postgres
+    owner, member = str(uuid.uuid4()), str(uuid.uuid4())
+    for user in (owner, member):
+        postgres.add_user(user)
+    conversation = str(uuid.uuid4())
+    store.record_turn(owner, conversation, "Budget", "Question", "Réponse")
+    reply = store.messages(owner, conversation)[-1]["id"]
+    invite = uuid.uuid4().hex
+    store.create_invite(owner, conversation, "Owner", invite, "2999-01-01T00:00:00+00:00")
+    store.accept_invite(invite, member, "Member")
+    assert store.set_feedback(member, "Member", conversation, reply, "down", "Non")
+    postgres.delete_user(member)  # as GoTrue does, in its own role
+    with psycopg.connect(postgres.dsn) as db:
+        assert db.execute("select count(*) from message_feedback where user_id = %s", (member,)).fetchone() == (0,)
