@@ -15,7 +15,8 @@ drop function if exists public.search_conversations(uuid, text, integer);
 -- The user's conversations whose title or any message contains p_query (case-insensitive, literal: % and _
 -- match themselves), most recently updated first (ties: the greater id first), only those after
 -- (p_before_updated_at, p_before_id) in that order when given; each with the newest matching message (null when
--- only the title matches).
+-- only the title matches). PL/pgSQL planned for each call's own query (plan_cache_mode): the planner weighs the
+-- trigram index against the user's own messages knowing the words, where a generic plan would not.
 create or replace function public.search_conversations(
   p_user_id uuid,
   p_query text,
@@ -23,28 +24,29 @@ create or replace function public.search_conversations(
   p_before_updated_at timestamptz default null,
   p_before_id uuid default null
 ) returns table (id uuid, title text, created_at timestamptz, updated_at timestamptz, snippet text)
-language sql
+language plpgsql
 stable
 security invoker
 set search_path = ''
+set plan_cache_mode = force_custom_plan
 as $$
-  with hits as (
-    select m.conversation_id, max(m.id) as newest
-    from public.messages m
-    where m.user_id = p_user_id
-      and m.content ilike '%' || replace(replace(replace(p_query, '\', '\\'), '%', '\%'), '_', '\_') || '%'
-    group by m.conversation_id
-  )
+declare
+  v_pattern text := '%' || replace(replace(replace(p_query, '\', '\\'), '%', '\%'), '_', '\_') || '%';
+begin
+  return query
   select c.id, c.title, c.created_at, c.updated_at,
-         (select m.content from public.messages m where m.id = h.newest) as snippet
+         (select m.content from public.messages m
+          where m.conversation_id = c.id and m.user_id = p_user_id and m.content ilike v_pattern
+          order by m.id desc limit 1)
   from public.conversations c
-  left join hits h on h.conversation_id = c.id
   where c.user_id = p_user_id
-    and (h.newest is not null
-         or c.title ilike '%' || replace(replace(replace(p_query, '\', '\\'), '%', '\%'), '_', '\_') || '%')
     and (p_before_updated_at is null or (c.updated_at, c.id) < (p_before_updated_at, p_before_id))
+    and (c.title ilike v_pattern
+         or exists (select 1 from public.messages m
+                    where m.conversation_id = c.id and m.user_id = p_user_id and m.content ilike v_pattern))
   order by c.updated_at desc, c.id desc
   limit greatest(1, least(p_limit, 101));
+end;
 $$;
 
 revoke execute on function public.search_conversations(uuid, text, integer, timestamptz, uuid)
