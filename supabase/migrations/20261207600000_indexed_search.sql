@@ -1,11 +1,15 @@
 -- Indexed, paged search (issues 24 and 28). Search used to test every message of the table against the query
--- (a parallel sequential scan of messages); now a trigram index answers `content ilike '%…%'`, the same test
--- with the same results (case-insensitive, literal, any language), and the caller's own messages are reached
--- through their user_id index when that is cheaper. Results come in pages: newest first, ties broken by id.
+-- (a parallel sequential scan of messages); now an index of each user's trigrams answers `content ilike '%…%'`,
+-- the same test with the same results (case-insensitive, literal, any language), or the caller's own messages are
+-- read through their user_id index when that is cheaper. Results come in pages: newest first, ties broken by id.
 
 create extension if not exists pg_trgm with schema extensions;
+create extension if not exists btree_gin with schema extensions;
 
-create index if not exists messages_content_trgm_idx on public.messages using gin (content extensions.gin_trgm_ops);
+-- One GIN index over the user and the text's trigrams: a search reads only the caller's entries of the words'
+-- trigrams (a trigram index alone reads every user's, then intersects: 370 ms for two common words on 1M rows).
+create index if not exists messages_user_id_content_trgm_idx
+  on public.messages using gin (user_id extensions.uuid_ops, content extensions.gin_trgm_ops);
 create index if not exists conversations_user_id_updated_at_id_idx
   on public.conversations (user_id, updated_at desc, id desc);
 drop index if exists public.conversations_user_id_updated_at_idx;  -- the index above serves all it served
