@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from datetime import datetime
+
 from lib import audit, rooms
 from lib.errors import ConversationNotFound, OwnerOnly, ValidationFailed, canonical_uuid
 from lib.history import History
 from lib import validate
+from lib.stores.base import Keyset
 from lib.validate import Body, Field, storable
 
 READ_PAGE = 100  # messages in a conversation's first page, and in each earlier page read as the reader scrolls up
 POLL_PAGE = 200  # at most this many new messages per poll; `hasNewer` says to poll again at once
 SEARCH_MAX_CHARS = 200
 SNIPPET_CHARS = 120
+PAGE = 50  # conversations per page of the list and of search results
+CURSOR_MAX_CHARS = 200
 RENAME_BODY = Body(dict, title=Field(str, required=True))
 
 
@@ -52,33 +60,71 @@ def before_from(query: dict[str, str]) -> int | None:
     return int(raw)
 
 
-def list_all(history: History) -> dict:
-    """The user's conversations and the rooms they are in, most recently updated first (`updatedAt`: their last
-    message); each says whether it is a room, the user's role there, who is in it (under the names shown in it)
-    and how many (`room`: null for a conversation not shared)."""
+def cursor_from(query: dict[str, str]) -> Keyset | None:
+    """The `cursor` query parameter (a `nextCursor` this server gave) as where the page starts, or None; 422 if
+    it is not one."""
+    raw = query.get("cursor")
+    if raw is None:
+        return None
+    try:
+        if len(raw) > CURSOR_MAX_CHARS:
+            raise ValueError
+        updated_at, conversation_id = json.loads(base64.urlsafe_b64decode(raw.encode("ascii") + b"=" * (-len(raw) % 4)))
+        at = datetime.fromisoformat(updated_at)
+        if at.tzinfo is None:
+            raise ValueError
+        return Keyset(at, canonical_uuid(conversation_id, "cursor"))
+    except (ValueError, TypeError, UnicodeError, binascii.Error, ValidationFailed):
+        raise ValidationFailed("cursor", "must be a nextCursor from this list") from None
+
+
+def cursor_after(row: dict) -> str:
+    """The opaque cursor of the page that starts just after this row."""
+    return base64.urlsafe_b64encode(json.dumps([row["updatedAt"], row["id"]]).encode()).decode().rstrip("=")
+
+
+def _order(row: dict) -> tuple:
+    return datetime.fromisoformat(row["updatedAt"]), row["id"]
+
+
+def _page(rows: list[dict]) -> dict:
+    """The first PAGE rows (of PAGE + 1 asked for) and the cursor of the next page (null at the end)."""
+    return {"conversations": rows[:PAGE], "nextCursor": cursor_after(rows[PAGE - 1]) if len(rows) > PAGE else None}
+
+
+def list_all(history: History, cursor: Keyset | None = None) -> dict:
+    """One page of the user's conversations and the rooms they are in together, most recently updated first
+    (`updatedAt`: their last message; ties: the greater id first), from `cursor` on; each says whether it is a
+    room, the user's role there, who is in it (under the names shown in it) and how many (`room`: null for a
+    conversation not shared). `nextCursor` asks for the next page (null at the end)."""
 
     user_id = history.caller.user_id
 
     def load(store):
-        joined = {room["id"]: room for room in store.rooms(user_id)}
-        listed = [{**c, "room": None} for c in store.conversations(user_id) if c["id"] not in joined]
+        # the first PAGE + 1 of each list hold the first PAGE + 1 of both together (a room its owner is in is in both)
+        joined = {room["id"]: room for room in store.rooms(user_id, limit=PAGE + 1, before=cursor)}
+        listed = [{**c, "room": None} for c in store.conversations(user_id, limit=PAGE + 1, before=cursor)
+                  if c["id"] not in joined]
         listed += [{**{k: v for k, v in room.items() if k not in ("role", "members")},
                     "room": {"role": room["role"], "members": rooms.named(room["members"]),
                              "memberCount": len(room["members"])}} for room in joined.values()]
-        return sorted(listed, key=lambda c: c["updatedAt"], reverse=True)
+        return _page(sorted(listed, key=_order, reverse=True))
 
-    return {"conversations": history.run(load)}
+    return history.run(load)
 
 
-def search(history: History, query: str) -> dict:
-    """The user's conversations whose title or messages contain `query`, each with a short snippet."""
+def search(history: History, query: str, cursor: Keyset | None = None) -> dict:
+    """One page of the user's conversations whose title or messages contain `query`, each with a short snippet,
+    in the list's order, from `cursor` on."""
     text = " ".join(storable(query, "q").split())
     if not text:
         raise ValidationFailed("q", "must not be blank")
     if len(text) > SEARCH_MAX_CHARS:
         raise ValidationFailed("q", f"must be at most {SEARCH_MAX_CHARS} characters")
-    found = history.run(lambda store: store.search(history.caller.user_id, text))
-    return {"conversations": [{**row, "snippet": snippet(row["snippet"], text)} for row in found]}
+    found = history.run(lambda store: store.search(history.caller.user_id, text, limit=PAGE + 1, before=cursor))
+    page = _page(found)
+    page["conversations"] = [{**row, "snippet": snippet(row["snippet"], text)} for row in page["conversations"]]
+    return page
 
 
 def snippet(content: str | None, query: str, width: int = SNIPPET_CHARS) -> str | None:

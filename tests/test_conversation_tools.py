@@ -68,7 +68,7 @@ def test_search_finds_titles_and_message_text_of_the_callers_own_conversations(c
     by_text = search(chat, alice, "ÉPARGNE").json()["conversations"]  # case-insensitive, Bob's never shown
     assert [c["id"] for c in by_text] == [budget]
     assert "40 000 euros d'épargne" in by_text[0]["snippet"]
-    assert search(chat, alice, "introuvable").json() == {"conversations": []}
+    assert search(chat, alice, "introuvable").json() == {"conversations": [], "nextCursor": None}
 
 
 def test_search_is_literal_and_most_recent_first(chat, users):

@@ -237,7 +237,7 @@ def test_the_indexes_cover_the_foreign_keys_and_the_reads(db):
         "from pg_index i where i.indrelid = 'public.messages'::regclass")}
     assert "{conversation_id,user_id,id}" in indexed  # the composite foreign key, then the keyset order
     names = {row[0] for row in db.execute("select indexname from pg_indexes where schemaname = 'public'")}
-    assert {"conversations_user_id_updated_at_idx", "messages_user_id_idx"} <= names
+    assert {"conversations_user_id_updated_at_id_idx", "messages_user_id_idx", "messages_user_id_content_trgm_idx"} <= names
 
 
 @pytest.mark.parametrize("role", BROWSER_ROLES)

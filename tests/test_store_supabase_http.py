@@ -49,7 +49,7 @@ def test_conversations_are_listed_newest_first_for_the_owner(supabase, store):
     route = supabase.get("/conversations").mock(return_value=httpx.Response(200, json=[ROW]))
     assert store.conversations(USER, limit=50) == [{"id": CONVERSATION, "title": "Budget",
                                                     "createdAt": ROW["created_at"], "updatedAt": ROW["updated_at"]}]
-    assert query_of(route.calls.last.request) == [("limit", "50"), ("order", "updated_at.desc"),
+    assert query_of(route.calls.last.request) == [("limit", "50"), ("order", "updated_at.desc,id.desc"),
                                                   ("select", "id,title,created_at,updated_at"),
                                                   ("user_id", f"eq.{USER}")]
 

@@ -44,12 +44,15 @@ class handler(ApiHandler):
         conversation_id = conversations.conversation_id_from(request.query)
         after = conversations.after_from(request.query)
         before = conversations.before_from(request.query)
+        cursor = conversations.cursor_from(request.query)
         if "q" in request.query:
             if conversation_id is not None:
                 raise ValidationFailed("q", "cannot be combined with conversationId")
-            return JsonResponse(conversations.search(History.of(request), request.query["q"]))
+            return JsonResponse(conversations.search(History.of(request), request.query["q"], cursor))
         if conversation_id is None:
-            return JsonResponse(conversations.list_all(History.of(request)))
+            return JsonResponse(conversations.list_all(History.of(request), cursor))
+        if cursor is not None:
+            raise ValidationFailed("cursor", "cannot be combined with conversationId")
         return JsonResponse(conversations.read(History.of(request), conversation_id, after, before))
 
     def patch(self, request: Request):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NamedTuple, Protocol
 
 
@@ -23,6 +24,13 @@ def checked_messages(messages: list[dict]) -> list[dict]:
     if not checked:
         raise ValueError("no messages to store")
     return checked
+
+
+class Keyset(NamedTuple):
+    """Where a page of conversations starts: just after (in newest-first order) this updatedAt and id."""
+
+    updated_at: datetime
+    id: str
 
 
 @dataclass(frozen=True)
@@ -92,8 +100,9 @@ class Store(Protocol):
     def conversation(self, user_id: str, conversation_id: str) -> dict | None:
         """{"id", "title", "createdAt", "updatedAt"}, or None if the user has no such conversation."""
 
-    def conversations(self, user_id: str, limit: int = 100) -> list[dict]:
-        """The user's conversations, most recently updated first."""
+    def conversations(self, user_id: str, limit: int = 100, before: Keyset | None = None) -> list[dict]:
+        """The user's conversations, most recently updated first (ties: the greater id first); only those before
+        `before` (updatedAt, id) in that order if given."""
 
     def messages(self, user_id: str, conversation_id: str, newest: int | None = None,
                  after: int | None = None) -> list[dict]:
@@ -117,9 +126,10 @@ class Store(Protocol):
     def delete_conversation(self, user_id: str, conversation_id: str) -> bool:
         """Delete a conversation and its messages for good; False if the user has no such conversation."""
 
-    def search(self, user_id: str, query: str, limit: int = 50) -> list[dict]:
-        """Conversations whose title or a message contains `query` (case-insensitive), most recent first, each
-        with "snippet": the newest matching message's text, or None when only the title matches."""
+    def search(self, user_id: str, query: str, limit: int = 50, before: Keyset | None = None) -> list[dict]:
+        """Conversations whose title or a message contains `query` (case-insensitive), in the order and from the
+        bound of `conversations`, each with "snippet": the newest matching message's text, or None when only the
+        title matches."""
 
     def rename_conversation(self, user_id: str, conversation_id: str, title: str) -> bool:
         """Set a conversation's title; False if the user has no such conversation."""
@@ -156,8 +166,9 @@ class Store(Protocol):
     def room_access(self, user_id: str, conversation_id: str) -> RoomAccess | None:
         """The owner and the caller's role if the caller owns the conversation or is a member of its room."""
 
-    def rooms(self, user_id: str) -> list[dict]:
-        """The rooms the user is in: conversation fields, "role" and "members" ([{"userId", "name", "role"}])."""
+    def rooms(self, user_id: str, limit: int | None = None, before: Keyset | None = None) -> list[dict]:
+        """The rooms the user is in: conversation fields, "role" and "members" ([{"userId", "name", "role"}]), in
+        the order and from the bound of `conversations` (all of them unless `limit`)."""
 
     def members(self, owner_id: str, conversation_id: str) -> list[dict]:
         """[{"userId", "name", "role"}] of a room, the owner first."""

@@ -35,7 +35,7 @@ create table if not exists messages (
   created_at text not null,
   foreign key (conversation_id, user_id) references conversations (id, user_id) on delete cascade
 );
-create index if not exists conversations_user_id_updated_at_idx on conversations (user_id, updated_at desc);
+create index if not exists conversations_user_id_updated_at_id_idx on conversations (user_id, updated_at desc, id desc);
 create index if not exists messages_user_id_idx on messages (user_id);
 create index if not exists messages_conversation_id_user_id_id_idx on messages (conversation_id, user_id, id);
 create table if not exists deleted_conversations (
@@ -176,10 +176,11 @@ class SqliteStore(SqliteControls):
                              (conversation_id, user_id)).fetchone()
         return _conversation(row) if row else None
 
-    def conversations(self, user_id, limit=100):
+    def conversations(self, user_id, limit=100, before=None):
         with self._connection() as db:
             rows = db.execute("select id, title, created_at, updated_at from conversations where user_id = ? "
-                              "order by updated_at desc limit ?", (user_id, limit)).fetchall()
+                              f"{_KEYSET.format(c='')} order by updated_at desc, id desc limit ?",
+                              (user_id, *_keyset(before), limit)).fetchall()
         return [_conversation(row) for row in rows]
 
     def messages(self, user_id, conversation_id, newest=None, after=None):
@@ -270,7 +271,7 @@ class SqliteStore(SqliteControls):
             {"role": "user", "content": user_text, "status": "complete"},
             {"role": "assistant", "content": assistant_text, "status": status}])
 
-    def search(self, user_id, query, limit=50):
+    def search(self, user_id, query, limit=50, before=None):
         # SQLite's LIKE folds ASCII case only: match on Python's lower() of both sides, as PostgreSQL's ilike does
         with self._connection() as db:
             db.create_function("fold", 1, lambda text: text.lower() if text is not None else None,
@@ -281,8 +282,10 @@ class SqliteStore(SqliteControls):
                 " and instr(fold(m.content), :q) > 0 order by m.id desc limit 1) as snippet "
                 "from conversations c where c.user_id = :u and (instr(fold(c.title), :q) > 0 or exists "
                 "(select 1 from messages m where m.conversation_id = c.id and m.user_id = c.user_id "
-                " and instr(fold(m.content), :q) > 0)) order by c.updated_at desc limit :n",
-                {"q": query.lower(), "u": user_id, "n": max(1, min(limit, 100))}).fetchall()
+                " and instr(fold(m.content), :q) > 0)) "
+                "and (:t is null or (c.updated_at, c.id) < (:t, :i)) order by c.updated_at desc, c.id desc limit :n",
+                {"q": query.lower(), "u": user_id, "n": max(1, min(limit, 101)),
+                 **dict(zip("xti", _keyset(before)))}).fetchall()
         return [{**_conversation(row), "snippet": row["snippet"]} for row in rows]
 
     def rename_conversation(self, user_id, conversation_id, title):
@@ -350,11 +353,12 @@ class SqliteStore(SqliteControls):
                 (user_id, user_id, conversation_id, user_id)).fetchone()
         return RoomAccess(row[0], row[1], bool(row[2]), row[3]) if row else None
 
-    def rooms(self, user_id):
+    def rooms(self, user_id, limit=None, before=None):
         with self._connection() as db:
             rows = db.execute("select c.id, c.title, c.created_at, c.updated_at, me.role from conversation_members me "
-                              "join conversations c on c.id = me.conversation_id where me.user_id = ?",
-                              (user_id,)).fetchall()
+                              "join conversations c on c.id = me.conversation_id where me.user_id = ? "
+                              f"{_KEYSET.format(c='c.')} order by c.updated_at desc, c.id desc limit ?",
+                              (user_id, *_keyset(before), -1 if limit is None else limit)).fetchall()
             return [{**_conversation(row), "role": row["role"], "members": self._members(db, row["id"])}
                     for row in rows]
 
@@ -583,6 +587,17 @@ def _add_room_tables(db) -> None:
                 db.execute(f"alter table {table} add column {name} {kind}")
     for (token_hash,) in db.execute("select token_hash from room_invitations where id is null").fetchall():
         db.execute("update room_invitations set id = ? where token_hash = ?", (str(uuid.uuid4()), token_hash))
+
+
+_KEYSET = "and (? is null or ({c}updated_at, {c}id) < (?, ?))"
+
+
+def _keyset(before) -> tuple:
+    """A page's (updatedAt, id) bound as _KEYSET's three parameters, in the stored timestamps' text form."""
+    if before is None:
+        return None, None, None
+    at = before[0].astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return at, at, before[1]
 
 
 def _conversation(row) -> dict:

@@ -57,9 +57,9 @@ class SupabaseStore(SupabaseControls):
                          .eq("id", conversation_id).eq("user_id", user_id).limit(1)).data
         return _conversation(rows[0]) if rows else None
 
-    def conversations(self, user_id, limit=100):
-        rows = self._run(self.client.table("conversations").select(CONVERSATION_COLUMNS)
-                         .eq("user_id", user_id).order("updated_at", desc=True).limit(limit)).data
+    def conversations(self, user_id, limit=100, before=None):
+        rows = self._run(_newest_first(self.client.table("conversations").select(CONVERSATION_COLUMNS)
+                                       .eq("user_id", user_id), before).limit(limit)).data
         return [_conversation(row) for row in rows]
 
     def messages(self, user_id, conversation_id, newest=None, after=None):
@@ -99,9 +99,10 @@ class SupabaseStore(SupabaseControls):
             {"role": "user", "content": user_text, "status": "complete"},
             {"role": "assistant", "content": assistant_text, "status": status}])
 
-    def search(self, user_id, query, limit=50):
+    def search(self, user_id, query, limit=50, before=None):
         rows = self._run(self.client.rpc("search_conversations", {
-            "p_user_id": user_id, "p_query": query, "p_limit": limit})).data
+            "p_user_id": user_id, "p_query": query, "p_limit": limit,
+            "p_before_updated_at": before and before.updated_at.isoformat(), "p_before_id": before and before.id})).data
         return [{**_conversation(row), "snippet": row["snippet"]} for row in rows or []]
 
     def rename_conversation(self, user_id, conversation_id, title):
@@ -177,9 +178,10 @@ class SupabaseStore(SupabaseControls):
         rows = self._rpc("room_access", p_user_id=user_id, p_conversation_id=conversation_id)
         return RoomAccess(*(rows[0][k] for k in ("owner_id", "role", "is_room", "assistant_replies"))) if rows else None
 
-    def rooms(self, user_id):
-        return [{**_conversation(row), "role": row["role"], "members": row["members"] or []}
-                for row in self._rpc("rooms_for", p_user_id=user_id)]
+    def rooms(self, user_id, limit=None, before=None):
+        query = _newest_first(self.client.rpc("rooms_for", {"p_user_id": user_id}), before)
+        rows = self._run(query if limit is None else query.limit(limit)).data
+        return [{**_conversation(row), "role": row["role"], "members": row["members"] or []} for row in rows]
 
     def members(self, owner_id, conversation_id):
         rows = self._run(self.client.table("conversation_members").select("user_id,name,role")
@@ -243,6 +245,14 @@ class SupabaseStore(SupabaseControls):
         [row] = self._rpc("stop_room_replies", p_owner_id=owner_id, p_conversation_id=conversation_id,
                           p_asked_by=asked_by)
         return row["stopped"], row["others"]
+
+
+def _newest_first(query, before):
+    """The query's rows newest first (ties: the greater id first), only those after `before` in that order."""
+    if before is not None:
+        at = before.updated_at.isoformat()
+        query = query.or_(f'updated_at.lt."{at}",and(updated_at.eq."{at}",id.lt.{before.id})')
+    return query.order("updated_at", desc=True).order("id", desc=True)
 
 
 def _conversation(row: dict) -> dict:

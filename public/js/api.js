@@ -38,8 +38,8 @@ async function send(path, init) {
   }
 }
 
-export async function request(method, path, body) {
-  const init = { method, headers: await headers(body === undefined ? {} : { "Content-Type": "application/json" }) };
+export async function request(method, path, body, signal) {
+  const init = { method, signal, headers: await headers(body === undefined ? {} : { "Content-Type": "application/json" }) };
   if (body !== undefined) init.body = JSON.stringify(body);
   const response = await send(path, init);
   if (!response.ok) throw await errorFrom(response);

@@ -1,5 +1,6 @@
 // The conversation list beside the chat (a drawer on phones): private chats and rooms together (a room with its
-// group mark, member count and an unread mark), dates, search, rename and delete.
+// group mark, member count and an unread mark), dates, search, rename and delete. The list comes a page at a
+// time: the next page loads as the list's end scrolls into view, or from its "Load more" button.
 import { ApiError, request } from "./api.js";
 import { askTitle, confirmDelete, inClosedDrawer } from "./dialogs.js";
 import { describe, show } from "./errors.js";
@@ -9,6 +10,8 @@ import { isUnread, markSeen } from "./seen.js";
 
 const CHAT = "/api/groupchat/chat";
 const ROOMS_EVERY_MS = 30000;  // while rooms are listed and the tab is visible: news from the rooms not open
+const SEARCH_PAUSE_MS = 400;  // a search once typing pauses, not at every letter
+const SEARCH_MIN_CHARS = 2;  // one letter matches nearly everything: typing waits for a second (Enter does not)
 const GROUP = "M16 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm-8 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm0 2c-2.3 0-7 1.2-7 3.5V19h14v-2.5C15 14.2 10.3 13 8 13zm8 0c-.3 0-.6 0-1 .1 1.2.8 2 2 2 3.4V19h6v-2.5c0-2.3-4.7-3.5-7-3.5z";
 export function setupSidebar(config, chat) {
   const sidebar = document.getElementById("chat-sidebar");
@@ -24,6 +27,16 @@ export function setupSidebar(config, chat) {
   let sequence = 0;
   let timer = null;
   let rooms = false;
+  let shown = [];  // the conversations listed, in order
+  let shownQuery = "";  // what they answer ("": the whole list)
+  let nextCursor = null;  // the cursor of the next page, null when the list is whole
+  let inFlight = null;  // the list request under way, aborted by a newer one
+  let loading = null;  // the next page on its way (a promise of the rows it adds)
+  const more = moreRow();
+  const endInView = new IntersectionObserver((entries) => {
+    if (entries[entries.length - 1].isIntersecting) loadMore();
+  }, { root: list, rootMargin: "0px 0px 300px 0px" });
+  endInView.observe(more);
 
   const phone = () => window.matchMedia("(max-width: 800px)").matches;
   const drawer = (open) => {
@@ -106,9 +119,8 @@ export function setupSidebar(config, chat) {
 
   // The rows under date headings ("Aujourd'hui", "Hier", "7 derniers jours", "30 derniers jours", then by month);
   // search results stay one list, by relevance.
-  function grouped(conversations, query) {
+  function grouped(conversations, query, last = null) {
     const rows = [];
-    let last = null;
     for (const conversation of conversations) {
       const group = query ? null : dayGroup(conversation.updatedAt);
       if (group && group !== last) {
@@ -164,25 +176,109 @@ export function setupSidebar(config, chat) {
     return button;
   }
 
+  function pageOf(query, cursor) {
+    const params = new URLSearchParams();
+    if (query) params.set("q", query);
+    if (cursor) params.set("cursor", cursor);
+    return params.toString() ? `${CHAT}?${params}` : CHAT;
+  }
+
+  // The list's first page, drawn again; for the same list (a poll, a rename), the older pages already loaded
+  // stay below it, so the list neither shrinks nor jumps.
   async function refresh() {
     if (!config.history) return;
     const query = search.value.trim();
     const mine = ++sequence;
+    if (inFlight) inFlight.abort();
+    const aborter = (inFlight = new AbortController());
     try {
-      const path = query ? `${CHAT}?q=${encodeURIComponent(query)}` : CHAT;
-      const { conversations } = await request("GET", path);
+      const page = await request("GET", pageOf(query, null), undefined, aborter.signal);
       if (mine !== sequence) return;
+      let conversations = page.conversations;
+      let cursor = page.nextCursor;
+      const last = conversations[conversations.length - 1];
+      if (query === shownQuery && cursor && shown.length > conversations.length) {
+        const ids = new Set(conversations.map((conversation) => conversation.id));
+        conversations = conversations.concat(shown.filter((c) => !ids.has(c.id) && older(c, last)));
+        cursor = nextCursor;
+      }
       const focused = focusedPlace();
-      list.replaceChildren(...grouped(conversations, query));
+      shown = conversations;
+      shownQuery = query;
+      nextCursor = cursor;
+      list.replaceChildren(...grouped(conversations, query), ...(nextCursor ? [more] : []));
       rooms = conversations.some((conversation) => conversation.room);
       refocus(focused);
       if (query && !conversations.length) say(status, "search.none", { query });
       else if (!query && !conversations.length) say(status, "chat.noConversations");
       else say(status, null);
     } catch (failure) {
+      if (failure.name === "AbortError") return;  // a newer search took its place
       if (failure instanceof ApiError && failure.code === "unauthorized") list.replaceChildren();  // not signed in yet
       else if (mine === sequence && failure instanceof ApiError) show(error, describe(failure));
     }
+  }
+
+  function older(conversation, than) {
+    const [a, b] = [Date.parse(conversation.updatedAt), Date.parse(than.updatedAt)];
+    return a < b || (a === b && conversation.id < than.id);
+  }
+
+  // The next page, under the rows already there (their date headings go on): the rows it adds (those of the load
+  // already under way, if one is).
+  function loadMore() {
+    if (!loading && nextCursor) {
+      loading = nextPage().then((added) => {
+        loading = null;
+        if (added.length && nextCursor) {  // observed anew, the end says whether it is still in view (then: more)
+          endInView.unobserve(more);
+          endInView.observe(more);
+        }
+        return added;
+      });
+    }
+    return loading || Promise.resolve([]);
+  }
+
+  async function nextPage() {
+    more.querySelector("button").setAttribute("aria-busy", "true");
+    const mine = sequence;
+    try {
+      const page = await request("GET", pageOf(shownQuery, nextCursor));
+      if (mine !== sequence) return [];
+      const ids = new Set(shown.map((conversation) => conversation.id));
+      const added = page.conversations.filter((conversation) => !ids.has(conversation.id));
+      const heading = shown.length && !shownQuery ? dayGroup(shown[shown.length - 1].updatedAt) : null;
+      shown = shown.concat(added);
+      nextCursor = page.nextCursor;
+      more.before(...grouped(added, shownQuery, heading));
+      rooms = rooms || added.some((conversation) => conversation.room);
+      if (!nextCursor) more.remove();
+      return added;
+    } catch (failure) {
+      if (mine === sequence && failure instanceof ApiError) show(error, describe(failure));
+      return [];
+    } finally {
+      more.querySelector("button").removeAttribute("aria-busy");
+    }
+  }
+
+  // The list's last row while there is more: a button for the keyboard (scrolling to it loads the rest anyway).
+  function moreRow() {
+    const li = document.createElement("li");
+    li.className = "more";
+    li.dataset.id = "more";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary small";
+    say(button, "list.more");
+    button.addEventListener("click", async () => {
+      const [first] = await loadMore();
+      const row = first && [...list.children].find((node) => node.dataset.id === first.id);
+      if (row) row.querySelector("button.open").focus();  // on to what it loaded
+    });
+    li.append(button);
+    return li;
   }
 
   // Where focus is in the list (conversation, and which of its buttons), so drawing it again keeps it there.
@@ -201,6 +297,7 @@ export function setupSidebar(config, chat) {
     if (!next || next === title) return;
     try {
       await request("PATCH", `${CHAT}?conversationId=${encodeURIComponent(id)}`, { title: next });
+      shown = shown.map((conversation) => (conversation.id === id ? { ...conversation, title: next } : conversation));
     } catch (failure) {
       show(error, describe(failure));
     }
@@ -211,6 +308,7 @@ export function setupSidebar(config, chat) {
     if (!(await confirmDelete(title))) return;
     try {
       await request("DELETE", `${CHAT}?conversationId=${encodeURIComponent(id)}`);
+      shown = shown.filter((conversation) => conversation.id !== id);
       if (id === chat.current()) chat.reset();
     } catch (failure) {
       show(error, describe(failure));
@@ -221,7 +319,9 @@ export function setupSidebar(config, chat) {
 
   search.addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(refresh, 250);
+    const query = search.value.trim();
+    if (query === shownQuery || (query && query.length < SEARCH_MIN_CHARS)) return;  // nothing new to ask
+    timer = setTimeout(refresh, SEARCH_PAUSE_MS);
   });
   document.getElementById("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
