@@ -216,8 +216,12 @@ class SqliteStore(SqliteControls):
                                (message_id, conversation_id, user_id)).fetchone()
             if found is None:
                 return False
-            db.execute("update messages set chosen = (id = ?) where conversation_id = ? and user_id = ? "
-                       "and coalesce(parent_id, 0) = coalesce(?, 0)", (message_id, conversation_id, user_id, found[0]))
+            db.execute(  # it and each of its ancestors become the chosen one among their siblings
+                "with recursive up (id, parent_id) as (select :m, :p union all select m.id, m.parent_id "
+                "from messages m join up on m.id = up.parent_id where m.conversation_id = :c and m.user_id = :u) "
+                "update messages set chosen = (id in (select id from up)) where conversation_id = :c and user_id = :u "
+                "and coalesce(parent_id, 0) in (select coalesce(parent_id, 0) from up)",
+                {"m": message_id, "p": found[0], "c": conversation_id, "u": user_id})
             db.execute(
                 "with recursive branch (id) as ("
                 " select id from messages where conversation_id = :c and user_id = :u and parent_id is null and chosen"
