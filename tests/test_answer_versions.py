@@ -266,8 +266,8 @@ def test_a_rooms_messages_have_no_versions(chat, users, fake_openai):
     store.create_room(alice.id, conversation, "Salle", "Alice")
     store.record_room_turn(alice.id, conversation, alice.id, "Alice", "Q1", "A1")
     q1, a1 = shown(chat, conversation, alice)
-    for body, field in (({"editOf": q1["id"], "message": "x"}, "editOf"), ({"chooseVersion": a1["id"]}, "chooseVersion"),
-                        ({"regenerate": True}, "regenerate")):
+    for body, field in (({"editOf": q1["id"], "message": "x"}, "editOf"),
+                        ({"chooseVersion": a1["id"]}, "chooseVersion"), ({"regenerate": True}, "regenerate")):
         refused = post(chat, alice, {"conversationId": conversation, **body})
         assert (refused.status, refused.json()["error"]["field"]) == (422, field)
     assert not fake_openai.requests
