@@ -14,6 +14,8 @@ from lib.limits import Reservation
 from lib.usage import counted_message, counted_turn
 
 DELETED_MEANWHILE = "The conversation was deleted while this reply was written; the turn was not saved."
+ROOM_REFUSALS = {"regenerate": "a room's replies cannot be regenerated: ask again instead",
+                 "editOf": "a room's questions cannot be edited: ask a new one instead"}
 WRITING_UPDATE_SECONDS = 0.5  # a room's reply in progress is stored at its first words, then at most this often
 
 
@@ -231,8 +233,7 @@ def _private_messages(history: History, conversation_id: str, field: str, newest
         if access is None:
             raise ConversationNotFound()
         if access.is_room:  # its messages answer several people: ask again instead
-            raise ValidationFailed(field, "a room's replies cannot be regenerated: ask again instead" if field == "regenerate"
-                                   else "a room's questions cannot be edited: ask a new one instead")
+            raise ValidationFailed(field, ROOM_REFUSALS[field])
         return store.messages(user_id, conversation_id, newest=newest)
 
 

@@ -266,8 +266,8 @@ def test_a_rooms_messages_have_no_versions(chat, users, fake_openai):
     store.create_room(alice.id, conversation, "Salle", "Alice")
     store.record_room_turn(alice.id, conversation, alice.id, "Alice", "Q1", "A1")
     q1, a1 = shown(chat, conversation, alice)
-    for body, field in (({"editOf": q1["id"], "message": "x"}, "editOf"), ({"chooseVersion": a1["id"]}, "chooseVersion"),
-                        ({"regenerate": True}, "regenerate")):
+    for body, field in (({"editOf": q1["id"], "message": "x"}, "editOf"),
+                        ({"chooseVersion": a1["id"]}, "chooseVersion"), ({"regenerate": True}, "regenerate")):
         refused = post(chat, alice, {"conversationId": conversation, **body})
         assert (refused.status, refused.json()["error"]["field"]) == (422, field)
     assert not fake_openai.requests
@@ -325,3 +325,14 @@ def test_the_versions_migration_upgrades_a_deployed_database():
                               (conversation,)).fetchall() == [("Q1",), ("A",), ("Q2 bis",)]
     finally:
         server.stop()
+
+
+def test_choosing_a_version_not_shown_shows_the_branch_it_is_on(chat, users):
+    alice, _ = users
+    conversation = seeded(alice, ("Q1", "A1"), ("Q2", "A2"))
+    q1, _, _, a2 = shown(chat, conversation, alice)
+    post(chat, alice, {"conversationId": conversation, "regenerate": True})  # A2 and its new version, under Q1
+    post(chat, alice, {"conversationId": conversation, "editOf": q1["id"], "message": "Q1 bis"})  # all of it hidden
+    back = post(chat, alice, {"conversationId": conversation, "chooseVersion": a2["id"]})
+    assert texts(back.json()["messages"]) == ["Q1", "A1", "Q2", "A2"]  # its question's version comes back with it
+    assert back.json()["messages"][0]["versions"]["index"] == 1

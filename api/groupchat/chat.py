@@ -1,5 +1,6 @@
 """The integrated chat: POST a message for OpenAI's reply (whole or as SSE), regenerate the last reply or edit a
-question (each a new version, the old kept), choose a version, or stop a room's reply in progress; GET (list, search, read), PATCH (rename) and DELETE history."""
+question (each a new version, the old kept), choose a version, or stop a room's reply in progress; GET (list,
+search, read), PATCH (rename) and DELETE history."""
 
 from lib import chat, conversations, deadline, moderation, rooms, settings, turns
 from lib.errors import ValidationFailed

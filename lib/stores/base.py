@@ -140,7 +140,8 @@ class Store(Protocol):
         ConversationNotFound when it is not such a message of the user's."""
 
     def choose_version(self, user_id: str, conversation_id: str, message_id: int) -> bool:
-        """Show the version `message_id` and the branch last chosen under it; False if it is not the user's."""
+        """Show the version `message_id` (with the messages before it) and the branch last chosen under it; False
+        if it is not the user's."""
 
     def versions(self, user_id: str, conversation_id: str) -> dict[int, list[int]]:
         """For each shown message that has other versions: every version's id, oldest first."""

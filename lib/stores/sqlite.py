@@ -87,7 +87,8 @@ create table if not exists room_departures (
 """
 # Answer versions: a new row follows the last shown row before it (see _add_versions).
 VERSIONS_SCHEMA = """
-create index if not exists messages_conversation_id_user_id_parent_id_idx on messages (conversation_id, user_id, parent_id);
+create index if not exists messages_conversation_id_user_id_parent_id_idx
+  on messages (conversation_id, user_id, parent_id);
 create trigger if not exists messages_follow_branch after insert on messages begin
   update messages set parent_id = (select max(p.id) from messages p where p.conversation_id = new.conversation_id
     and p.user_id = new.user_id and p.shown = 1 and p.id < new.id) where id = new.id;
@@ -246,8 +247,12 @@ class SqliteStore(SqliteControls):
                                (message_id, conversation_id, user_id)).fetchone()
             if found is None:
                 return False
-            db.execute("update messages set chosen = (id = ?) where conversation_id = ? and user_id = ? "
-                       "and coalesce(parent_id, 0) = coalesce(?, 0)", (message_id, conversation_id, user_id, found[0]))
+            db.execute(  # it and each of its ancestors become the chosen one among their siblings
+                "with recursive up (id, parent_id) as (select :m, :p union all select m.id, m.parent_id "
+                "from messages m join up on m.id = up.parent_id where m.conversation_id = :c and m.user_id = :u) "
+                "update messages set chosen = (id in (select id from up)) where conversation_id = :c and user_id = :u "
+                "and coalesce(parent_id, 0) in (select coalesce(parent_id, 0) from up)",
+                {"m": message_id, "p": found[0], "c": conversation_id, "u": user_id})
             db.execute(
                 "with recursive branch (id) as ("
                 " select id from messages where conversation_id = :c and user_id = :u and parent_id is null and chosen"
@@ -260,8 +265,9 @@ class SqliteStore(SqliteControls):
     def versions(self, user_id, conversation_id):
         with self._connection() as db:
             rows = db.execute(
-                "select m.id, group_concat(s.id) from messages m join messages s on s.conversation_id = m.conversation_id "
-                "and s.user_id = m.user_id and coalesce(s.parent_id, 0) = coalesce(m.parent_id, 0) "
+                "select m.id, group_concat(s.id) from messages m join messages s "
+                "on s.conversation_id = m.conversation_id and s.user_id = m.user_id "
+                "and coalesce(s.parent_id, 0) = coalesce(m.parent_id, 0) "
                 "where m.conversation_id = ? and m.user_id = ? and m.shown = 1 group by m.id having count(*) > 1",
                 (conversation_id, user_id)).fetchall()
         return {row[0]: sorted(int(i) for i in row[1].split(",")) for row in rows}

@@ -67,9 +67,9 @@ begin
 end;
 $$;
 
--- Show another version: it becomes the chosen one among its siblings, and the shown branch is walked again from
--- the first message through chosen children (each version keeps the branch that was chosen under it). False when
--- the message is not the user's.
+-- Show a version: it (and each message before it) becomes the chosen one among its siblings, and the shown branch
+-- is walked again from the first message through chosen children (each version keeps the branch that was chosen
+-- under it). False when the message is not the user's.
 create or replace function public.choose_version(
   p_user_id uuid,
   p_conversation_id uuid,
@@ -88,8 +88,16 @@ begin
   if not found then
     return false;
   end if;
-  update public.messages set chosen = (id = p_message_id)
-  where conversation_id = p_conversation_id and user_id = p_user_id and coalesce(parent_id, 0) = coalesce(v_parent, 0);
+  -- it and each of its ancestors become the chosen one among their siblings
+  with recursive up (id, parent_id) as (
+    select p_message_id, v_parent
+    union all
+    select m.id, m.parent_id from public.messages m join up on m.id = up.parent_id
+    where m.conversation_id = p_conversation_id and m.user_id = p_user_id
+  )
+  update public.messages s set chosen = s.id in (select id from up)
+  where s.conversation_id = p_conversation_id and s.user_id = p_user_id
+    and coalesce(s.parent_id, 0) in (select coalesce(parent_id, 0) from up);
   with recursive branch (id) as (
     select m.id from public.messages m
     where m.conversation_id = p_conversation_id and m.user_id = p_user_id and m.parent_id is null and m.chosen
