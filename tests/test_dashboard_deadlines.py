@@ -50,3 +50,19 @@ def test_a_thinking_model_shows_reflexion_and_a_reply_cut_at_the_time_limit_offe
     reply_done(view, f"Echo: {text(view, 'chat.continuePrompt')}")
     expect(view.locator(".message.user .body").last).to_have_text(text(view, "chat.continuePrompt"))
     expect(view.get_by_role("button", name=text(view, "chat.continue"))).to_have_count(0)
+
+
+def test_a_regenerated_reply_cut_at_the_time_limit_still_offers_to_continue_once_redrawn(view, site, fake_openai,
+                                                                                          clock):
+    open_dashboard(view, site)
+    send(view, "Bonjour")
+    reply_done(view, "Echo: Bonjour")
+    fake_openai.gate = threading.Event()  # the new version's first words, then OpenAI holds the rest
+    view.locator(".message.assistant .regenerate").last.click()
+    reply = last_reply(view)
+    expect(reply.locator(".body")).to_have_text("Echo:")
+    clock.advance(settings.MAX_DURATION_SECONDS["groupchat/chat"])
+    expect(view.locator(".message.assistant .versions")).to_contain_text("2/2")  # redrawn from the store
+    expect(last_reply(view)).to_contain_text(text(view, "chat.timeLimit"))
+    expect(last_reply(view).get_by_role("button", name=text(view, "chat.continue"))).to_be_visible()
+    fake_openai.gate.set()

@@ -349,14 +349,15 @@ export function setupChat(config) {
       },
     });
     stop.focus();  // the reply's own buttons are hidden while it is written again: focus waits on Stop
-    if ((await pending)?.saved) await redraw();  // the earlier reply is kept: the switch under this one says so
+    const done = await pending;
+    if (done?.saved) await redraw(null, done);  // the earlier reply is kept: the switch under this one says so
     const replies_ = log.querySelectorAll(".message.assistant");
     const button = replies_[replies_.length - 1]?.querySelector(".regenerate");
     if (button && !button.hidden) button.focus();
   }
 
   // The stored conversation drawn again (versions and ids as stored), the reader's place kept.
-  async function redraw(conversation = null) {
+  async function redraw(conversation = null, done = null) {
     const id = conversationId;
     const top = log.scrollTop;
     try {
@@ -368,6 +369,8 @@ export function setupChat(config) {
       oldest = read.messages.length ? read.messages[0].id : null;
       older.reset(read.hasOlder);
       restoreEmpty();
+      const replies = log.querySelectorAll(".message.assistant");
+      if (done?.finishReason === "time_limit" && replies.length) timeLimited(replies[replies.length - 1]);
       log.scrollTop = top;
       stick = atBottom();
       markLast();
@@ -486,7 +489,7 @@ export function setupChat(config) {
     if (promptField && systemPrompt.value.trim()) payload.systemPrompt = systemPrompt.value.trim();
     const done = await stream(payload, reply, { onFailure: () => {} });
     if (done === "stopped" || (done && !done.saved)) return;
-    await redraw();  // the stored conversation: the new version, or (failed) the old one as it was
+    await redraw(null, done);  // the stored conversation: the new version, or (failed) the old one as it was
     const again = !done && log.querySelector(`.message[data-id="${editOf}"]`);
     if (again) startEdit(again, text);  // nothing is lost: the edited words are back in the editor
   }
