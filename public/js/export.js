@@ -57,24 +57,29 @@ export function setupExport() {
   const items = [...menu.querySelectorAll('[role="menuitem"]')];
   const log = $("chat-log");
   const head = $("conversation-head");
-  const home = tools.parentElement;
+  const bar = document.querySelector(".topbar-actions");  // a private chat's: at the top, as ChatGPT's Share
+  const home = tools.parentElement;  // on a phone, whose top bar is full: above the messages
   const next = tools.nextElementSibling;
+  const phone = window.matchMedia("(max-width: 800px)");
 
   const toggle = (open, focus = false) => {
     menu.hidden = !open;
     button.setAttribute("aria-expanded", String(open));
     if (open && focus) items[0].focus();
   };
-  // Shown once the open conversation has a message; in a room's header, else above the messages.
+  // Shown once the open conversation has a message; in a room's header, else in the top bar (on a phone, above
+  // the messages).
   const place = () => {
     tools.hidden = !log.querySelector(".message:not(.pending)");
     if (tools.hidden) toggle(false);
     const inHead = !head.hidden && head.dataset.state !== "lost";
     if (inHead && tools.parentElement !== head) head.append(tools);
-    if (!inHead && tools.parentElement !== home) home.insertBefore(tools, next);
+    if (!inHead && !phone.matches && tools.parentElement !== bar) bar.insertBefore(tools, $("voice-status"));
+    if (!inHead && phone.matches && tools.parentElement !== home) home.insertBefore(tools, next);
   };
   new MutationObserver(place).observe(log, { childList: true });
   new MutationObserver(place).observe(head, { attributes: true, attributeFilter: ["hidden", "data-state"] });
+  phone.addEventListener("change", place);
   place();
 
   button.addEventListener("click", () => toggle(menu.hidden, true));
