@@ -60,8 +60,8 @@ def test_the_store_is_imported_when_configured(env, expected):
     assert "supabase" not in top_level(served["modules"])
 
 
-def test_a_supabase_backed_chat_imports_the_postgrest_client_not_the_supabase_package(postgres, postgrest):
-    """History in Supabase: a signed-in user's first turn is stored through PostgREST's client alone."""
+def test_a_supabase_backed_chat_imports_neither_the_supabase_package_nor_postgrest_py(postgres, postgrest):
+    """History in Supabase: a signed-in user's first turn is stored through our small PostgREST client."""
     from tests.standins.postgrest import JWT_SECRET, user_token
 
     postgrest.faults.clear()
@@ -75,9 +75,9 @@ def test_a_supabase_backed_chat_imports_the_postgrest_client_not_the_supabase_pa
                        {"Authorization": f"Bearer {token}"})
     assert served["status"] == 200
     assert len(postgrest.requests) > before  # it did talk to PostgREST
-    assert "postgrest" in top_level(served["modules"])
-    assert not top_level(served["modules"]) & {"supabase", "supabase_auth", "storage3", "realtime",
-                                                "supabase_functions", "websockets"}
+    assert "lib.stores.rest" in served["modules"]
+    assert not top_level(served["modules"]) & {"supabase", "postgrest", "pydantic", "supabase_auth", "storage3",
+                                                "realtime", "supabase_functions", "websockets", "openai"}
 
 
 def test_a_streamed_chat_never_imports_the_openai_sdk_or_httpx():
