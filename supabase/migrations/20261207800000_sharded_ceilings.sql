@@ -127,10 +127,19 @@ begin
     v_taken := null;
     if v_fits then
       v_shard := floor(random() * least(c_shards, greatest(p_limits[i], 1)))::integer;
-      update public.rate_limits r set used = r.used + p_costs[i], ceiling = p_limits[i]
-      where r.subject = 'global:' || v_shard and r.bucket = p_buckets[i] and r.window_start = v_starts[i]
-        and r.used + p_costs[i] <= public.ceiling_slice(p_limits[i], v_shard, c_shards)
-      returning r.used into v_taken;
+      -- In its own subtransaction: an UPDATE that waited for the row and then found no room still holds the row's
+      -- lock; rolling the subtransaction back lets it go, so the slow path takes the shards in order from nothing.
+      begin
+        update public.rate_limits r set used = r.used + p_costs[i], ceiling = p_limits[i]
+        where r.subject = 'global:' || v_shard and r.bucket = p_buckets[i] and r.window_start = v_starts[i]
+          and r.used + p_costs[i] <= public.ceiling_slice(p_limits[i], v_shard, c_shards)
+        returning r.used into v_taken;
+        if v_taken is null then
+          raise exception 'no room in this shard' using errcode = 'RL001';
+        end if;
+      exception when sqlstate 'RL001' then
+        v_taken := null;
+      end;
     end if;
     if v_taken is null then
       if v_fits then
@@ -184,8 +193,13 @@ begin
     return next;
   end loop;
 
+  -- Old windows (as before: two days by both clocks) are deleted by whoever can: rows another call is deleting
+  -- are skipped, not waited for (parallel calls no longer queue on one global row, and could deadlock here).
   delete from public.rate_limits r
-  where r.window_start < least(to_timestamp(p_now), clock_timestamp()) - interval '2 days';
+  where (r.subject, r.bucket, r.window_start) in (
+    select o.subject, o.bucket, o.window_start from public.rate_limits o
+    where o.window_start < least(to_timestamp(p_now), clock_timestamp()) - interval '2 days'
+    for update skip locked);
 end;
 $$;
 
