@@ -52,6 +52,52 @@ def measure(store, shared: str, rounds: int) -> dict:
             "p50_ms": round(statistics.median(waits) * 1000, 1), "p95_ms": round(percentile(waits, 0.95) * 1000, 1)}
 
 
+def measure_sql(dsn: str, shared: str, rounds: int) -> dict:
+    """The same waves straight to PostgreSQL (one connection per client, the function PostgREST calls): the
+    database's own wait, without PostgREST's and the client's CPU."""
+    import threading
+
+    import psycopg
+
+    from lib import limits
+
+    run = uuid.uuid4().hex[:8]
+    users = [uuid.uuid4().hex for _ in range(CLIENTS)]
+    sql = "select * from reserve_rate_limits(%s, %s, %s, %s, %s, %s)"
+
+    def args(user: str):
+        b = buckets(user, shared, run)
+        return (limits.time.time(), [x.subject for x in b], [x.name for x in b], [x.window for x in b],
+                [x.limit for x in b], [x.cost for x in b])
+
+    connections = [psycopg.connect(dsn, autocommit=True) for _ in range(CLIENTS)]
+    connections[0].execute(sql, args(users[0]))
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def client(number: int, start: threading.Barrier):
+        for _ in range(rounds):
+            start.wait()
+            began = time.perf_counter()
+            rows = connections[number].execute(sql, args(users[number])).fetchall()
+            assert all(row[1] for row in rows)
+            with lock:
+                waits.append(time.perf_counter() - began)
+
+    barrier = threading.Barrier(CLIENTS)
+    threads = [threading.Thread(target=client, args=(n, barrier)) for n in range(CLIENTS)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    for connection in connections:
+        connection.close()
+    return {"reservations": len(waits), "per_second": round(len(waits) / elapsed),
+            "p50_ms": round(statistics.median(waits) * 1000, 1), "p95_ms": round(percentile(waits, 0.95) * 1000, 1)}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=20)
@@ -66,7 +112,8 @@ def main(argv=None):
         result = {}
         for _ in range(2):  # interleaved, twice: the second pair is reported
             for name, shared in (("sharded (global)", "global"), ("one hot row", "hot-" + uuid.uuid4().hex[:6])):
-                result[name] = measure(store, shared, args.rounds)
+                result[f"{name}, through PostgREST"] = measure(store, shared, args.rounds)
+                result[f"{name}, straight to PostgreSQL"] = measure_sql(project["dsn"], shared, args.rounds)
     print(f"| {CLIENTS} concurrent reservations, Supabase store ({args.rounds} waves) | per second | p50 wait | "
           f"p95 wait | goal |")
     print("|---|---|---|---|---|")

@@ -99,6 +99,9 @@ begin
     from unnest(p_subjects, p_buckets, v_starts, p_limits) as u(subject, bucket, window_start, ceiling)
     cross join lateral generate_series(0, case when u.subject = 'global' then c_shards - 1 else 0 end) as s(shard)
   ) as k
+  -- Rows already there are left out first: an insert that meets one being updated would wait for that update.
+  where not exists (select 1 from public.rate_limits e
+                    where e.subject = k.subject and e.bucket = k.bucket and e.window_start = k.window_start)
   order by k.subject, k.bucket, k.window_start
   on conflict (subject, bucket, window_start) do nothing;
 
