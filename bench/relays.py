@@ -239,7 +239,7 @@ def sdk_or_httpx(repeats: int, requests: int) -> dict:
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from lib import openai_stream, upstream
+    from lib import openai_stream
     from lib.settings import OpenAISettings
 
     imports = []
@@ -252,14 +252,20 @@ def sdk_or_httpx(repeats: int, requests: int) -> dict:
     body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "bonjour"}], "stream": True,
             "stream_options": {"include_usage": True}}
 
+    import httpx
+    import openai
+
+    shared = httpx.Client(timeout=cfg.timeout)
+    sdk = openai.OpenAI(api_key=cfg.api_key, base_url=base_url, http_client=shared, max_retries=0)
+
     def through_sdk():
-        with upstream.client(cfg).chat.completions.with_streaming_response.create(**body) as response:
+        with sdk.chat.completions.with_streaming_response.create(**body) as response:
             for _ in response.iter_lines():
                 pass
 
     def through_httpx():
-        with upstream.http_client(cfg.timeout).stream("POST", base_url + "/chat/completions", json=body,
-                                                      headers={"Authorization": "Bearer sk-bench"}) as response:
+        with shared.stream("POST", base_url + "/chat/completions", json=body,
+                           headers={"Authorization": "Bearer sk-bench"}) as response:
             for _ in response.iter_lines():
                 pass
 

@@ -131,7 +131,7 @@ def supabase_project():
             token = user_token(user_id, iss=f"{rest.url}/auth/v1")
             yield {"env": {"SUPABASE_URL": rest.url, "SUPABASE_SERVICE_ROLE_KEY": rest.SERVICE_KEY,
                            "SUPABASE_JWT_SECRET": JWT_SECRET, "BENCH_USER_ID": user_id},
-                   "headers": {"Authorization": f"Bearer {token}"}}
+                   "headers": {"Authorization": f"Bearer {token}"}, "dsn": postgres.dsn}
         finally:
             rest.stop()
     finally:
@@ -327,7 +327,7 @@ def cold_rows(cold: dict) -> list[tuple]:
                  "", ""))
     rows.append(("cold start Supabase-backed list: imports supabase / postgrest",
                  f"{'yes' if c['imports_supabase'] else 'no'} / {'yes' if c['imports_postgrest'] else 'no'}",
-                 "no / yes", "yes" if not c["imports_supabase"] and c["imports_postgrest"] else "no"))
+                 "no / no", "yes" if not c["imports_supabase"] and not c["imports_postgrest"] else "no"))
     return rows
 
 

@@ -6,6 +6,8 @@
     python -m bench.serve_once floor-urllib supabase    (GET: the conversation list from Supabase's REST API, stdlib)
     python -m bench.serve_once floor-postgrest supabase (GET: the same through the PostgREST client, over httpx)
     python -m bench.serve_once floor-httpx chat      (bench/floor_relay.py: a bare streamed chat over httpx)
+    python -m bench.serve_once floor-bare ROUTE      (bench/cold_routes.py: a bare function over httpx doing the
+                                                      route's upstream work: OpenAI's, PostgREST's, or none)
 
 Prints the port it listens on, serves one request, then reports (on stderr, as JSON) which top-level modules the
 process imported.
@@ -142,6 +144,52 @@ def floor_httpx(route: str):
     return relay_handler()
 
 
+def floor_bare(route: str):
+    """A bare function importing httpx alone: for chat, key and call the same OpenAI request as the route; for
+    `supabase` the conversation list's two PostgREST requests; for transcript, rooms and config a JSON answer."""
+    import json
+    import os
+    from http.server import BaseHTTPRequestHandler
+
+    import httpx
+
+    client = httpx.Client(timeout=20)
+
+    class handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            if route != "supabase":
+                return _answer(self, b'{"ok": true}')
+            rest, key, user = _supabase()
+            headers = {"apiKey": key, "Authorization": f"Bearer {key}"}
+            rooms = client.post(f"{rest}/rpc/rooms_for", json={"p_user_id": user}, headers=headers).json()
+            listed = client.get(f"{rest}/conversations?{_LIST_QUERY}{user}", headers=headers).json()
+            _answer(self, json.dumps({"rooms": rooms, "conversations": listed}).encode())
+
+        def do_POST(self):
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            auth = {"Authorization": "Bearer " + os.environ["OPENAI_API_KEY"]}
+            base = os.environ["OPENAI_BASE_URL"]
+            if route == "call":
+                answer = client.post(base + "/realtime/calls", headers=auth, files={
+                    "sdp": (None, raw, "application/sdp"),
+                    "session": (None, json.dumps({"type": "realtime", "model": "gpt-realtime"}), "application/json")})
+                self.send_response(201)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                return self.wfile.write(answer.content)
+            if route not in ("chat", "key"):
+                return _answer(self, b'{"ok": true}')
+            url, payload = _upstream(route, json.loads(raw or b"{}"))
+            _answer(self, client.post(base + url, json=payload, headers=auth).content)
+
+    return handler
+
+
 def _answer(handler, data: bytes) -> None:
     handler.send_response(200)
     handler.send_header("Content-Type", "application/json")
@@ -165,7 +213,7 @@ def main():
     kind, target = sys.argv[1], sys.argv[2]
     before = set(sys.modules)
     handler = {"function": function_handler, "floor-urllib": floor_urllib, "floor-sdk": floor_sdk,
-               "floor-postgrest": floor_postgrest, "floor-httpx": floor_httpx}[kind](target)
+               "floor-postgrest": floor_postgrest, "floor-httpx": floor_httpx, "floor-bare": floor_bare}[kind](target)
     server = HTTPServer(("127.0.0.1", 0), handler)
     print(server.server_port, flush=True)
     server.handle_request()

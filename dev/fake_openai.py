@@ -12,7 +12,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("rate_limit", "quota", "500", "503", "401", "403", "model_not_found", "hang", "cut", "malformed", "stream_error",
-          "drop", "endless_error", "huge_headers")
+          "drop", "endless_error", "huge_headers", "drip", "header_drip", "error_drip")
+DRIP_SECONDS = 0.2  # a dripping answer's pace: each byte well within any read timeout, the whole never done
 _INLINE_FAULT = re.compile(r"#fault=([a-z0-9_]+)")
 MODERATION_CATEGORIES = ("harassment", "harassment/threatening", "hate", "hate/threatening", "illicit",
                          "illicit/violent", "self-harm", "self-harm/instructions", "self-harm/intent", "sexual",
@@ -95,6 +96,8 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
             return self._json(*_error(500, "server_error", "late"))
         if fault == "endless_error":  # an error body that never ends: the reader must cut it
             return self._endless_error()
+        if fault in ("drip", "header_drip", "error_drip"):  # alive, but never done: only a deadline ends it
+            return self._drip(fault)
         if fault == "huge_headers":  # a header block past any sane bound
             self.send_response(200)
             for index in range(1000):
@@ -202,6 +205,22 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.server.stream_aborted.set()
 
+    def _drip(self, fault: str):
+        """One byte of the answer (of its header block for header_drip) at a time, until the reader cuts it."""
+        try:
+            self.wfile.write(f"HTTP/1.1 {500 if fault == 'error_drip' else 200} OK\r\n".encode())
+            if fault != "header_drip":
+                self.wfile.write(b"Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n")
+            self.wfile.flush()
+            self.server.dripping.set()
+            while True:
+                self.wfile.write(b"x-drip: 1\r\n" if fault == "header_drip" else b" ")
+                self.wfile.flush()
+                time.sleep(DRIP_SECONDS)
+        except (BrokenPipeError, ConnectionResetError):
+            self.server.stream_aborted.set()
+            self.close_connection = True
+
     def _chunk(self, payload: dict):
         self._chunk_raw(f"data: {json.dumps(payload)}\n\n".encode())
 
@@ -300,6 +319,7 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.thinking: threading.Event | None = None  # set: the stream holds before its first word until it is set
         self.cuts: list[int] | None = None  # where a streamed reply is cut into chunks (default: after each word)
         self.stream_aborted = threading.Event()
+        self.dripping = threading.Event()  # a drip fault has begun its answer
         self.minted: set[str] = set()
         self.calls: dict[str, dict] = {}  # call id -> {"session": what the server configured, "ended": bool}
         self._realtime = None

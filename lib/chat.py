@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from lib import deadline as deadlines, log, masking, openai_stream, upstream
+from lib import deadline as deadlines, log, masking, openai_http, openai_stream, upstream
 from lib.errors import (
     ApiError, ConversationNotFound, UpstreamBadResponse, UpstreamStreamInterrupted, ValidationFailed, canonical_uuid,
 )
@@ -127,22 +127,35 @@ def build_messages(request: ChatRequest, cfg: ChatSettings, history: list[dict] 
     return masked
 
 
-def reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettings) -> dict:
-    """The assistant's whole reply as the API's JSON body, stored with its message."""
-    client = upstream.client(oai)
+def reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettings,
+          deadline: deadlines.Deadline | None = None) -> dict:
+    """The assistant's whole reply as the API's JSON body, stored with its message; OpenAI's answer must be whole
+    before `deadline` (else 504 upstream_timeout)."""
     model = request.model or cfg.model
     masker = masking.Masker(cfg.masked_kinds)
     messages = build_messages(request, cfg, turn.context, turn, masker)
-    completion = upstream.with_retry(
-        lambda: client.chat.completions.create(model=model, messages=messages, **cfg.completion_options()),
-        model=model,
-    )
-    if not completion.choices:
-        raise UpstreamBadResponse("OpenAI's answer held no reply.")
-    text = masker.restore(completion.choices[0].message.content or "")
-    usage = _usage(completion.usage)
-    return {"message": text, "conversationId": turn.conversation_id, "model": completion.model or model,
+    completion = openai_http.post_json(oai, "/chat/completions", {
+        "model": model, "messages": messages, **cfg.completion_options(),
+    }, function="groupchat/chat", deadline=deadline, model=model)
+    content = _first_content(completion)
+    text = masker.restore(content)
+    usage = _usage(completion.get("usage") if isinstance(completion.get("usage"), dict) else None)
+    answered = completion.get("model")
+    return {"message": text, "conversationId": turn.conversation_id,
+            "model": answered if isinstance(answered, str) and answered else model,
             "usage": usage, **turn.finish(text, usage)}
+
+
+def _first_content(completion: dict) -> str:
+    """The text of a Chat Completion's first choice ("" when it has none); UpstreamBadResponse if there is none."""
+    choices = completion.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise UpstreamBadResponse("OpenAI's answer held no reply.")
+    message = choices[0].get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if content is not None and not isinstance(content, str):
+        raise UpstreamBadResponse()
+    return content or ""
 
 
 def stream_reply(request: ChatRequest, turn: Turn, cfg: ChatSettings, oai: OpenAISettings,

@@ -1,4 +1,4 @@
-"""One POST over stdlib http.client with kept-alive connections: the streamed chat's lightest way to OpenAI."""
+"""One POST over stdlib http.client with kept-alive connections: every call to OpenAI goes this way."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import socket
 import threading
 import time
 from collections import deque
-from typing import Iterator
+from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 MAX_IDLE = 20  # kept-alive connections in all, as httpx's default pool keeps
 IDLE_EXPIRY_SECONDS = 5.0  # as httpx's keepalive_expiry: servers drop idle connections, often without a word
 MAX_CONNECT_SECONDS = 5.0
+WATCH_SECONDS = 0.25  # how often an exchange with a deadline checks it
 STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
 _idle: deque = deque()  # (origin, connection, idle since), oldest first
@@ -24,8 +25,9 @@ _lock = threading.Lock()
 class Exchange:
     """An answer whose body is read as it arrives; close() gives its connection back once the body is whole."""
 
-    def __init__(self, connection: http.client.HTTPConnection, answer: http.client.HTTPResponse, origin: tuple):
-        self._connection, self._answer, self._origin = connection, answer, origin
+    def __init__(self, connection: http.client.HTTPConnection, answer: http.client.HTTPResponse, origin: tuple,
+                 watch: "_Watch | None" = None):
+        self._connection, self._answer, self._origin, self._watch = connection, answer, origin, watch
         self.status_code = answer.status
         self.headers = answer.headers  # an email.message.Message: get() ignores case
 
@@ -36,8 +38,20 @@ class Exchange:
             yield block
 
     def read(self, limit: int | None = None) -> bytes:
-        """The body, or its first `limit` bytes (the rest is left unread: close() then drops the connection)."""
-        return self._answer.read(limit)
+        """The body, or its first `limit` bytes (the rest is left unread: close() then drops the connection);
+        TimeoutError if the exchange's deadline (post(whole=True)) cut it."""
+        try:
+            content = self._answer.read(limit)
+        except BaseException:
+            self._raise_if_late()
+            raise
+        self._raise_if_late()
+        return content
+
+    def _raise_if_late(self) -> None:
+        if self._watch is not None and self._watch.late.is_set():
+            self.close()
+            raise TimeoutError("the answer did not come whole in time") from None
 
     def abort(self) -> None:
         """Make a read blocked on this answer (on another thread) return at once: the connection is not kept."""
@@ -53,19 +67,22 @@ class Exchange:
         connection, self._connection = self._connection, None
         if connection is None:
             return  # closed already: the connection may be serving another request by now
-        if self._answer.isclosed() and not self._answer.will_close:
+        late = self._watch is not None and self._watch.stop()
+        if self._answer.isclosed() and not self._answer.will_close and not late:
             _keep(self._origin, connection)
         else:  # unread body left: the connection cannot carry another request
             connection.close()
 
 
 def post(url: str, headers: dict[str, str], content: bytes, *, timeout: float, ca_file: str | None = None,
-         proxy: str | None = None, within: float | None = None) -> Exchange:
+         proxy: str | None = None, expired: Callable[[], bool] | None = None, whole: bool = False) -> Exchange:
     """POST `content` and return the answer as soon as its headers are in; OSError/HTTPException on failure.
 
     Through `proxy` (http://[user:password@]host:port) if given: a CONNECT tunnel for https, the whole URL for
     http. A kept connection the server closes before answering (as servers end idle ones) is replaced at once.
-    The headers must be in `within` seconds (if given), however slowly they come: else TimeoutError.
+    Each read waits up to `timeout`. Once `expired()` (checked every WATCH_SECONDS) is true the exchange is cut,
+    however slowly the answer still trickles in: its headers (and with `whole`, its body, until close()) then
+    raise TimeoutError.
     """
     (scheme, host, port), path = _split(url)
     origin = (scheme, host, port, proxy)
@@ -74,10 +91,10 @@ def post(url: str, headers: dict[str, str], content: bytes, *, timeout: float, c
     connection = _take(origin)
     if connection is not None:
         try:
-            return _exchange(connection, origin, path, headers, content, within)
+            return _exchange(connection, origin, path, headers, content, expired, whole)
         except STALE:
             connection.close()
-    return _exchange(_connect(origin, timeout, ca_file), origin, path, headers, content, within)
+    return _exchange(_connect(origin, timeout, ca_file), origin, path, headers, content, expired, whole)
 
 
 def close_idle() -> None:
@@ -90,34 +107,52 @@ def close_idle() -> None:
 
 
 def _exchange(connection, origin: tuple, path: str, headers: dict[str, str], content: bytes,
-              within: float | None = None) -> Exchange:
-    late = threading.Event()
-    watchdog = threading.Timer(max(within, 0.0), _cut, (connection, late)) if within is not None else None
-    if watchdog is not None:
-        watchdog.daemon = True
-        watchdog.start()
+              expired: Callable[[], bool] | None = None, whole: bool = False) -> Exchange:
+    watch = _Watch(connection, expired) if expired is not None else None
     try:
         connection.request("POST", path, body=content, headers=headers)
-        return Exchange(connection, connection.getresponse(), origin)
+        exchange = Exchange(connection, connection.getresponse(), origin, watch if whole else None)
     except BaseException:
         connection.close()
-        if late.is_set():
+        if watch is not None and watch.stop():
             raise TimeoutError("the answer's headers did not come in time") from None
         raise
-    finally:
-        if watchdog is not None:
-            watchdog.cancel()
+    if watch is not None and not whole and watch.stop():
+        exchange.close()
+        raise TimeoutError("the answer's headers did not come in time")
+    return exchange
 
 
-def _cut(connection, late: threading.Event) -> None:
-    """The watchdog's end of an exchange past its time: a blocked read returns."""
-    late.set()
-    sock = connection.sock
-    if sock is not None:
-        try:
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-        except OSError:
-            pass
+class _Watch:
+    """Cuts a connection (a blocked read returns) once `expired()` is true, until stopped."""
+
+    def __init__(self, connection, expired: Callable[[], bool]):
+        self.late, self._stopped = threading.Event(), threading.Event()
+        self._connection, self._expired = connection, expired
+        if expired():
+            self._cut()
+        else:
+            threading.Thread(target=self._run, daemon=True, name="upstream-deadline").start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(WATCH_SECONDS):
+            if self._expired():
+                self._cut()
+                return
+
+    def _cut(self) -> None:
+        self.late.set()
+        sock = self._connection.sock
+        if sock is not None:
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def stop(self) -> bool:
+        """Stop watching; True if the connection was cut."""
+        self._stopped.set()
+        return self.late.is_set()
 
 
 @functools.lru_cache(maxsize=16)

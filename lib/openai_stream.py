@@ -30,9 +30,8 @@ def open_chat(cfg: OpenAISettings, body: dict, deadline=None):
     content = orjson.dumps(body)
 
     def attempt():
-        within = deadline.left() if deadline is not None else None
         return _checked(http_pool.post(url, headers, content, timeout=cfg.timeout, ca_file=cfg.ca_file,
-                                       proxy=cfg.proxy, within=within))
+                                       proxy=cfg.proxy, expired=deadline.passed if deadline is not None else None))
 
     return upstream.with_retry(attempt, model=body.get("model"))
 

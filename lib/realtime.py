@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lib import upstream
+import orjson
+
+from lib import openai_http
+from lib.deadline import Deadline
 from lib.errors import PayloadTooLarge, UnsupportedMediaType, UpstreamBadResponse, ValidationFailed
 from lib.settings import REALTIME_INSTRUCTIONS_MAX_CHARS, OpenAISettings, RealtimeSettings
 from lib.validate import Body, Field, storable
@@ -60,19 +63,18 @@ def session_config(request: KeyRequest, cfg: RealtimeSettings) -> dict:
     return session
 
 
-def mint_key(request: KeyRequest, cfg: RealtimeSettings, oai: OpenAISettings) -> dict:
+def mint_key(request: KeyRequest, cfg: RealtimeSettings, oai: OpenAISettings, deadline: Deadline | None = None) -> dict:
     """A new client secret: only its value, expiry, model and voice go back to the browser."""
-    client = upstream.client(oai, "realtime/key")
     session = session_config(request, cfg)
-    secret = upstream.with_retry(
-        lambda: client.realtime.client_secrets.create(
-            session=session, expires_after={"anchor": "created_at", "seconds": cfg.key_ttl},
-        ),
-        model=cfg.model, auth_message=AUTH_MESSAGE,
+    secret = openai_http.post_json(
+        oai, "/realtime/client_secrets", {"session": session,
+                                          "expires_after": {"anchor": "created_at", "seconds": cfg.key_ttl}},
+        function="realtime/key", deadline=deadline, model=cfg.model, auth_message=AUTH_MESSAGE,
     )
-    if not isinstance(secret.value, str) or not secret.value or not isinstance(secret.expires_at, int):
+    value, expires_at = secret.get("value"), secret.get("expires_at")
+    if not isinstance(value, str) or not value or not isinstance(expires_at, int) or isinstance(expires_at, bool):
         raise UpstreamBadResponse("OpenAI's answer carried no usable client secret.")
-    return {"value": secret.value, "expires_at": secret.expires_at, "model": cfg.model,
+    return {"value": value, "expires_at": expires_at, "model": cfg.model,
             "voice": session["audio"]["output"]["voice"]}
 
 
@@ -103,14 +105,16 @@ def language_from(query: dict) -> str | None:
     return language
 
 
-def create_call(offer: str, cfg: RealtimeSettings, oai: OpenAISettings,
-                language: str | None = None) -> tuple[str, str]:
+def create_call(offer: str, cfg: RealtimeSettings, oai: OpenAISettings, language: str | None = None,
+                deadline: Deadline | None = None) -> tuple[str, str]:
     """Start a call with OpenAI from our server, with our session: (its SDP answer, its call id)."""
-    client = upstream.client(oai, "realtime/call")
     session = session_config(KeyRequest(language=language), cfg)
-    answer = upstream.with_retry(lambda: client.realtime.calls.create(sdp=offer, session=session),
-                                 model=cfg.model, auth_message=AUTH_MESSAGE, only_if_unsent=True)
-    location = answer.response.headers.get("location") or ""
+    content, content_type = openai_http.multipart([("sdp", "application/sdp", offer.encode()),
+                                                   ("session", "application/json", orjson.dumps(session))])
+    answer = openai_http.post(oai, "/realtime/calls", content, content_type, function="realtime/call",
+                              deadline=deadline, accept="application/sdp", model=cfg.model,
+                              auth_message=AUTH_MESSAGE, only_if_unsent=True)
+    location = answer.headers.get("location") or ""
     call_id = location.rstrip("/").rsplit("/", 1)[-1]
     sdp = answer.content.decode("utf-8", "replace")
     if not _CALL_ID.match(call_id) or not sdp.startswith("v=0"):
@@ -123,17 +127,7 @@ def is_call_id(value: str) -> bool:
     return bool(_CALL_ID.match(value))
 
 
-def hang_up(call_id: str, oai: OpenAISettings) -> None:
-    """End a call through OpenAI; a call OpenAI no longer knows is already over."""
-    import openai
-
-    client = upstream.client(oai, "realtime/call")
-
-    def end():
-        try:
-            client.realtime.calls.hangup(call_id)
-        except openai.NotFoundError:
-            pass
-        return True  # upstream.with_retry takes a str answer for a non-JSON body
-
-    upstream.with_retry(end, auth_message=AUTH_MESSAGE)
+def hang_up(call_id: str, oai: OpenAISettings, deadline: Deadline | None = None) -> None:
+    """End a call through OpenAI; a call OpenAI no longer knows (404) is already over."""
+    openai_http.post(oai, f"/realtime/calls/{call_id}/hangup", b"", None, function="realtime/call",
+                     deadline=deadline, accept="*/*", auth_message=AUTH_MESSAGE, also_ok=(404,))

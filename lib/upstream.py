@@ -1,8 +1,8 @@
-"""OpenAI access: one shared client per configuration, one retry at most, and OpenAI's failures as ours."""
+"""OpenAI access: each attempt's time, one retry at most, and OpenAI's failures as ours (the calls themselves go
+over lib/http_pool.py: lib/openai_stream.py streams, lib/openai_http.py whole answers)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from http.client import HTTPException
@@ -19,13 +19,6 @@ from lib.settings import DEADLINE_MARGIN_SECONDS, MAX_DURATION_SECONDS, OpenAISe
 T = TypeVar("T")
 RETRY_DELAY_SECONDS = 0.5
 MAX_RETRY_AFTER_SECONDS = 2.0
-
-
-def client(cfg: OpenAISettings, function: str = "groupchat/chat"):
-    """The shared OpenAI client for these settings, its timeouts cut to end within `function`'s deadline
-    (attempt_timeout), through the proxy the environment names; 503 when no key is configured."""
-    require_key(cfg)
-    return _client(cfg.api_key, cfg.base_url, attempt_timeout(cfg, function), cfg.proxy)
 
 
 def attempt_timeout(cfg: OpenAISettings, function: str) -> float:
@@ -45,25 +38,6 @@ def require_key(cfg: OpenAISettings) -> str:
     return cfg.api_key
 
 
-@functools.lru_cache(maxsize=8)
-def http_client(timeout: float, proxy: str | None = None):
-    """The one httpx client (and connection pool) the SDK talks through, via `proxy` (settings.OpenAISettings.proxy:
-    HTTPS_PROXY, NO_PROXY... read as for the streamed chat; an explicit transport would ignore them otherwise)."""
-    import httpx
-
-    transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-                                    proxy=proxy)
-    return httpx.Client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)), transport=transport)
-
-
-@functools.lru_cache(maxsize=8)
-def _client(api_key: str, base_url: str | None, timeout: float, proxy: str | None = None):
-    import openai
-
-    # Retries are ours (with_retry()): the SDK would also retry insufficient_quota and long Retry-After waits.
-    return openai.OpenAI(api_key=api_key, base_url=base_url, http_client=http_client(timeout, proxy), max_retries=0)
-
-
 def with_retry(fn: Callable[[], T], *, model: str | None = None, auth_message: str | None = None,
                only_if_unsent: bool = False) -> T:
     """Run one OpenAI call, retried once on a passing failure; raise our ApiError otherwise. `only_if_unsent`:
@@ -78,18 +52,15 @@ def with_retry(fn: Callable[[], T], *, model: str | None = None, auth_message: s
                 time.sleep(min(MAX_RETRY_AFTER_SECONDS, _retry_after(error) or RETRY_DELAY_SECONDS))
                 continue
             raise error from None
-        if isinstance(result, (str, bytes)):  # the SDK hands back a non-JSON body as text
-            raise UpstreamBadResponse()
         log.note(upstreamRequestId=_request_id_of(result))
         return result
     raise AssertionError("unreachable")
 
 
 def _request_id_of(result) -> str | None:
-    """OpenAI's x-request-id for a parsed answer or an open stream."""
-    request_id = getattr(result, "_request_id", None)
-    if request_id is None and getattr(result, "headers", None) is not None:
-        request_id = result.headers.get("x-request-id")
+    """OpenAI's x-request-id for an answer or an open stream."""
+    headers = getattr(result, "headers", None)
+    request_id = headers.get("x-request-id") if headers is not None else None
     return request_id if isinstance(request_id, str) else None
 
 
@@ -111,13 +82,11 @@ def translate(exc: BaseException, *, model: str | None = None, auth_message: str
     """Map an exception raised while talking to OpenAI to the ApiError the caller sees."""
     if isinstance(exc, ApiError):
         return exc
-    if type(exc).__module__.split(".")[0] == "openai":
-        error = _from_sdk(exc, model, auth_message, mid_stream)
-    elif _is_transport(exc, "TimeoutException"):
+    if _is_transport(exc, "TimeoutException"):
         error = UpstreamTimeout()
     elif isinstance(exc, UpstreamStatus):
         error = _from_status(exc, model, auth_message)
-    elif isinstance(exc, TimeoutError):  # the streamed chat's own socket (lib/http_pool.py)
+    elif isinstance(exc, TimeoutError):  # a read past OPENAI_TIMEOUT_SECONDS, or the deadline (lib/http_pool.py)
         error = UpstreamTimeout()
     elif _is_transport(exc, "TransportError") or isinstance(exc, (OSError, HTTPException)):  # before ValueError:
         error = UpstreamStreamInterrupted() if mid_stream else UpstreamUnreachable()  # a refused certificate is both
@@ -129,25 +98,8 @@ def translate(exc: BaseException, *, model: str | None = None, auth_message: str
     return error
 
 
-def _from_sdk(exc: BaseException, model: str | None, auth_message: str | None, mid_stream: bool) -> ApiError:
-    """The SDK's typed errors as ours (the SDK is imported only when one of its errors is at hand)."""
-    import openai
-
-    if isinstance(exc, openai.APITimeoutError):
-        return UpstreamTimeout()
-    if isinstance(exc, openai.APIConnectionError):
-        return UpstreamStreamInterrupted() if mid_stream else UpstreamUnreachable()
-    if isinstance(exc, openai.APIStatusError):
-        return _from_status(exc, model, auth_message)
-    if isinstance(exc, openai.APIResponseValidationError):
-        return UpstreamBadResponse()
-    if isinstance(exc, openai.APIError):  # an error event inside a stream
-        return UpstreamStreamInterrupted("OpenAI reported an error in the middle of the reply; try again.")
-    raise exc
-
-
 def _is_transport(exc: BaseException, name: str) -> bool:
-    """True for httpx's (or the SDK's httpx2's) exception class `name` or a subclass of it."""
+    """True for httpx's exception class `name` or a subclass of it (the tests' respx routes speak httpx)."""
     return any(cls.__name__ == name and cls.__module__.split(".")[0] in ("httpx", "httpx2")
                for cls in type(exc).__mro__)
 

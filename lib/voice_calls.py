@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from lib import limits, log, realtime
+from lib.deadline import Deadline
 from lib.errors import CallNotFound, ConversationNotFound, HistoryDisabled, HistoryUnavailable, ValidationFailed
 from lib.history import History
 from lib.settings import OpenAISettings, RealtimeSettings
@@ -23,7 +24,7 @@ class VoiceCall:
 
 
 def start(history: History, offer: str, conversation_id: str | None, cfg: RealtimeSettings,
-          oai: OpenAISettings, language: str | None = None) -> VoiceCall:
+          oai: OpenAISettings, language: str | None = None, deadline: Deadline | None = None) -> VoiceCall:
     """Check the conversation is the caller's, count the session, start the call with OpenAI and record it as the
     caller's, in that order: a refused call costs nothing.
 
@@ -41,14 +42,14 @@ def start(history: History, offer: str, conversation_id: str | None, cfg: Realti
             raise ConversationNotFound()
     limits.enforce_voice(history)
     conversation_id = conversation_id or str(uuid.uuid4())
-    answer, call_id = realtime.create_call(offer, cfg, oai, language)
+    answer, call_id = realtime.create_call(offer, cfg, oai, language, deadline)
     if history.owns_rows:
         try:
             with history.store("call_record_failed") as store:
                 store.record_voice_call(user_id, call_id, conversation_id)
         except HistoryUnavailable:
             try:
-                realtime.hang_up(call_id, oai)
+                realtime.hang_up(call_id, oai, deadline)
             except Exception as hangup_error:  # noqa: BLE001 - best effort: the 503 below is the answer either way
                 log.error(event="call_hangup_failed", error=type(hangup_error).__name__)
             raise
@@ -69,11 +70,11 @@ def owned(history: History, call_id: str) -> dict:
     return record
 
 
-def end(history: History, call_id: str, oai: OpenAISettings) -> dict:
+def end(history: History, call_id: str, oai: OpenAISettings, deadline: Deadline | None = None) -> dict:
     """Hang up one of the caller's calls through OpenAI and note when, which closes its transcript soon after; if
     the note cannot be written the call is ended all the same (its transcript then closes with OpenAI's limit)."""
     owned(history, call_id)
-    realtime.hang_up(call_id, oai)
+    realtime.hang_up(call_id, oai, deadline)
     try:
         with history.store("call_end_record_failed") as store:
             store.end_voice_call(history.caller.user_id, call_id)

@@ -80,7 +80,7 @@ class HttpxExchange:
 
 
 def post_through_httpx(url: str, headers: dict, content: bytes, *, timeout: float, ca_file=None,
-                       proxy=None, within=None) -> HttpxExchange:
+                       proxy=None, expired=None, whole=False) -> HttpxExchange:
     import httpx
 
     with httpx.Client(timeout=timeout) as client:

@@ -159,3 +159,48 @@ def test_a_stream_line_past_its_bound_is_a_bad_response():
     with pytest.raises(UpstreamBadResponse):
         for _ in openai_stream.chunks(Endless()):
             pass
+
+
+# --- whole answers (the reply, the key, the call relay) end by their deadline --------------------------------
+
+OFFER = ("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+         "c=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendrecv\r\n")
+
+
+@pytest.fixture(scope="module")
+def call_server():
+    from tests.conftest import hosted
+
+    yield from hosted("realtime/call.py")
+
+
+@pytest.fixture
+def whole_answers(chat, key, call_server):
+    """Each route reading a whole answer from OpenAI: (its function, a request to it)."""
+    return {
+        "whole reply": ("groupchat/chat", lambda: call(chat, "POST", CHAT, {"message": "hi"})),
+        "moderated reply": ("groupchat/chat", lambda: call(chat, "POST", CHAT, {"message": "hi"})),
+        "realtime key": ("realtime/key", lambda: call(key, "POST", "/api/realtime/key", {})),
+        "call relay": ("realtime/call", lambda: call(call_server.port, "POST", "/api/realtime/call",
+                                                     raw=OFFER.encode(), headers={"Content-Type": "application/sdp"})),
+    }
+
+
+@pytest.mark.parametrize("fault", ["drip", "header_drip", "error_drip"])
+@pytest.mark.parametrize("route", ["whole reply", "moderated reply", "realtime key", "call relay"])
+def test_an_answer_that_never_finishes_ends_at_the_deadline_with_our_error(whole_answers, fake_openai, clock, env,
+                                                                         route, fault):
+    """Each byte in time for OPENAI_TIMEOUT_SECONDS, the whole never: the function's deadline cuts it."""
+    if route == "moderated reply":
+        env.setenv("MODERATION", "on")
+    function, request = whole_answers[route]
+    fake_openai.fail_next(fault, fault)
+    replies = []
+    thread = threading.Thread(target=lambda: replies.append(request()))
+    thread.start()
+    assert fake_openai.dripping.wait(20), "the stand-in never began its answer"
+    clock.advance(settings.MAX_DURATION_SECONDS[function] - settings.DEADLINE_MARGIN_SECONDS)
+    thread.join(60)
+    assert replies and (replies[0].status, replies[0].error_code) == (504, "upstream_timeout")
+    assert fake_openai.stream_aborted.wait(20), "the stand-in was never cut off"
+    assert len(fake_openai.requests) == 1  # past the deadline: no second attempt

@@ -110,7 +110,9 @@ def test_every_declared_range_admits_its_pin(ranges, lock):
 
 
 def test_the_supabase_package_is_not_deployed():
-    """The store uses PostgREST's client alone: neither the whole `supabase` package nor its other clients ship."""
+    """The store speaks to PostgREST with its own small client (lib/stores/rest.py) and OpenAI over http.client:
+    neither the `supabase` package, its clients (postgrest-py included), nor the OpenAI SDK ship."""
     pins, _ = read_lock(RUNTIME.read_text())
-    assert "postgrest" in pins
-    assert not set(pins) & {"supabase", "supabase-auth", "storage3", "realtime", "supabase-functions"}
+    assert "httpx" in pins
+    assert not set(pins) & {"supabase", "supabase-auth", "storage3", "realtime", "supabase-functions", "postgrest",
+                            "openai", "pydantic"}

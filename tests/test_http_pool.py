@@ -237,7 +237,7 @@ OFFER = ("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/R
 
 @pytest.fixture
 def paths(chat, key, call_server, env, tmp_path):
-    """Each SDK path to OpenAI as (name, a request to it)."""
+    """Each path to OpenAI besides the stream, as (name, a request to it)."""
     env.setenv("HISTORY_DB", str(tmp_path / "history.sqlite3"))
     return {
         "whole reply": lambda: call(chat, "POST", CHAT, {"message": "hi"}),

@@ -236,7 +236,7 @@ def counts(request, counted):
 
     postgres = request.getfixturevalue("postgres") if counted == "supabase" else None
     if postgres:
-        postgres.execute("delete from rate_limits where subject = 'global'")  # the session's database is shared
+        postgres.execute("delete from rate_limits where subject like 'global%'")  # the session's database is shared
 
     def read(who: str, bucket: str) -> int:
         subject = who if who == "global" else subject_for(Caller("user", who), "")
@@ -254,9 +254,10 @@ def counts(request, counted):
         else:
             import psycopg
 
-            with psycopg.connect(postgres.dsn) as db:
-                row = db.execute("select used from rate_limits where subject = %s and bucket = %s "
-                                 "and window_start = to_timestamp(%s)", (subject, bucket, start)).fetchone()
+            with psycopg.connect(postgres.dsn) as db:  # a global bucket: the sum of its shards
+                row = db.execute("select coalesce(sum(used), 0) from rate_limits where (subject = %s or %s = 'global' and "
+                                 "subject like 'global:%%') and bucket = %s and window_start = to_timestamp(%s)",
+                                 (subject, subject, bucket, start)).fetchone()
         return row[0] if row else 0
 
     return read
@@ -490,3 +491,64 @@ def test_the_counter_functions_run_as_their_caller_with_an_empty_search_path(pos
                           "where proname like '%rate_limits' order by proname").fetchall()
     assert rows == [("reserve_rate_limits", False, ['search_path=""']),  # one signature; consume_rate_limits gone
                     ("settle_rate_limits", False, ['search_path=""'])]
+
+
+# --- deployment-wide ceilings spread over shards (Supabase), exact as one counter ----------------------------
+
+@pytest.fixture(params=["sqlite", "supabase"])
+def limit_store(request, tmp_path, env):
+    """The limits counter of each shared store, on the frozen limit clock."""
+    freeze_limit_clock(env)
+    if request.param == "sqlite":
+        from lib.stores.sqlite import SqliteStore
+
+        return SqliteStore(str(tmp_path / "limits.sqlite3"))
+    from lib.stores.supabase import SupabaseStore
+
+    postgrest = request.getfixturevalue("postgrest")
+    return SupabaseStore(postgrest.url, postgrest.SERVICE_KEY, 30.0)
+
+
+def ceiling(limit: int, cost: int = 1, name: str | None = None):
+    from lib.stores import Bucket
+
+    return Bucket(name or f"global:test:{uuid.uuid4().hex[:12]}", DAY, limit, cost, "global")
+
+
+def test_concurrent_reservations_on_a_global_ceiling_admit_exactly_its_limit(limit_store):
+    bucket = ceiling(37)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        allowed = list(pool.map(lambda _: limit_store.reserve_limits([bucket])[0].allowed, range(60)))
+    assert allowed.count(True) == 37
+
+
+def test_a_global_ceiling_decides_every_reservation_and_settlement_as_one_counter(limit_store):
+    """Random costs and settlements (as the token ceiling sees them), checked against a single counter's answers."""
+    import random
+
+    from lib import limits
+    from lib.stores import Charge
+
+    rng, limit, used = random.Random(24), 60, 0
+    name = ceiling(limit).name
+    start = int(limits.time.time() // DAY * DAY)
+    limit_store.reserve_limits([ceiling(limit, 0, name)])  # settlements follow a reservation: its window exists
+    for _ in range(150):
+        if rng.random() < 0.7:
+            cost = rng.randint(1, 14)
+            [usage] = limit_store.reserve_limits([ceiling(limit, cost, name)])
+            assert usage.allowed == (used < limit)
+            used += cost if usage.allowed else 0
+            assert usage.used == used
+        else:
+            delta = rng.randint(-12, 6)
+            limit_store.settle_limits([Charge("global", name, start, delta)])
+            used = max(used + delta, 0)
+    assert limit_store.reserve_limits([ceiling(limit, 0, name)])[0].used == used
+
+
+def test_a_reservation_refused_by_one_ceiling_takes_nothing_from_another(limit_store):
+    roomy, tight = ceiling(100), ceiling(1)
+    assert [u.allowed for u in limit_store.reserve_limits([roomy, tight])] == [True, True]
+    assert [u.allowed for u in limit_store.reserve_limits([roomy, tight])] == [True, False]
+    assert limit_store.reserve_limits([ceiling(100, 0, roomy.name)])[0].used == 1  # the refused one gave it back

@@ -34,12 +34,12 @@ class handler(ApiHandler):
         if not turn.wants_reply:  # a room message not addressed to the assistant
             saved = turn.post_only()
             return EventStream(iter([{"type": "done", **saved}])) if streamed else JsonResponse(saved)
-        moderation.screen(turn, cfg, settings.openai())  # MODERATION=on: a flagged message goes no further
+        moderation.screen(turn, cfg, settings.openai(), ends)  # MODERATION=on: a flagged message goes no further
         with turn.charged_if_it_fails():
             turn.start()  # in a room: the question, and the reply as it is written, are seen by all
             if streamed:
                 return EventStream(chat.stream_reply(body, turn, cfg, settings.openai(), ends))
-            return JsonResponse(chat.reply(body, turn, cfg, settings.openai()))
+            return JsonResponse(chat.reply(body, turn, cfg, settings.openai(), ends))
 
     def get(self, request: Request):
         conversation_id = conversations.conversation_id_from(request.query)

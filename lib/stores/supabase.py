@@ -1,5 +1,5 @@
-"""The Supabase history store: its PostgREST API (`/rest/v1`) through the `postgrest` client, with the service role
-key."""
+"""The Supabase history store: its PostgREST API (`/rest/v1`) through our small client (lib/stores/rest.py), with
+the service role key."""
 
 from __future__ import annotations
 
@@ -23,15 +23,10 @@ def shown(query):
 
 @functools.lru_cache(maxsize=4)
 def _client(url: str, key: str, timeout: float):
-    """PostgREST's own client (from supabase-py; the whole `supabase` package would load its auth, storage, realtime
-    and functions clients too), sending the headers supabase-py's create_client sends: the key as `apiKey` and as
-    the bearer token. Our httpx client sets the timeout and pool; no retries."""
-    import httpx
-    from postgrest import SyncPostgrestClient
+    """The PostgREST client for this project: our httpx client sets the timeout and pool; no retries."""
+    from lib.stores.rest import Client
 
-    http = httpx.Client(timeout=httpx.Timeout(timeout), limits=httpx.Limits(max_connections=50))
-    return SyncPostgrestClient(f"{url.rstrip('/')}/rest/v1", http_client=http, retry_enabled=False,
-                               headers={"apiKey": key, "Authorization": f"Bearer {key}"})
+    return Client(f"{url.rstrip('/')}/rest/v1", key, timeout)
 
 
 class SupabaseStore(SupabaseControls):
@@ -41,7 +36,7 @@ class SupabaseStore(SupabaseControls):
         self.client = _client(url, key, timeout)
 
     def _run(self, query):
-        from postgrest.exceptions import APIError
+        from lib.stores.rest import APIError
 
         try:
             return query.execute()
