@@ -78,6 +78,8 @@ class Query:
         return self
 
     def _filter(self, column: str, operator: str, value) -> "Query":
+        if isinstance(value, bool):
+            value = "true" if value else "false"  # PostgREST's spelling, not Python's
         self.params.append((column, f"{operator}.{value}"))
         return self
 
