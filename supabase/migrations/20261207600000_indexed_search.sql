@@ -1,7 +1,7 @@
 -- Indexed, paged search (issues 24 and 28). Search used to test every message of the table against the query
--- (a parallel sequential scan of messages); now an index of each user's trigrams answers `content ilike '%…%'`,
--- the same test with the same results (case-insensitive, literal, any language), or the caller's own messages are
--- read through their user_id index when that is cheaper. Results come in pages: newest first, ties broken by id.
+-- (a parallel sequential scan of messages); now it reads only the caller's: conversation by conversation for the
+-- newest, then through an index of each user's trigrams. The same `content ilike '%…%'` test, so the same results
+-- (case-insensitive, literal, any language). Results come in pages: newest first, ties broken by id.
 
 create extension if not exists pg_trgm with schema extensions;
 create extension if not exists btree_gin with schema extensions;
