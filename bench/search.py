@@ -32,8 +32,9 @@ def seed_quickly(db, users: int, conversations: int, messages: int, heavy: int):
     """tests/test_search_plan.seed, with the trigram index built once after the rows rather than row by row."""
     from tests.test_search_plan import seed
 
-    definition = db.execute("select pg_get_indexdef('public.messages_user_id_content_trgm_idx'::regclass)").fetchone()[0]
-    db.execute("drop index public.messages_user_id_content_trgm_idx")
+    index = "public.messages_user_id_content_trgm_idx"
+    definition = db.execute("select pg_get_indexdef(%s::regclass)", (index,)).fetchone()[0]
+    db.execute(f"drop index {index}")
     seed(db, users, conversations, messages, heavy)
     db.execute(definition)
     db.execute("analyze public.messages")

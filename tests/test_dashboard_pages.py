@@ -57,6 +57,7 @@ def test_older_conversations_load_as_the_list_scrolls(view, seeded_site):
     headings = items.locator(".day h2").all_inner_texts()
     assert len(headings) == len(set(headings)), headings  # each date heading once, across pages
     assert headings[:2] == [text(view, "list.today"), text(view, "list.yesterday")]
+    scroll_to_the_end(items)
     screenshot(view, f"list-pages-end-{view.name}")
 
 

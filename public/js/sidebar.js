@@ -118,7 +118,7 @@ export function setupSidebar(config, chat) {
   }
 
   // The rows under date headings ("Aujourd'hui", "Hier", "7 derniers jours", "30 derniers jours", then by month);
-  // search results stay one list, by relevance.
+  // search results stay one list, newest first.
   function grouped(conversations, query, last = null) {
     const rows = [];
     for (const conversation of conversations) {
