@@ -552,3 +552,19 @@ def test_a_reservation_refused_by_one_ceiling_takes_nothing_from_another(limit_s
     assert [u.allowed for u in limit_store.reserve_limits([roomy, tight])] == [True, True]
     assert [u.allowed for u in limit_store.reserve_limits([roomy, tight])] == [True, False]
     assert limit_store.reserve_limits([ceiling(100, 0, roomy.name)])[0].used == 1  # the refused one gave it back
+
+
+def test_a_window_counted_before_the_shards_admits_only_what_is_left(postgres, postgrest, env):
+    """The day's count from before 20261207800000_sharded_ceilings.sql sits on shard 0 with no ceiling: no shard
+    may take on its own slice until a full count has spread it, or the deployment would pass its limit."""
+    from lib import limits
+    from lib.stores.supabase import SupabaseStore
+
+    freeze_limit_clock(env)
+    store, bucket = SupabaseStore(postgrest.url, postgrest.SERVICE_KEY, 30.0), ceiling(40)
+    start = int(limits.time.time() // DAY * DAY)
+    postgres.execute(f"insert into rate_limits (subject, bucket, window_start, used) values "
+                     f"('global:0', '{bucket.name}', to_timestamp({start}), 37)")  # as the migration leaves it
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        allowed = list(pool.map(lambda _: store.reserve_limits([bucket])[0].allowed, range(20)))
+    assert allowed.count(True) == 3

@@ -13,7 +13,8 @@
 -- every call (the caller's own rows, then the global buckets by name, each bucket's shards in order), so parallel
 -- calls queue, never deadlock. Per-user buckets are unchanged: one row each.
 
--- The day's counts from before this migration go to shard 0 (the first slow path spreads them).
+-- The day's counts from before this migration go to shard 0 with no ceiling: until the first slow path has spread
+-- them, no fast path takes (the other shards' slices would admit past the limit).
 update public.rate_limits set subject = 'global:0' where subject = 'global';
 -- A global shard's limit when it was last reserved from: what settling spreads the sum against.
 alter table public.rate_limits add column if not exists ceiling bigint;
@@ -136,6 +137,9 @@ begin
         update public.rate_limits r set used = r.used + p_costs[i], ceiling = p_limits[i]
         where r.subject = 'global:' || v_shard and r.bucket = p_buckets[i] and r.window_start = v_starts[i]
           and r.used + p_costs[i] <= public.ceiling_slice(p_limits[i], v_shard, c_shards)
+          and exists (select 1 from public.rate_limits z  -- not a window counted before the shards, unspread
+                      where z.subject = 'global:0' and z.bucket = p_buckets[i] and z.window_start = v_starts[i]
+                        and z.ceiling is not null)
         returning r.used into v_taken;
         if v_taken is null then
           raise exception 'no room in this shard' using errcode = 'RL001';
