@@ -336,3 +336,20 @@ def test_choosing_a_version_not_shown_shows_the_branch_it_is_on(chat, users):
     back = post(chat, alice, {"conversationId": conversation, "chooseVersion": a2["id"]})
     assert texts(back.json()["messages"]) == ["Q1", "A1", "Q2", "A2"]  # its question's version comes back with it
     assert back.json()["messages"][0]["versions"]["index"] == 1
+
+
+def test_search_finds_the_shown_branch_only(chat, users):
+    """An earlier version is kept, but search finds what the conversation shows, as the page opens it."""
+    alice, _ = users
+    conversation = seeded(alice, ("Budget vacances", "R1"))
+    question = shown(chat, conversation, alice)[0]
+    assert post(chat, alice, {"conversationId": conversation, "editOf": question["id"],
+                              "message": "Budget travaux"}).status == 200
+
+    def found(words):
+        reply = call(chat, "GET", f"{CHAT}?q={words}", headers=alice.headers)
+        assert reply.status == 200, reply.text
+        return [(c["id"], c["snippet"]) for c in reply.json()["conversations"]]
+
+    assert found("travaux") == [(conversation, "Echo: Budget travaux")]  # the newest message that has it
+    assert found("vacances") == []

@@ -285,10 +285,10 @@ class SqliteStore(SqliteControls):
             rows = db.execute(
                 "select c.id, c.title, c.created_at, c.updated_at, "
                 "(select m.content from messages m where m.conversation_id = c.id and m.user_id = c.user_id "
-                " and instr(fold(m.content), :q) > 0 order by m.id desc limit 1) as snippet "
+                f" and {SHOWN} and instr(fold(m.content), :q) > 0 order by m.id desc limit 1) as snippet "
                 "from conversations c where c.user_id = :u and (instr(fold(c.title), :q) > 0 or exists "
                 "(select 1 from messages m where m.conversation_id = c.id and m.user_id = c.user_id "
-                " and instr(fold(m.content), :q) > 0)) "
+                f" and {SHOWN} and instr(fold(m.content), :q) > 0)) "
                 "and (:t is null or (c.updated_at, c.id) < (:t, :i)) order by c.updated_at desc, c.id desc limit :n",
                 {"q": query.lower(), "u": user_id, "n": max(1, min(limit, 101)),
                  **dict(zip("xti", _keyset(before)))}).fetchall()

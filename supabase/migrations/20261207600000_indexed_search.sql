@@ -49,7 +49,7 @@ begin
           and (p_before_updated_at is null or (r.updated_at, r.id) < (p_before_updated_at, p_before_id))
         order by r.updated_at desc, r.id desc limit 200) c
   left join lateral (select m.content from public.messages m
-                     where m.conversation_id = c.id and m.user_id = p_user_id and m.content ilike v_pattern
+                     where m.conversation_id = c.id and m.user_id = p_user_id and m.shown and m.content ilike v_pattern
                      order by m.id desc limit 1) hit on true
   where hit.content is not null or c.title ilike v_pattern
   order by c.updated_at desc, c.id desc
@@ -68,14 +68,14 @@ begin
   return query
   select c.id, c.title, c.created_at, c.updated_at,
          (select m.content from public.messages m
-          where m.conversation_id = c.id and m.user_id = p_user_id and m.content ilike v_pattern
+          where m.conversation_id = c.id and m.user_id = p_user_id and m.shown and m.content ilike v_pattern
           order by m.id desc limit 1)
   from public.conversations c
   where c.user_id = p_user_id
     and (c.updated_at, c.id) < (v_edge.updated_at, v_edge.id)
     and (c.title ilike v_pattern
          or exists (select 1 from public.messages m
-                    where m.conversation_id = c.id and m.user_id = p_user_id and m.content ilike v_pattern))
+                    where m.conversation_id = c.id and m.user_id = p_user_id and m.shown and m.content ilike v_pattern))
   order by c.updated_at desc, c.id desc
   limit v_limit - v_found;
 end;
