@@ -97,7 +97,7 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
         if fault == "endless_error":  # an error body that never ends: the reader must cut it
             return self._endless_error()
         if fault in ("drip", "header_drip", "error_drip"):  # alive, but never done: only a deadline ends it
-            return self._drip(fault)
+            return self._drip(fault, bool(body.get("stream")))
         if fault == "huge_headers":  # a header block past any sane bound
             self.send_response(200)
             for index in range(1000):
@@ -205,11 +205,14 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.server.stream_aborted.set()
 
-    def _drip(self, fault: str):
-        """One byte of the answer (of its header block for header_drip) at a time, until the reader cuts it."""
+    def _drip(self, fault: str, stream: bool = False):
+        """One byte of the answer (of its header block for header_drip) at a time, until the reader cuts it; a
+        streamed reply's drips one byte of its first event at a time."""
         try:
             self.wfile.write(f"HTTP/1.1 {500 if fault == 'error_drip' else 200} OK\r\n".encode())
-            if fault != "header_drip":
+            if fault == "drip" and stream:
+                self.wfile.write(b"Content-Type: text/event-stream\r\n\r\ndata: ")
+            elif fault != "header_drip":
                 self.wfile.write(b"Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n")
             self.wfile.flush()
             self.server.dripping.set()

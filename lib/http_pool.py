@@ -71,6 +71,7 @@ class Exchange:
         if self._answer.isclosed() and not self._answer.will_close and not late:
             _keep(self._origin, connection)
         else:  # unread body left: the connection cannot carry another request
+            self._answer.close()  # its file holds the socket open: OpenAI would go on sending into it
             connection.close()
 
 
@@ -111,7 +112,9 @@ def _exchange(connection, origin: tuple, path: str, headers: dict[str, str], con
     watch = _Watch(connection, expired) if expired is not None else None
     try:
         connection.request("POST", path, body=content, headers=headers)
-        exchange = Exchange(connection, connection.getresponse(), origin, watch if whole else None)
+        answer = connection.getresponse()
+        whole = whole or not 200 <= answer.status < 300  # an error's body is read whole: by the deadline too
+        exchange = Exchange(connection, answer, origin, watch if whole else None)
     except BaseException:
         connection.close()
         if watch is not None and watch.stop():

@@ -204,3 +204,28 @@ def test_an_answer_that_never_finishes_ends_at_the_deadline_with_our_error(whole
     assert replies and (replies[0].status, replies[0].error_code) == (504, "upstream_timeout")
     assert fake_openai.stream_aborted.wait(20), "the stand-in was never cut off"
     assert len(fake_openai.requests) == 1  # past the deadline: no second attempt
+
+
+@pytest.mark.parametrize("fault", ["drip", "header_drip", "error_drip"])
+def test_a_streamed_reply_openai_drips_ends_at_the_deadline(chat, history, fake_openai, clock, fault):
+    """The streamed chat against an answer that is alive but never done (its first event, its headers, its error
+    body, a byte at a time): the function's deadline ends it with our answer, OpenAI's connection is cut, there is
+    no second attempt, and no reply is stored."""
+    fake_openai.fail_next(fault, fault)
+    replies = []
+    thread = threading.Thread(target=lambda: replies.append(
+        call(chat, "POST", CHAT, {"message": "goutte à goutte", "stream": True}, ALICE)))
+    thread.start()
+    assert fake_openai.dripping.wait(20), "the stand-in never began its answer"
+    clock.advance(settings.MAX_DURATION_SECONDS["groupchat/chat"] - settings.DEADLINE_MARGIN_SECONDS)
+    thread.join(60)
+    [reply] = replies
+    if reply.status == 200:  # the stream had begun: its last event says why it ended
+        last = reply.events()[-1]
+        assert (last["type"], last.get("finishReason")) == ("done", "time_limit")
+    else:
+        assert (reply.status, reply.error_code) == (504, "upstream_timeout")
+    assert fake_openai.stream_aborted.wait(20), "the stand-in was never cut off"
+    assert len(fake_openai.requests) == 1  # past the deadline: no second attempt
+    listed = call(chat, "GET", CHAT, headers=ALICE).json()["conversations"]
+    assert all(m[0] == "user" or m[2] == "interrupted" for m in messages_of(chat, listed[0]["id"])) if listed else True

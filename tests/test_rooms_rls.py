@@ -165,7 +165,8 @@ def rest(postgrest, postgres):
 
 def browser_read(rest, who: str, table: str):
     column = "id" if table == "conversations" else "conversation_id"
-    reply = call(rest.port, "GET", f"/rest/v1/{table}?{column}=eq.{rest.conversation}&select=*",
+    reply = call(rest.port, "GET", f"/rest/v1/{table}?{column}=eq.{rest.conversation}&select=*&order=id.asc"
+                 if table == "messages" else f"/rest/v1/{table}?{column}=eq.{rest.conversation}&select=*",
                  headers=rest.headers[who])
     assert reply.status == 200, reply.text
     return reply.json()

@@ -4,7 +4,6 @@ import time
 
 import httpx
 import pytest
-import respx
 
 from tests.helpers import CANARY_KEY, call
 from tests.openai_responses import client_secret, completion
@@ -56,12 +55,13 @@ def test_no_response_or_log_line_carries_a_secret(chat, env, capfd, log_records,
 
 @pytest.mark.parametrize("outcome", [client_secret(MINTED), *SCENARIOS[1:]],
                          ids=lambda outcome: getattr(outcome, "status_code", type(outcome).__name__))
-def test_the_key_endpoint_logs_neither_the_server_key_nor_the_minted_one(key, env, capfd, log_records, outcome):
+def test_the_key_endpoint_logs_neither_the_server_key_nor_the_minted_one(key, env, capfd, log_records, openai_mock,
+                                                                        outcome):
     env.setenv("DASHBOARD_TOKEN", TOKEN)
-    with respx.mock(base_url="https://api.openai.com/v1") as mock:
-        mock.post("/realtime/client_secrets").mock(side_effect=[outcome, outcome])
-        reply = call(key, "POST", KEY, headers={"Authorization": f"Bearer {TOKEN}"})
-        refused = call(key, "POST", KEY, headers={"Authorization": f"Bearer {CANARY_KEY}"})
+    route = openai_mock.post("/realtime/client_secrets").mock(side_effect=[outcome, outcome])
+    reply = call(key, "POST", KEY, headers={"Authorization": f"Bearer {TOKEN}"})
+    refused = call(key, "POST", KEY, headers={"Authorization": f"Bearer {CANARY_KEY}"})
+    assert route.called
     logs = logs_of_requests(capfd, log_records, 2, KEY)
     for answer in (reply, refused):
         assert CANARY_KEY not in answer.text + repr(answer.headers) and "Traceback" not in answer.text

@@ -104,6 +104,11 @@ class Query:
     def is_(self, column: str, value) -> "Query":
         return self._filter(column, "is", value)
 
+    def or_(self, filters: str) -> "Query":
+        """Rows matching any of PostgREST's `filters` (as postgrest-py's or_: `a.eq.1,b.lt.2`)."""
+        self.params.append(("or", f"({filters})"))
+        return self
+
     def order(self, column: str, desc: bool = False) -> "Query":
         self._order.append(f"{column}.{'desc' if desc else 'asc'}")
         return self
