@@ -293,3 +293,13 @@ def dev_server(fake_openai):
     yield server.server_port
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def users(backend, env, fake_openai):
+    """History on in each store; two signed-in Supabase users, Alice and Bob (tests.helpers.User)."""
+    from tests.helpers import JWT_SECRET, User
+
+    env.delenv("ALLOW_ANONYMOUS")
+    env.setenv("SUPABASE_JWT_SECRET", JWT_SECRET)
+    return User(backend), User(backend)

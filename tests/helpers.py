@@ -188,3 +188,21 @@ def tls_files(directory: Path) -> tuple[Path, Path, Path]:
     files[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return files
+
+
+JWT_SECRET = "jwt-secret-for-tests-0123456789abcdef0123"  # the handlers' SUPABASE_JWT_SECRET where users sign in
+
+
+class User:
+    """A Supabase user of the chat: an id, and the Authorization header that proves it."""
+
+    def __init__(self, backend):
+        import time
+
+        import jwt
+
+        self.id = backend.new_user()
+        claims = {"sub": self.id, "aud": "authenticated", "exp": int(time.time()) + 600}
+        if backend.issuer:
+            claims["iss"] = backend.issuer
+        self.headers = {"Authorization": f"Bearer {jwt.encode(claims, JWT_SECRET, algorithm='HS256')}"}

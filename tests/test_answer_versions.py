@@ -1,36 +1,16 @@
 """Answer versions and edited questions (issue 27), on both stores: regenerate and edit keep what they replace as an
 earlier version, a version is chosen through the API, and the model's context is always the chosen branch."""
 
-import time
 import uuid
 
-import jwt
 import pytest
 
 from lib import settings, stores
-from tests.helpers import call, open_stream, read_event
+from tests.helpers import User, call, open_stream, read_event
 
 CHAT = "/api/groupchat/chat"
-SECRET = "jwt-secret-for-tests-0123456789abcdef0123"
 
 
-class User:
-    """A signed-in user of the chat: an id, and the Authorization header that proves it."""
-
-    def __init__(self, backend):
-        self.id = backend.new_user()
-        claims = {"sub": self.id, "aud": "authenticated", "exp": int(time.time()) + 600}
-        if backend.issuer:
-            claims["iss"] = backend.issuer
-        self.headers = {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
-
-
-@pytest.fixture
-def users(backend, env, fake_openai):
-    """History on in each store; two users, Alice and Bob."""
-    env.delenv("ALLOW_ANONYMOUS")
-    env.setenv("SUPABASE_JWT_SECRET", SECRET)
-    return User(backend), User(backend)
 
 
 def seeded(user: User, *turns: tuple[str, str]) -> str:

@@ -2,12 +2,10 @@
 order, on every store alike."""
 
 import sqlite3
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
-import jwt
 import pytest
 
 from lib import conversations
@@ -15,7 +13,6 @@ from lib.stores.base import Keyset
 from tests.helpers import call
 
 CHAT = "/api/groupchat/chat"
-SECRET = "jwt-secret-for-tests-0123456789abcdef0123"
 START = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
 
@@ -23,22 +20,6 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-class User:
-    """A Supabase user of the chat: an id, and the Authorization header that proves it."""
-
-    def __init__(self, backend):
-        self.id = backend.new_user()
-        claims = {"sub": self.id, "aud": "authenticated", "exp": int(time.time()) + 600}
-        if backend.issuer:
-            claims["iss"] = backend.issuer
-        self.headers = {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
-
-
-@pytest.fixture
-def users(backend, env, fake_openai):
-    env.delenv("ALLOW_ANONYMOUS")
-    env.setenv("SUPABASE_JWT_SECRET", SECRET)
-    return User(backend), User(backend)
 
 
 def stamp(backend, when: dict[str, datetime]):
