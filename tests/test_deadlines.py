@@ -229,3 +229,21 @@ def test_a_streamed_reply_openai_drips_ends_at_the_deadline(chat, history, fake_
     assert len(fake_openai.requests) == 1  # past the deadline: no second attempt
     listed = call(chat, "GET", CHAT, headers=ALICE).json()["conversations"]
     assert all(m[0] == "user" or m[2] == "interrupted" for m in messages_of(chat, listed[0]["id"])) if listed else True
+
+
+@pytest.mark.parametrize("fault, code", [("endless_error", "upstream_error"), ("huge_headers", "upstream_unreachable")])
+@pytest.mark.parametrize("stream", [True, False])
+def test_an_endless_answer_leaves_the_functions_memory_flat(chat, fake_openai, fault, code, stream):
+    """What the function holds while OpenAI sends without end: the answer is cut at its bound, not kept."""
+    import tracemalloc
+
+    assert call(chat, "POST", CHAT, {"message": "échauffement", "stream": stream}).status == 200  # imports done
+    fake_openai.fail_next(fault, fault)
+    tracemalloc.start()
+    try:
+        reply = call(chat, "POST", CHAT, {"message": "hi", "stream": stream})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (reply.status, reply.error_code) == (502, code)
+    assert peak < 8 * 2**20, f"the function held {peak / 2**20:.1f} MiB"
