@@ -169,6 +169,7 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
         if self.server.thinking is not None:  # a reasoning model: its role at once, then no words for a while
             self._chunk({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
                                               "finish_reason": None}]})
+            self.server.thinking_began.set()
             self.server.thinking.wait(60)
         for index, word in enumerate(words):
             if fault == "cut" and index == max(1, len(words) // 2):
@@ -320,6 +321,7 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.faults: list[str] = []
         self.gate: threading.Event | None = None
         self.thinking: threading.Event | None = None  # set: the stream holds before its first word until it is set
+        self.thinking_began = threading.Event()  # set once a stream is holding there
         self.cuts: list[int] | None = None  # where a streamed reply is cut into chunks (default: after each word)
         self.stream_aborted = threading.Event()
         self.dripping = threading.Event()  # a drip fault has begun its answer

@@ -2,7 +2,6 @@
 the server ended at its function's time limit (the deadline on a frozen clock: no test waits for it)."""
 
 import threading
-import time
 
 import pytest
 
@@ -16,20 +15,12 @@ pytest.importorskip("playwright")
 from playwright.sync_api import expect  # noqa: E402
 
 
-def until(condition, seconds: float = 10.0):
-    """Wait for something a server does (not for time to pass): check it until it holds."""
-    end = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < end, "it never happened"
-        time.sleep(0.01)
-
-
 def test_a_thinking_model_shows_reflexion_and_a_reply_cut_at_the_time_limit_offers_to_continue(
         view, site, fake_openai, clock):
     fake_openai.thinking, fake_openai.gate = threading.Event(), threading.Event()
     open_dashboard(view, site)
     send(view, "Un long raisonnement")
-    until(lambda: fake_openai.requests)  # the request has begun: its deadline counts from here
+    assert fake_openai.thinking_began.wait(20)  # the request has begun: its deadline counts from here
     reply = last_reply(view)
     expect(reply.locator(".thinking")).to_contain_text(text(view, "chat.thinking"))
     clock.advance(deadline.THINKING_AFTER_SECONDS)
