@@ -131,7 +131,9 @@ def supabase_project():
             token = user_token(user_id, iss=f"{rest.url}/auth/v1")
             yield {"env": {"SUPABASE_URL": rest.url, "SUPABASE_SERVICE_ROLE_KEY": rest.SERVICE_KEY,
                            "SUPABASE_JWT_SECRET": JWT_SECRET, "BENCH_USER_ID": user_id},
-                   "headers": {"Authorization": f"Bearer {token}"}, "dsn": postgres.dsn}
+                   "headers": {"Authorization": f"Bearer {token}"}, "dsn": postgres.dsn,
+                   "admin_dsn": postgres.dsn_as("supabase_admin"), "log": postgres.directory / "log",
+                   "postgrest_url": f"http://127.0.0.1:{rest.postgrest.port}"}
         finally:
             rest.stop()
     finally:

@@ -522,6 +522,15 @@ def test_concurrent_reservations_on_a_global_ceiling_admit_exactly_its_limit(lim
     assert allowed.count(True) == 37
 
 
+def test_concurrent_reservations_on_two_global_ceilings_admit_exactly_the_tighter_limit(limit_store):
+    """A message reserves from both deployment-wide ceilings at once (each call takes one shard of both)."""
+    roomy, tight = ceiling(1000, 3), ceiling(37)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(lambda _: [u.allowed for u in limit_store.reserve_limits([roomy, tight])], range(60)))
+    assert answers.count([True, True]) == 37
+    assert limit_store.reserve_limits([ceiling(1000, 0, roomy.name)])[0].used == 37 * 3  # refusals gave theirs back
+
+
 def test_a_global_ceiling_decides_every_reservation_and_settlement_as_one_counter(limit_store):
     """Random costs and settlements (as the token ceiling sees them), checked against a single counter's answers."""
     import random

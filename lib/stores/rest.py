@@ -29,7 +29,9 @@ class Client:
         import httpx
 
         self.base = base.rstrip("/")
-        self.http = httpx.Client(timeout=httpx.Timeout(timeout), limits=httpx.Limits(max_connections=50),
+        # Every connection kept open: httpx keeps 20 by default, so a busy instance reconnected the rest each time.
+        pool = httpx.Limits(max_connections=50, max_keepalive_connections=50)
+        self.http = httpx.Client(timeout=httpx.Timeout(timeout), limits=pool,
                                  headers={"apiKey": key, "Authorization": f"Bearer {key}",
                                           "Accept": "application/json", "Content-Type": "application/json"})
 
