@@ -187,7 +187,7 @@ def _relay(response, turn: Turn, model: str, deadline: deadlines.Deadline) -> It
     """
     parts: list[str] = []
     usage = finish_reason = None
-    chunks = deadlines.paced(openai_stream.chunks(response), response.abort, deadline)
+    chunks = deadlines.paced(openai_stream.chunks(response, deadlines.TICK_SECONDS), deadline)
     try:
         for chunk in chunks:
             if chunk is deadlines.TIME_UP:
@@ -219,7 +219,7 @@ def _relay(response, turn: Turn, model: str, deadline: deadlines.Deadline) -> It
         yield error_event(upstream.translate(exc, model=model, mid_stream=True))
         return
     finally:
-        chunks.close()  # stops the reading thread (at once if OpenAI is still sending)
+        chunks.close()
         response.close()
     if finish_reason is None:
         turn.charge("".join(parts), usage)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from typing import Iterator
 
@@ -42,51 +40,32 @@ class Deadline:
         return self.left() <= 0
 
 
-def paced(chunks: Iterator[dict], abort, deadline: Deadline) -> Iterator:
-    """The chunks, read on a thread as they come; None on each idle tick (the caller's turn to send a heartbeat or
-    see a hang-up), THINKING once when no words have come for THINKING_AFTER_SECONDS, TIME_UP when the deadline is
+def paced(chunks: Iterator[dict | None], deadline: Deadline) -> Iterator:
+    """The chunks of a reader that yields None when a tick passes without one (lib/openai_stream.chunks with
+    `tick`), read on the caller's own thread: None on each idle tick (the caller's turn to send a heartbeat or see a
+    hang-up), THINKING once when no words have come for THINKING_AFTER_SECONDS, TIME_UP when the deadline is
     reached.
-
-    Closing it (or the deadline) calls `abort`, which must make a blocked read return at once.
     """
-    inbox: queue.SimpleQueue = queue.SimpleQueue()
-    thread = threading.Thread(target=_pump, args=(chunks, inbox), daemon=True, name="upstream-reader")
-    thread.start()
     words = thinking = False
     try:
-        while True:
+        for chunk in chunks:
             if deadline.passed():
                 yield TIME_UP
                 return
-            try:
-                kind, value = inbox.get(timeout=TICK_SECONDS)
-            except queue.Empty:
+            if chunk is None:
                 if words or thinking or now() - deadline.start < THINKING_AFTER_SECONDS:
                     yield None
                 else:
                     thinking = True
                     yield dict(THINKING)
                 continue
-            if kind == "end":
-                return
-            if kind == "error":
-                raise value
-            words = words or _has_words(value)
-            yield value
+            words = words or _has_words(chunk)
+            yield chunk
     finally:
-        if thread.is_alive():
-            abort()
-            thread.join(1.0)
+        close = getattr(chunks, "close", None)
+        if close:
+            close()
 
 
 def _has_words(chunk: dict) -> bool:
     return any((choice.get("delta") or {}).get("content") for choice in chunk.get("choices") or ())
-
-
-def _pump(chunks: Iterator[dict], inbox: queue.SimpleQueue) -> None:
-    try:
-        for chunk in chunks:
-            inbox.put(("chunk", chunk))
-        inbox.put(("end", None))
-    except BaseException as exc:  # noqa: BLE001 - handed to the reading side, which raises it
-        inbox.put(("error", exc))

@@ -31,11 +31,57 @@ class Exchange:
         self.status_code = answer.status
         self.headers = answer.headers  # an email.message.Message: get() ignores case
 
-    def blocks(self) -> Iterator[bytes]:
-        """The body (chunked transfer decoded, content encoding kept) in the pieces it arrives in."""
-        read = self._answer.read1
-        while block := read(65536):
-            yield block
+    def blocks(self, tick: float | None = None) -> Iterator[bytes]:
+        """The body (chunked transfer decoded, content encoding kept) in the pieces it arrives in; with `tick`, b""
+        each time nothing has come for that long, and no read ever waits for more than has come: the reader acts on
+        its own thread between pieces (no thread is started per reply, which cost more than relaying it)."""
+        answer = self._answer
+        if tick is None:
+            while block := answer.read1(65536):
+                yield block
+            return
+        unchunked = _Unchunked() if answer.chunked else None
+        buffered = True  # what came with the headers may be waiting in the answer's buffer
+        while True:
+            if not self._arriving(tick, buffered):
+                yield b""
+                continue
+            if unchunked is None:
+                block = answer.read1(65536)  # what has come, as far as the length allows
+                if not block:
+                    return
+                yield block
+                continue
+            data = answer.fp.read1(65536) if answer.fp is not None else b""  # http.client's would wait for a frame
+            buffered = False  # read1 of more than the buffer holds has taken all of it
+            if not data:
+                raise http.client.IncompleteRead(b"")
+            if block := unchunked.feed(data):
+                yield block
+            if unchunked.done:
+                answer.close()  # read whole: the connection can carry another request
+                return
+
+    def _arriving(self, tick: float, buffered: bool) -> bool:
+        """Something to read (in the answer's buffer if it may hold some, in TLS's, or on the socket within `tick`
+        seconds), or the answer is over."""
+        sock = self._connection.sock if self._connection is not None else None
+        file = self._answer.fp
+        if sock is None or file is None:
+            return True  # read1 says so at once
+        if buffered:
+            timeout = sock.gettimeout()
+            sock.settimeout(0.0)  # a peek that reads nothing rather than waits
+            try:
+                if file.peek(1):
+                    return True
+            except (BlockingIOError, ssl_want_read()):
+                pass
+            finally:
+                sock.settimeout(timeout)
+        elif getattr(sock, "pending", None) and sock.pending():
+            return True
+        return bool(select.select([sock], [], [], tick)[0])
 
     def read(self, limit: int | None = None) -> bytes:
         """The body, or its first `limit` bytes (the rest is left unread: close() then drops the connection);
@@ -53,16 +99,6 @@ class Exchange:
             self.close()
             raise TimeoutError("the answer did not come whole in time") from None
 
-    def abort(self) -> None:
-        """Make a read blocked on this answer (on another thread) return at once: the connection is not kept."""
-        connection = self._connection
-        sock = connection.sock if connection is not None else None
-        if sock is not None:
-            try:
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's: a TLS one's would unwrap it
-            except OSError:
-                pass
-
     def close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is None:
@@ -73,6 +109,48 @@ class Exchange:
         else:  # unread body left: the connection cannot carry another request
             self._answer.close()  # its file holds the socket open: OpenAI would go on sending into it
             connection.close()
+
+
+class _Unchunked:
+    """HTTP/1.1's chunked transfer coding undone as the bytes arrive, whatever their cut."""
+
+    def __init__(self):
+        self.pending, self.left, self.skip, self.trailer, self.done = b"", 0, 0, False, False
+
+    def feed(self, data: bytes) -> bytes:
+        if self.pending:
+            data, self.pending = self.pending + data, b""
+        out, at, size = [], 0, len(data)
+        while at < size and not self.done:
+            if self.left:  # a chunk's data, then its CRLF
+                piece = data[at:at + self.left]
+                out.append(piece)
+                at += len(piece)
+                self.left -= len(piece)
+                self.skip = 0 if self.left else 2
+                continue
+            if self.skip:
+                taken = min(self.skip, size - at)
+                at, self.skip = at + taken, self.skip - taken
+                continue
+            end = data.find(b"\n", at)
+            if end < 0:
+                self.pending = data[at:]
+                if len(self.pending) > 65536:
+                    raise http.client.LineTooLong("chunk size")
+                break
+            line, at = data[at:end], end + 1
+            if self.trailer:
+                self.done = not line.strip()  # the empty line that ends the trailer
+                continue
+            try:
+                self.left = int(line.split(b";", 1)[0], 16)  # int() allows the spaces and CR around it
+            except ValueError:
+                self.left = -1
+            if self.left < 0:
+                raise http.client.IncompleteRead(b"")
+            self.trailer = not self.left
+        return b"".join(out)
 
 
 def post(url: str, headers: dict[str, str], content: bytes, *, timeout: float, ca_file: str | None = None,
@@ -127,24 +205,19 @@ def _exchange(connection, origin: tuple, path: str, headers: dict[str, str], con
 
 
 class _Watch:
-    """Cuts a connection (a blocked read returns) once `expired()` is true, until stopped."""
+    """Cuts a connection (a blocked read returns) once `expired()` is true, until stopped. One thread checks every
+    exchange's every WATCH_SECONDS: a thread started per request cost more than the request (bench/relays.py)."""
 
     def __init__(self, connection, expired: Callable[[], bool]):
-        self.late, self._stopped = threading.Event(), threading.Event()
+        self.late = threading.Event()
         self._connection, self._expired = connection, expired
         if expired():
+            self.late.set()
             self._cut()
         else:
-            threading.Thread(target=self._run, daemon=True, name="upstream-deadline").start()
-
-    def _run(self) -> None:
-        while not self._stopped.wait(WATCH_SECONDS):
-            if self._expired():
-                self._cut()
-                return
+            _watch(self)
 
     def _cut(self) -> None:
-        self.late.set()
         sock = self._connection.sock
         if sock is not None:
             try:
@@ -153,9 +226,47 @@ class _Watch:
                 pass
 
     def stop(self) -> bool:
-        """Stop watching; True if the connection was cut."""
-        self._stopped.set()
-        return self.late.is_set()
+        """Stop watching; True if the connection was cut (it is never cut once this has returned False)."""
+        with _watch_lock:
+            _watches.discard(self)
+            return self.late.is_set()
+
+
+_watches: set = set()
+_watch_lock = threading.Lock()
+_watcher: list = []  # the watching thread, while there is one
+
+
+def _watch(watch: _Watch) -> None:
+    with _watch_lock:
+        _watches.add(watch)
+        if not _watcher:
+            _watcher.append(threading.Thread(target=_watch_all, daemon=True, name="upstream-deadlines"))
+            _watcher[0].start()
+
+
+def _watch_all() -> None:
+    """Every WATCH_SECONDS, cut the exchanges whose deadline has passed; gone once none is left."""
+    while True:
+        time.sleep(WATCH_SECONDS)
+        with _watch_lock:
+            if not _watches:
+                _watcher.clear()
+                return
+            late = [watch for watch in _watches if watch._expired()]
+            for watch in late:  # marked under the lock: stop() then says it was cut
+                _watches.discard(watch)
+                watch.late.set()
+        for watch in late:
+            watch._cut()
+
+
+@functools.lru_cache(maxsize=1)
+def ssl_want_read() -> type:
+    """TLS's "nothing to read yet" (http.client has loaded ssl already)."""
+    import ssl
+
+    return ssl.SSLWantReadError
 
 
 @functools.lru_cache(maxsize=16)

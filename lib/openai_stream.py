@@ -67,22 +67,30 @@ def _json_or_text(content: bytes) -> object:
         return content.decode("utf-8", "replace").strip()
 
 
-def chunks(response) -> Iterator[dict]:
-    """The JSON object of each `data:` line of the stream, until `[DONE]`; an `error` chunk raises."""
+def chunks(response, tick: float | None = None) -> Iterator[dict | None]:
+    """The JSON object of each `data:` line of the stream, until `[DONE]`; an `error` chunk raises. With `tick`
+    (http_pool.Exchange.blocks), None when a tick passes without a whole line: nothing came, or only part of one."""
     pending = b""
-    blocks = _decoded_blocks(response)
+    blocks = _decode(response, response.blocks(tick))
     for block in blocks:
+        if not block:
+            yield None
+            continue
         lines = (pending + block).split(b"\n") if pending else block.split(b"\n")
         pending = lines.pop()
         if len(pending) > MAX_LINE_BYTES:
             raise UpstreamBadResponse("OpenAI sent a stream line past its bound.")
+        whole = False
         for line in lines:
             if line.startswith(b"data:"):
                 chunk = _chunk(line)
                 if chunk is None:
                     _drain(blocks)
                     return
+                whole = True
                 yield chunk
+        if tick is not None and not whole:
+            yield None  # only part of a line: the reader may still have to act (a drip never ends one)
     if pending.startswith(b"data:"):  # a last line without its newline
         chunk = _chunk(pending)
         if chunk is not None:
@@ -95,10 +103,6 @@ def _decoded(response, content: bytes) -> bytes:
         return b"".join(_decode(response, iter((content,))))
     except UpstreamBadResponse:
         return content
-
-
-def _decoded_blocks(response) -> Iterator[bytes]:
-    return _decode(response, response.blocks())
 
 
 def _encoding(response) -> str:
@@ -115,7 +119,9 @@ def _decode(response, blocks: Iterator[bytes]) -> Iterator[bytes]:
 def _inflated(blocks: Iterator[bytes], inflater) -> Iterator[bytes]:
     try:
         for block in blocks:
-            if data := inflater.decompress(block):
+            if not block:
+                yield block  # a tick: nothing came
+            elif data := inflater.decompress(block):
                 yield data
         if rest := inflater.flush():
             yield rest
@@ -126,8 +132,9 @@ def _inflated(blocks: Iterator[bytes], inflater) -> Iterator[bytes]:
 def _drain(blocks: Iterator[bytes]) -> None:
     """Read the body's end after `[DONE]` (it follows at once), so the connection goes back to the shared pool."""
     try:
-        for _ in blocks:
-            pass
+        for block in blocks:
+            if not block:
+                return  # a tick without the end: the connection is simply not reused
     except Exception:  # noqa: BLE001 - the reply is complete; a connection that fails now is simply not reused
         pass
 

@@ -66,14 +66,11 @@ class HttpxExchange:
     def __init__(self, response):
         self._response, self.status_code, self.headers = response, response.status_code, response.headers
 
-    def blocks(self):
-        return self._response.iter_raw()
+    def blocks(self, tick: float | None = None):
+        return self._response.iter_raw()  # respx's bodies are there at once: no tick passes without a piece
 
     def read(self, limit: int | None = None) -> bytes:
         return self._response.read()[:limit]
-
-    def abort(self) -> None:
-        self._response.close()
 
     def close(self) -> None:
         self._response.close()

@@ -152,7 +152,7 @@ def test_a_stream_line_past_its_bound_is_a_bad_response():
     class Endless:
         headers = {}
 
-        def blocks(self):
+        def blocks(self, tick=None):
             while True:
                 yield b"data: " + b"x" * 65536
 

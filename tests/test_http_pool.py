@@ -43,6 +43,33 @@ def test_streamed_replies_one_after_another_share_one_connection(chat, fake_open
     assert len(fake_openai.requests) == 3
 
 
+def test_a_stream_read_with_ticks_gives_the_same_body_and_keeps_its_connection(fake_openai):
+    whole = read_whole(post(fake_openai))
+    exchange = post(fake_openai)
+    ticked = b"".join(exchange.blocks(tick=0.25))
+    exchange.close()
+    assert ticked == whole and whole.endswith(b"data: [DONE]\n\n")
+    assert len(http_pool._idle) == 1  # read to its last chunk: the connection was given back
+
+
+CHUNKED = b"5\r\ndata:\r\n3;name=value\r\n ok\r\n10\r\n" + b"x" * 16 + b"\r\n0\r\nTrailer: yes\r\n\r\n"
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3, 7, 64])
+def test_the_chunked_coding_is_undone_however_the_bytes_are_cut(cut):
+    unchunked, out = http_pool._Unchunked(), b""
+    for at in range(0, len(CHUNKED), cut):
+        assert not unchunked.done
+        out += unchunked.feed(CHUNKED[at:at + cut])
+    assert (out, unchunked.done) == (b"data: ok" + b"x" * 16, True)
+
+
+@pytest.mark.parametrize("size", [b"zz", b"-5", b""])
+def test_a_chunk_size_that_is_not_one_is_an_incomplete_read(size):
+    with pytest.raises(http.client.IncompleteRead):
+        http_pool._Unchunked().feed(size + b"\r\nhello\r\n")
+
+
 def test_a_connection_the_server_ended_while_idle_is_replaced_without_an_error(chat, fake_openai):
     streamed(chat)
     fake_openai.drop_connections()
