@@ -26,48 +26,67 @@ class Exchange:
     """An answer whose body is read as it arrives; close() gives its connection back once the body is whole."""
 
     def __init__(self, connection: http.client.HTTPConnection, answer: http.client.HTTPResponse, origin: tuple,
-                 watch: "_Watch | None" = None):
+                 watch: "_Watch | None" = None, sock=None):
         self._connection, self._answer, self._origin, self._watch = connection, answer, origin, watch
+        self._sock = sock  # the connection's: http.client lets go of it when the answer ends the connection
         self.status_code = answer.status
         self.headers = answer.headers  # an email.message.Message: get() ignores case
 
     def blocks(self, tick: float | None = None) -> Iterator[bytes]:
-        """The body (chunked transfer decoded, content encoding kept) in the pieces it arrives in; with `tick`, b""
-        each time nothing has come for that long, and no read ever waits for more than has come: the reader acts on
-        its own thread between pieces (no thread is started per reply, which cost more than relaying it)."""
+        """The body (chunked transfer decoded, content encoding kept) in the pieces it arrives in. With `tick`, no
+        read ever waits for more than has come, and b"" comes each time nothing has for that long (or only framing
+        did): the reader acts on its own thread between pieces (a thread per reply cost more than relaying it)."""
         answer = self._answer
         if tick is None:
             while block := answer.read1(65536):
                 yield block
             return
         unchunked = _Unchunked() if answer.chunked else None
+        tls = hasattr(self._sock, "pending")
         buffered = True  # what came with the headers may be waiting in the answer's buffer
         while True:
-            if not self._arriving(tick, buffered):
+            if not self._arriving(tick, buffered, tls):
                 yield b""
                 continue
-            if unchunked is None:
-                block = answer.read1(65536)  # what has come, as far as the length allows
-                if not block:
-                    return
-                yield block
+            try:  # http.client's own chunked read would wait for a whole frame
+                data = self._read(answer.read1 if unchunked is None else answer.fp.read1, tls)
+            except _tls_not_yet():
+                yield b""  # part of a TLS record, or one without data
                 continue
-            data = answer.fp.read1(65536) if answer.fp is not None else b""  # http.client's would wait for a frame
-            buffered = False  # read1 of more than the buffer holds has taken all of it
+            # read1 of more than the buffer holds has taken all of it; a length may have stopped it short
+            buffered = unchunked is None and answer.length is not None
+            if unchunked is None:
+                if not data:
+                    return
+                yield data
+                continue
             if not data:
                 raise http.client.IncompleteRead(b"")
-            if block := unchunked.feed(data):
-                yield block
+            block = unchunked.feed(data)
             if unchunked.done:
-                answer.close()  # read whole: the connection can carry another request
+                if not unchunked.extra:
+                    answer.close()  # read whole: the connection can carry another request
+                if block:
+                    yield block
                 return
+            yield block  # b"" when only framing came: the reader's turn all the same
 
-    def _arriving(self, tick: float, buffered: bool) -> bool:
+    def _read(self, read, tls: bool) -> bytes:
+        """What has come; on TLS without waiting for the rest of a record (_tls_not_yet then)."""
+        if not tls:
+            return read(65536)  # the socket was readable: recv does not wait
+        timeout = self._sock.gettimeout()
+        self._sock.settimeout(0.0)
+        try:
+            return read(65536)
+        finally:
+            self._sock.settimeout(timeout)
+
+    def _arriving(self, tick: float, buffered: bool, tls: bool) -> bool:
         """Something to read (in the answer's buffer if it may hold some, in TLS's, or on the socket within `tick`
         seconds), or the answer is over."""
-        sock = self._connection.sock if self._connection is not None else None
-        file = self._answer.fp
-        if sock is None or file is None:
+        sock, file = self._sock, self._answer.fp
+        if sock is None or file is None or sock.fileno() < 0:
             return True  # read1 says so at once
         if buffered:
             timeout = sock.gettimeout()
@@ -75,13 +94,15 @@ class Exchange:
             try:
                 if file.peek(1):
                     return True
-            except (BlockingIOError, ssl_want_read()):
+            except (BlockingIOError, *_tls_not_yet()):
                 pass
             finally:
                 sock.settimeout(timeout)
-        elif getattr(sock, "pending", None) and sock.pending():
+        if tls and sock.pending():
             return True
-        return bool(select.select([sock], [], [], tick)[0])
+        poller = select.poll()  # not select(): it fails on descriptors past 1023
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(tick * 1000))
 
     def read(self, limit: int | None = None) -> bytes:
         """The body, or its first `limit` bytes (the rest is left unread: close() then drops the connection);
@@ -115,7 +136,7 @@ class _Unchunked:
     """HTTP/1.1's chunked transfer coding undone as the bytes arrive, whatever their cut."""
 
     def __init__(self):
-        self.pending, self.left, self.skip, self.trailer, self.done = b"", 0, 0, False, False
+        self.pending, self.left, self.skip, self.trailer, self.done, self.extra = b"", 0, 0, False, False, False
 
     def feed(self, data: bytes) -> bytes:
         if self.pending:
@@ -150,6 +171,7 @@ class _Unchunked:
             if self.left < 0:
                 raise http.client.IncompleteRead(b"")
             self.trailer = not self.left
+        self.extra = self.done and at < size  # bytes after the body: the connection is not to be trusted again
         return b"".join(out)
 
 
@@ -190,9 +212,10 @@ def _exchange(connection, origin: tuple, path: str, headers: dict[str, str], con
     watch = _Watch(connection, expired) if expired is not None else None
     try:
         connection.request("POST", path, body=content, headers=headers)
+        sock = connection.sock  # getresponse() lets go of it when the answer will end the connection
         answer = connection.getresponse()
         whole = whole or not 200 <= answer.status < 300  # an error's body is read whole: by the deadline too
-        exchange = Exchange(connection, answer, origin, watch if whole else None)
+        exchange = Exchange(connection, answer, origin, watch if whole else None, sock)
     except BaseException:
         connection.close()
         if watch is not None and watch.stop():
@@ -241,32 +264,45 @@ def _watch(watch: _Watch) -> None:
     with _watch_lock:
         _watches.add(watch)
         if not _watcher:
-            _watcher.append(threading.Thread(target=_watch_all, daemon=True, name="upstream-deadlines"))
-            _watcher[0].start()
+            thread = threading.Thread(target=_watch_all, daemon=True, name="upstream-deadlines")
+            thread.start()
+            _watcher.append(thread)
 
 
 def _watch_all() -> None:
     """Every WATCH_SECONDS, cut the exchanges whose deadline has passed; gone once none is left."""
-    while True:
-        time.sleep(WATCH_SECONDS)
+    try:
+        while True:
+            time.sleep(WATCH_SECONDS)
+            with _watch_lock:
+                if not _watches:
+                    _watcher.clear()  # under the lock: a watch added from now on starts another watcher
+                    return
+                late = [watch for watch in _watches if _is_late(watch)]
+                for watch in late:  # marked under the lock: stop() then says it was cut
+                    _watches.discard(watch)
+                    watch.late.set()
+            for watch in late:
+                watch._cut()
+    except BaseException:
         with _watch_lock:
-            if not _watches:
-                _watcher.clear()
-                return
-            late = [watch for watch in _watches if watch._expired()]
-            for watch in late:  # marked under the lock: stop() then says it was cut
-                _watches.discard(watch)
-                watch.late.set()
-        for watch in late:
-            watch._cut()
+            _watcher.clear()
+        raise
+
+
+def _is_late(watch: _Watch) -> bool:
+    try:
+        return watch._expired()
+    except Exception:  # noqa: BLE001 - a deadline that cannot be read is treated as passed
+        return True
 
 
 @functools.lru_cache(maxsize=1)
-def ssl_want_read() -> type:
+def _tls_not_yet() -> tuple[type, ...]:
     """TLS's "nothing to read yet" (http.client has loaded ssl already)."""
     import ssl
 
-    return ssl.SSLWantReadError
+    return ssl.SSLWantReadError, ssl.SSLWantWriteError
 
 
 @functools.lru_cache(maxsize=16)

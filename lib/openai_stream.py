@@ -74,7 +74,8 @@ def chunks(response, tick: float | None = None) -> Iterator[dict | None]:
     blocks = _decode(response, response.blocks(tick))
     for block in blocks:
         if not block:
-            yield None
+            if tick is not None:
+                yield None
             continue
         lines = (pending + block).split(b"\n") if pending else block.split(b"\n")
         pending = lines.pop()
@@ -119,10 +120,7 @@ def _decode(response, blocks: Iterator[bytes]) -> Iterator[bytes]:
 def _inflated(blocks: Iterator[bytes], inflater) -> Iterator[bytes]:
     try:
         for block in blocks:
-            if not block:
-                yield block  # a tick: nothing came
-            elif data := inflater.decompress(block):
-                yield data
+            yield inflater.decompress(block) if block else block  # b"" too: the reader's turn all the same
         if rest := inflater.flush():
             yield rest
     except zlib.error:

@@ -70,6 +70,95 @@ def test_a_chunk_size_that_is_not_one_is_an_incomplete_read(size):
         http_pool._Unchunked().feed(size + b"\r\nhello\r\n")
 
 
+class HeldAnswer:
+    """A server on loopback that sends an answer's head (and `partial`), then holds the rest until `go` is set (or
+    20 s have passed: a reader that waited for it fails instead of hanging), then closes. `tls`: (cert, key)."""
+
+    def __init__(self, head: bytes, partial: bytes = b"", rest: bytes = b"", tls=None, split_record: bool = False):
+        import socket
+        import threading
+
+        self.go = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.head, self.partial, self.rest, self.tls, self.split_record = head, partial, rest, tls, split_record
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.listener.getsockname()[1]}/chat/completions"
+
+    def _serve(self):
+        connection, _ = self.listener.accept()
+        with connection:
+            if self.tls:
+                return self._serve_tls(connection)
+            connection.recv(65536)
+            connection.sendall(self.head + self.partial)
+            self.go.wait(20)
+            connection.sendall(self.rest)
+
+    def _serve_tls(self, raw):
+        """TLS by hand (memory BIOs), so one record of the body can be sent in two parts."""
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*self.tls)
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = context.wrap_bio(incoming, outgoing, server_side=True)
+
+        def until_done(step):
+            while True:
+                try:
+                    return step()
+                except ssl.SSLWantReadError:
+                    raw.sendall(outgoing.read())
+                    incoming.write(raw.recv(65536))
+
+        until_done(tls.do_handshake)
+        raw.sendall(outgoing.read())
+        until_done(lambda: tls.read(65536))
+        tls.write(self.head)
+        raw.sendall(outgoing.read())
+        tls.write(self.rest)
+        record = outgoing.read()
+        raw.sendall(record[:10])  # the first bytes of the body's record only
+        self.go.wait(20)
+        raw.sendall(record[10:])
+
+
+CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+DONE = b"e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n"
+
+
+def first_two(exchange: http_pool.Exchange, held: HeldAnswer, tick: float) -> list[bytes]:
+    """The first piece the reader gets, then (the server let go) everything else, joined."""
+    blocks = exchange.blocks(tick=tick)
+    first = next(blocks)
+    held.go.set()
+    rest = b"".join(blocks)
+    exchange.close()
+    return [first, rest]
+
+
+def test_an_answer_that_ends_its_connection_still_gives_the_reader_its_ticks():
+    held = HeldAnswer(CHUNKED_HEAD + b"Connection: close\r\n\r\n", rest=DONE)
+    exchange = http_pool.post(held.url, HEADERS, BODY, timeout=20)
+    assert first_two(exchange, held, tick=0.01) == [b"", b"data: [DONE]\n\n"]
+
+
+def test_framing_that_trickles_in_gives_the_reader_its_turn_at_once():
+    held = HeldAnswer(CHUNKED_HEAD + b"\r\n", partial=b"e;name=", rest=b"value\r\ndata: [DONE]\n\n\r\n0\r\n\r\n")
+    exchange = http_pool.post(held.url, HEADERS, BODY, timeout=20)
+    assert first_two(exchange, held, tick=60) == [b"", b"data: [DONE]\n\n"]  # not after a tick
+
+
+def test_part_of_a_tls_record_gives_the_reader_its_ticks(certificates):
+    held = HeldAnswer(CHUNKED_HEAD + b"\r\n", rest=DONE, tls=(str(certificates[1]), str(certificates[2])))
+    exchange = http_pool.post(held.url, HEADERS, BODY, timeout=20, ca_file=str(certificates[0]))
+    assert first_two(exchange, held, tick=0.01) == [b"", b"data: [DONE]\n\n"]
+    assert len(http_pool._idle) == 1  # read whole over TLS: kept
+
+
 def test_a_connection_the_server_ended_while_idle_is_replaced_without_an_error(chat, fake_openai):
     streamed(chat)
     fake_openai.drop_connections()
