@@ -114,15 +114,21 @@ def list_all(history: History, cursor: Keyset | None = None) -> dict:
 
 
 def search(history: History, query: str, cursor: Keyset | None = None) -> dict:
-    """One page of the user's conversations whose title or messages contain `query`, each with a short snippet,
-    in the list's order, from `cursor` on."""
+    """One page of the user's conversations, and of the rooms they are in, whose title or messages contain `query`,
+    each with a short snippet, in the list's order, from `cursor` on."""
     text = " ".join(storable(query, "q").split())
     if not text:
         raise ValidationFailed("q", "must not be blank")
     if len(text) > SEARCH_MAX_CHARS:
         raise ValidationFailed("q", f"must be at most {SEARCH_MAX_CHARS} characters")
-    found = history.run(lambda store: store.search(history.caller.user_id, text, limit=PAGE + 1, before=cursor))
-    page = _page(found)
+    user_id = history.caller.user_id
+
+    def find(store):
+        own = store.search(user_id, text, limit=PAGE + 1, before=cursor)
+        joined = store.search_rooms(user_id, text, limit=PAGE + 1, before=cursor)
+        return sorted({row["id"]: row for row in own + joined}.values(), key=_order, reverse=True)
+
+    page = _page(history.run(find))
     page["conversations"] = [{**row, "snippet": snippet(row["snippet"], text)} for row in page["conversations"]]
     return page
 

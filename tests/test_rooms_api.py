@@ -213,6 +213,26 @@ def test_the_list_marks_rooms_and_who_is_in_them(room):
     assert (bobs["id"], bobs["title"], bobs["room"]["role"]) == (conversation, "Bonjour", "member")
 
 
+def found(room, who: str, query: str) -> list[tuple[str, str | None]]:
+    from urllib.parse import quote
+
+    reply = call(room.chat, "GET", f"{CHAT}?q={quote(query)}", headers=room.headers[who])
+    assert reply.status == 200, reply.text
+    return [(c["id"], c["snippet"]) for c in reply.json()["conversations"]]
+
+
+def test_search_finds_the_rooms_a_member_is_in_as_the_list_shows_them(room):
+    conversation = room.open("bob")
+    room.say("alice", "Parlons du budget retraite", conversationId=conversation)
+    own = room.say("bob", "Mon budget vacances ?").json()["conversationId"]
+    assert found(room, "bob", "BUDGET") == [(own, "Echo: Mon budget vacances ?"),  # the assistant's echo: newest
+                                            (conversation, "Parlons du budget retraite")]
+    assert found(room, "alice", "budget") == [(conversation, "Parlons du budget retraite")]  # hers, once
+    assert found(room, "carol", "budget") == []  # not in the room
+    assert room.remove("alice", conversation, "bob").status == 200
+    assert found(room, "bob", "budget") == [(own, "Echo: Mon budget vacances ?")]  # removed: no longer found
+
+
 def test_a_non_member_gets_404_everywhere_exactly_as_for_no_conversation(room, fake_openai):
     conversation = room.open("bob")
     before = len(fake_openai.requests)

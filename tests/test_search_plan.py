@@ -44,13 +44,17 @@ def searched():
     try:
         with psycopg.connect(server.dsn_as("supabase_admin"), autocommit=True) as db:
             seed(db, USERS, CONVERSATIONS, MESSAGES, HEAVY)
+            db.execute("insert into public.conversation_members (conversation_id, user_id, role) "  # rooms 7 and 0 are in
+                       "select md5('conversation' || u || '-1')::uuid, md5('user' || m)::uuid, 'member' "
+                       "from generate_series(8, 10) u, (values (7), (0)) members(m)")
             yield db
     finally:
         server.stop()
 
 
 def plans(db, query: str, user: int = 7) -> list[str]:
-    """The plans of every statement the store's search runs (auto_explain, nested statements included)."""
+    """The plans of every statement the store's search runs, in the user's own conversations and in the rooms they
+    are in (auto_explain, nested statements included)."""
     found = []
     db.add_notice_handler(lambda notice: found.append(notice.message_primary))
     db.execute("load 'auto_explain'")
@@ -61,6 +65,7 @@ def plans(db, query: str, user: int = 7) -> list[str]:
                (user, query))
     db.execute("select * from public.search_conversations(md5('user' || %s)::uuid, %s, 51, now(), %s::uuid)",
                (user, query, "ffffffff-ffff-ffff-ffff-ffffffffffff"))
+    db.execute("select * from public.search_rooms(md5('user' || %s)::uuid, %s, 51, null, null)", (user, query))
     db.execute("reset auto_explain.log_min_duration")
     db._notice_handlers.clear()
     return found
@@ -72,6 +77,7 @@ def test_search_reads_messages_through_indexes(searched, query, user):
     found = plans(searched, query, user)
     inner = [plan for plan in found if "public.messages" in plan or "messages m" in plan]
     assert inner, found  # the function's own statement was explained
+    assert [plan for plan in found if "conversation_members" in plan], found  # and the rooms' one
     assert not [plan for plan in found if "Seq Scan on messages" in plan], "\n\n".join(found)
 
 

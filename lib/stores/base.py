@@ -131,6 +131,9 @@ class Store(Protocol):
         bound of `conversations`, each with "snippet": the newest matching message's text, or None when only the
         title matches."""
 
+    def search_rooms(self, user_id: str, query: str, limit: int = 50, before: Keyset | None = None) -> list[dict]:
+        """As `search`, over the rooms the user is a member of (not those they own: `search` has them)."""
+
     def rename_conversation(self, user_id: str, conversation_id: str, title: str) -> bool:
         """Set a conversation's title; False if the user has no such conversation."""
 
