@@ -233,7 +233,7 @@ class _Watch:
 
     def __init__(self, connection, expired: Callable[[], bool]):
         self.late = threading.Event()
-        self._connection, self._expired = connection, expired
+        self._sock, self._expired = connection.sock, expired  # kept: getresponse() may let go of it
         if expired():
             self.late.set()
             self._cut()
@@ -241,7 +241,7 @@ class _Watch:
             _watch(self)
 
     def _cut(self) -> None:
-        sock = self._connection.sock
+        sock = self._sock
         if sock is not None:
             try:
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)

@@ -74,14 +74,15 @@ class HeldAnswer:
     """A server on loopback that sends an answer's head (and `partial`), then holds the rest until `go` is set (or
     20 s have passed: a reader that waited for it fails instead of hanging), then closes. `tls`: (cert, key)."""
 
-    def __init__(self, head: bytes, partial: bytes = b"", rest: bytes = b"", tls=None, split_record: bool = False):
+    def __init__(self, head: bytes, partial: bytes = b"", rest: bytes = b"", tls=None):
         import socket
         import threading
 
-        self.go = threading.Event()
+        self.go, self.cut = threading.Event(), threading.Event()
         self.listener = socket.create_server(("127.0.0.1", 0))
-        self.head, self.partial, self.rest, self.tls, self.split_record = head, partial, rest, tls, split_record
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.head, self.partial, self.rest, self.tls = head, partial, rest, tls
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
 
     @property
     def url(self) -> str:
@@ -94,6 +95,12 @@ class HeldAnswer:
                 return self._serve_tls(connection)
             connection.recv(65536)
             connection.sendall(self.head + self.partial)
+            if not self.rest:  # nothing more to send: see whether the reader cuts the connection
+                connection.settimeout(20)
+                while connection.recv(65536):  # the rest of the request, if it came in two parts
+                    pass
+                self.cut.set()  # (a timeout raises instead)
+                return
             self.go.wait(20)
             connection.sendall(self.rest)
 
@@ -157,6 +164,19 @@ def test_part_of_a_tls_record_gives_the_reader_its_ticks(certificates):
     exchange = http_pool.post(held.url, HEADERS, BODY, timeout=20, ca_file=str(certificates[0]))
     assert first_two(exchange, held, tick=0.01) == [b"", b"data: [DONE]\n\n"]
     assert len(http_pool._idle) == 1  # read whole over TLS: kept
+
+
+def test_a_whole_answer_that_ends_its_connection_is_still_cut_at_its_deadline():
+    import threading
+
+    held = HeldAnswer(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n", partial=b"0123456789")
+    late = threading.Event()
+    exchange = http_pool.post(held.url, HEADERS, BODY, timeout=60, expired=late.is_set, whole=True)
+    late.set()
+    with pytest.raises(TimeoutError):
+        exchange.read()
+    held.thread.join()
+    assert held.cut.is_set()  # the watcher shut the socket: the server did not have to give up first
 
 
 def test_a_connection_the_server_ended_while_idle_is_replaced_without_an_error(chat, fake_openai):
