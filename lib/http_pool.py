@@ -41,28 +41,36 @@ class Exchange:
             while block := answer.read1(65536):
                 yield block
             return
+        if not answer.chunked and answer.length is not None:  # a stream with a length: http.client counts it
+            while True:
+                if not self._arriving(tick, buffered=True):
+                    yield b""
+                elif block := answer.read1(65536):
+                    yield block
+                else:
+                    return
+        # Chunked or to the connection's end: the socket is read itself once what came with the headers is taken
+        # (http.client's chunked read waits for a whole frame, and a TLS read for a whole record).
         unchunked = _Unchunked() if answer.chunked else None
-        tls = hasattr(self._sock, "pending")
-        buffered = True  # what came with the headers may be waiting in the answer's buffer
+        data = self._buffered()
         while True:
-            if not self._arriving(tick, buffered, tls):
-                yield b""
-                continue
-            try:  # http.client's own chunked read would wait for a whole frame
-                data = self._read(answer.read1 if unchunked is None else answer.fp.read1, tls)
-            except _tls_not_yet():
-                yield b""  # part of a TLS record, or one without data
-                continue
-            # read1 of more than the buffer holds has taken all of it; a length may have stopped it short
-            buffered = unchunked is None and answer.length is not None
+            if data is None:
+                if not self._arriving(tick, buffered=False):
+                    yield b""
+                    continue
+                data = self._received()
+                if data is None:
+                    yield b""  # part of a TLS record, or one without data
+                    continue
             if unchunked is None:
                 if not data:
                     return
                 yield data
+                data = None
                 continue
             if not data:
                 raise http.client.IncompleteRead(b"")
-            block = unchunked.feed(data)
+            block, data = unchunked.feed(data), None
             if unchunked.done:
                 if not unchunked.extra:
                     answer.close()  # read whole: the connection can carry another request
@@ -71,23 +79,41 @@ class Exchange:
                 return
             yield block  # b"" when only framing came: the reader's turn all the same
 
-    def _read(self, read, tls: bool) -> bytes:
-        """What has come; on TLS without waiting for the rest of a record (_tls_not_yet then)."""
-        if not tls:
-            return read(65536)  # the socket was readable: recv does not wait
-        timeout = self._sock.gettimeout()
-        self._sock.settimeout(0.0)
+    def _buffered(self) -> bytes | None:
+        """What came with the headers (or is there now) through the answer's buffer, without waiting; None if
+        nothing. It empties the buffer (read1 of more than it holds)."""
+        file, sock = self._answer.fp, self._sock
+        if file is None or sock is None:
+            return b""
+        timeout = sock.gettimeout()
+        sock.settimeout(0.0)
         try:
-            return read(65536)
+            return file.read1(65536) or None  # b"": nothing yet (a plain socket's), or the end, which recv says again
+        except (BlockingIOError, *_tls_not_yet()):
+            return None
         finally:
-            self._sock.settimeout(timeout)
+            sock.settimeout(timeout)
 
-    def _arriving(self, tick: float, buffered: bool, tls: bool) -> bool:
+    def _received(self) -> bytes | None:
+        """What the socket has (b"" at its end), without waiting; None if nothing yet (part of a TLS record)."""
+        sock = self._sock
+        if not hasattr(sock, "pending"):
+            return sock.recv(65536)  # poll() said readable: a plain socket's recv does not wait
+        timeout = sock.gettimeout()
+        sock.settimeout(0.0)
+        try:
+            return sock.recv(65536)
+        except (BlockingIOError, *_tls_not_yet()):
+            return None
+        finally:
+            sock.settimeout(timeout)
+
+    def _arriving(self, tick: float, buffered: bool) -> bool:
         """Something to read (in the answer's buffer if it may hold some, in TLS's, or on the socket within `tick`
         seconds), or the answer is over."""
         sock, file = self._sock, self._answer.fp
         if sock is None or file is None or sock.fileno() < 0:
-            return True  # read1 says so at once
+            return True  # a read says so at once
         if buffered:
             timeout = sock.gettimeout()
             sock.settimeout(0.0)  # a peek that reads nothing rather than waits
@@ -98,7 +124,7 @@ class Exchange:
                 pass
             finally:
                 sock.settimeout(timeout)
-        if tls and sock.pending():
+        if getattr(sock, "pending", None) and sock.pending():
             return True
         poller = select.poll()  # not select(): it fails on descriptors past 1023
         poller.register(sock, select.POLLIN)

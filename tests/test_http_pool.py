@@ -103,6 +103,7 @@ class HeldAnswer:
                 return
             self.go.wait(20)
             connection.sendall(self.rest)
+            self._until_closed(connection)
 
     def _serve_tls(self, raw):
         """TLS by hand (memory BIOs), so one record of the body can be sent in two parts."""
@@ -131,6 +132,18 @@ class HeldAnswer:
         raw.sendall(record[:10])  # the first bytes of the body's record only
         self.go.wait(20)
         raw.sendall(record[10:])
+        self._until_closed(raw)
+
+    @staticmethod
+    def _until_closed(connection):
+        """Read until the reader closes (at the end of the test): closing first, with bytes of the request still
+        unread, would reset the connection, and the answer's last bytes with it."""
+        connection.settimeout(20)
+        try:
+            while connection.recv(65536):
+                pass
+        except OSError:
+            pass
 
 
 CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
