@@ -100,6 +100,26 @@ def test_search_pages_the_same_way(chat, users, backend, store):
     assert {c["snippet"] for c in listed} == {"le dividende trimestriel"}
 
 
+def test_search_finds_the_few_matches_among_many_older_conversations(chat, users, backend, store):
+    """Past the newest conversations search reads through the indexes: rare matches, by text or by title only,
+    come in the same order and pages, each with its newest matching message."""
+    alice, _ = users
+    when = seeded(backend, store, alice.id, 150, text="rien à signaler")
+    order = expected(when)
+    by_text, by_title = order[3::9], order[70::13]
+    for conversation in by_text:
+        store.record_turn(alice.id, conversation, "", "un dividende ancien", "a")
+        store.record_turn(alice.id, conversation, "", "le dividende trimestriel", "a")
+    for conversation in by_title:
+        assert store.rename_conversation(alice.id, conversation, "Dividendes 2025")
+    stamp(backend, when)
+    pages = every_page(chat, alice, "DIVIDENDE")
+    listed = [c for page in pages for c in page["conversations"]]
+    assert [c["id"] for c in listed] == [c for c in order if c in by_text or c in by_title]
+    assert {c["snippet"] for c in listed if c["id"] in by_text} == {"le dividende trimestriel"}
+    assert {c["snippet"] for c in listed if c["id"] in by_title and c["id"] not in by_text} == {None}
+
+
 def test_an_empty_list_and_a_short_one_end_at_once(chat, users, backend, store):
     alice, bob = users
     assert every_page(chat, alice) == [{"conversations": [], "nextCursor": None}]
