@@ -7,8 +7,10 @@ A throwaway PostgreSQL with Supabase's roles and every migration, and the real P
 messages each (4,000 x 25 x 10 = 1,000,000), every message a dozen French and English words, one in 500 with the
 rarer "dividende", and one heavy user with `heavy` conversations (10 messages each); then ANALYZE. Each round, a
 random ordinary user searches a common word, a rarer one, two words, two letters and a word found nowhere, through
-SupabaseStore.search (the store the API uses: HTTP to PostgREST, the SQL function, back), and the same call is
-timed in the database alone (EXPLAIN ANALYZE's execution time). p50 and p95 per kind, and for the heavy user.
+SupabaseStore.search (the store the API uses: HTTP to PostgREST, the SQL function, back), once through the tests'
+gateway (a Python stand-in for Supabase's) and once straight to PostgREST, as bench/ceilings.py calls it; and the
+same call is timed in the database alone (EXPLAIN ANALYZE's execution time). p50 and p95 per kind, and for the heavy
+user.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def seed_quickly(db, users: int, conversations: int, messages: int, heavy: int):
 
 
 def database_ms(db, user: str, query: str) -> float:
-    plan = db.execute("explain (analyze, format json) select * from public.search_conversations(%s, %s, 51, null, "
+    plan = db.execute("explain (analyze, format json) select * from public.search_history(%s, %s, 51, null, "
                       "null)", (user, query)).fetchone()[0]
     return (plan if isinstance(plan, list) else json.loads(plan))[0]["Execution Time"]
 
@@ -57,6 +59,7 @@ def main():
 
     import psycopg
 
+    from lib.stores.rest import Client
     from lib.stores.supabase import SupabaseStore
     from tests.standins.postgres import Postgres
     from tests.standins.postgrest import SupabaseRest
@@ -73,11 +76,14 @@ def main():
         rest = SupabaseRest(postgres).start()
         try:
             store = SupabaseStore(rest.url, rest.SERVICE_KEY, 30.0)
+            direct = SupabaseStore(rest.url, rest.SERVICE_KEY, 30.0)
+            direct.client = Client(f"http://127.0.0.1:{rest.postgrest.port}", rest.SERVICE_KEY, 30.0)
             picker = random.Random(28)
-            timings: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+            timings: dict[tuple[str, str], tuple[list[float], list[float], list[float]]] = {}
             with psycopg.connect(postgres.dsn_as("supabase_admin"), autocommit=True) as db:
                 for kind, query in QUERIES.items():  # warm: the first call of each pays for the plan's catalog reads
                     store.search(ids[1], query, limit=51)
+                    direct.search(ids[1], query, limit=51)
                 for n in range(args.rounds):
                     for who, user in (("user", ids[picker.randint(1, args.users)]), ("heavy user", ids[0])):
                         if who == "heavy user" and n % 4:
@@ -86,18 +92,24 @@ def main():
                             t = time.perf_counter()
                             store.search(user, query, limit=51)
                             through_store = (time.perf_counter() - t) * 1000
-                            wall, db_ms = timings.setdefault((who, kind), ([], []))
+                            t = time.perf_counter()
+                            direct.search(user, query, limit=51)
+                            straight = (time.perf_counter() - t) * 1000
+                            wall, rest_ms, db_ms = timings.setdefault((who, kind), ([], [], []))
                             wall.append(through_store)
+                            rest_ms.append(straight)
                             db_ms.append(database_ms(db, user, query))
-            print(f"\n{'who':<11} {'query':<12} {'store p50':>10} {'store p95':>10} {'db p50':>8} {'db p95':>8}  (ms)")
-            everyone = [[], []]
-            for (who, kind), (wall, db_ms) in timings.items():
-                everyone[0] += wall if who == "user" else []
-                everyone[1] += db_ms if who == "user" else []
-                print(f"{who:<11} {kind:<12} {statistics.median(wall):>10.1f} {percentile(wall, 0.95):>10.1f} "
-                      f"{statistics.median(db_ms):>8.1f} {percentile(db_ms, 0.95):>8.1f}")
-            print(f"\nall ordinary users' searches: store p95 {percentile(everyone[0], 0.95):.1f} ms, database p95 "
-                  f"{percentile(everyone[1], 0.95):.1f} ms over {len(everyone[0])} searches")
+            print(f"\n{'who':<11} {'query':<12} {'gateway p50':>12} {'p95':>6} {'PostgREST p50':>14} {'p95':>6} "
+                  f"{'db p50':>7} {'p95':>6}  (ms)")
+            everyone = [[], [], []]
+            for (who, kind), columns in timings.items():
+                for total, column in zip(everyone, columns):
+                    total += column if who == "user" else []
+                print(f"{who:<11} {kind:<12} " + " ".join(
+                    f"{statistics.median(c):>{w}.1f} {percentile(c, 0.95):>6.1f}" for c, w in zip(columns, (12, 14, 7))))
+            print(f"\nall ordinary users' searches: p95 {percentile(everyone[0], 0.95):.1f} ms through the gateway, "
+                  f"{percentile(everyone[1], 0.95):.1f} ms straight to PostgREST, {percentile(everyone[2], 0.95):.1f} ms "
+                  f"in the database, over {len(everyone[0])} searches")
         finally:
             rest.stop()
     finally:

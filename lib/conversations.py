@@ -122,13 +122,7 @@ def search(history: History, query: str, cursor: Keyset | None = None) -> dict:
     if len(text) > SEARCH_MAX_CHARS:
         raise ValidationFailed("q", f"must be at most {SEARCH_MAX_CHARS} characters")
     user_id = history.caller.user_id
-
-    def find(store):
-        own = store.search(user_id, text, limit=PAGE + 1, before=cursor)
-        joined = store.search_rooms(user_id, text, limit=PAGE + 1, before=cursor)
-        return sorted({row["id"]: row for row in own + joined}.values(), key=_order, reverse=True)
-
-    page = _page(history.run(find))
+    page = _page(history.run(lambda store: store.search(user_id, text, limit=PAGE + 1, before=cursor)))
     page["conversations"] = [{**row, "snippet": snippet(row["snippet"], text)} for row in page["conversations"]]
     return page
 

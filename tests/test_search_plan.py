@@ -61,11 +61,9 @@ def plans(db, query: str, user: int = 7) -> list[str]:
     db.execute("set auto_explain.log_min_duration = 0")
     db.execute("set auto_explain.log_nested_statements = on")
     db.execute("set auto_explain.log_level = notice")
-    db.execute("select * from public.search_conversations(md5('user' || %s)::uuid, %s, 51, null, null)",
-               (user, query))
-    db.execute("select * from public.search_conversations(md5('user' || %s)::uuid, %s, 51, now(), %s::uuid)",
+    db.execute("select * from public.search_history(md5('user' || %s)::uuid, %s, 51, null, null)", (user, query))
+    db.execute("select * from public.search_history(md5('user' || %s)::uuid, %s, 51, now(), %s::uuid)",
                (user, query, "ffffffff-ffff-ffff-ffff-ffffffffffff"))
-    db.execute("select * from public.search_rooms(md5('user' || %s)::uuid, %s, 51, null, null)", (user, query))
     db.execute("reset auto_explain.log_min_duration")
     db._notice_handlers.clear()
     return found

@@ -127,12 +127,9 @@ class Store(Protocol):
         """Delete a conversation and its messages for good; False if the user has no such conversation."""
 
     def search(self, user_id: str, query: str, limit: int = 50, before: Keyset | None = None) -> list[dict]:
-        """Conversations whose title or a message contains `query` (case-insensitive), in the order and from the
-        bound of `conversations`, each with "snippet": the newest matching message's text, or None when only the
-        title matches."""
-
-    def search_rooms(self, user_id: str, query: str, limit: int = 50, before: Keyset | None = None) -> list[dict]:
-        """As `search`, over the rooms the user is a member of (not those they own: `search` has them)."""
+        """The user's conversations and the rooms they are a member of whose title or a message contains `query`
+        (case-insensitive), in the order and from the bound of `conversations`, each with "snippet": the newest
+        matching message's text, or None when only the title matches."""
 
     def rename_conversation(self, user_id: str, conversation_id: str, title: str) -> bool:
         """Set a conversation's title; False if the user has no such conversation."""

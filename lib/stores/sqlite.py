@@ -278,14 +278,6 @@ class SqliteStore(SqliteControls):
             {"role": "assistant", "content": assistant_text, "status": status}])
 
     def search(self, user_id, query, limit=50, before=None):
-        return self._search("from conversations c where c.user_id = :u", user_id, query, limit, before)
-
-    def search_rooms(self, user_id, query, limit=50, before=None):
-        return self._search("from conversation_members me join conversations c on c.id = me.conversation_id "
-                            "where me.user_id = :u and me.role = 'member' and c.user_id <> :u",
-                            user_id, query, limit, before)
-
-    def _search(self, conversations: str, user_id, query, limit, before):
         # SQLite's LIKE folds ASCII case only: match on Python's lower() of both sides, as PostgreSQL's ilike does
         with self._connection() as db:
             db.create_function("fold", 1, lambda text: text.lower() if text is not None else None,
@@ -294,7 +286,9 @@ class SqliteStore(SqliteControls):
                 "select c.id, c.title, c.created_at, c.updated_at, "
                 "(select m.content from messages m where m.conversation_id = c.id and m.user_id = c.user_id "
                 f" and {SHOWN} and instr(fold(m.content), :q) > 0 order by m.id desc limit 1) as snippet "
-                f"{conversations} and (instr(fold(c.title), :q) > 0 or exists "
+                "from conversations c where c.id in (select id from conversations where user_id = :u union all "
+                "select conversation_id from conversation_members where user_id = :u and role = 'member') "
+                "and (instr(fold(c.title), :q) > 0 or exists "
                 "(select 1 from messages m where m.conversation_id = c.id and m.user_id = c.user_id "
                 f" and {SHOWN} and instr(fold(m.content), :q) > 0)) "
                 "and (:t is null or (c.updated_at, c.id) < (:t, :i)) order by c.updated_at desc, c.id desc limit :n",

@@ -95,13 +95,7 @@ class SupabaseStore(SupabaseControls):
             {"role": "assistant", "content": assistant_text, "status": status}])
 
     def search(self, user_id, query, limit=50, before=None):
-        return self._search("search_conversations", user_id, query, limit, before)
-
-    def search_rooms(self, user_id, query, limit=50, before=None):
-        return self._search("search_rooms", user_id, query, limit, before)
-
-    def _search(self, function: str, user_id, query, limit, before):
-        rows = self._run(self.client.rpc(function, {
+        rows = self._run(self.client.rpc("search_history", {
             "p_user_id": user_id, "p_query": query, "p_limit": limit,
             "p_before_updated_at": before and before.updated_at.isoformat(), "p_before_id": before and before.id})).data
         return [{**_conversation(row), "snippet": row["snippet"]} for row in rows or []]

@@ -2,7 +2,8 @@
 -- p95 31 ms for two words). The first step tests the newest 64 conversations one by one, not 200: enough to fill
 -- a page (51) for a common word, and a third of the reading for a rarer one. The second step no longer walks every
 -- older conversation testing its title: it takes the conversations the (user, trigrams) indexes find, by the
--- messages' text and by the title's, then orders those. Same results, same order and pages.
+-- messages' text and by the title's, with each one's newest match, then orders those. Same results, same order
+-- and pages.
 
 create index if not exists conversations_user_id_title_trgm_idx
   on public.conversations using gin (user_id extensions.uuid_ops, title extensions.gin_trgm_ops);
@@ -50,22 +51,20 @@ begin
     return;  -- the first step saw every conversation
   end if;
   return query
-  select c.id, c.title, c.created_at, c.updated_at,
-         (select m.content from public.messages m
-          where m.conversation_id = c.id and m.user_id = p_user_id and m.shown and m.content ilike v_pattern
-          order by m.id desc limit 1)
-  from public.conversations c
-  where c.id in (select m.conversation_id from public.messages m
-                 where m.user_id = p_user_id and m.shown and m.content ilike v_pattern
-                 union all
-                 select t.id from public.conversations t where t.user_id = p_user_id and t.title ilike v_pattern)
-    and c.user_id = p_user_id
-    and (c.updated_at, c.id) < (v_edge.updated_at, v_edge.id)
-  order by c.updated_at desc, c.id desc
-  limit v_limit - v_found;
+  select f.id, f.title, f.created_at, f.updated_at, (select m.content from public.messages m where m.id = f.newest)
+  from (select c.id, c.title, c.created_at, c.updated_at, h.newest
+        from (select m.conversation_id, max(m.id) as newest from public.messages m
+              where m.user_id = p_user_id and m.shown and m.content ilike v_pattern
+              group by m.conversation_id) h
+        full join (select t.id from public.conversations t
+                   where t.user_id = p_user_id and t.title ilike v_pattern) titled on titled.id = h.conversation_id
+        join public.conversations c on c.id = coalesce(h.conversation_id, titled.id)
+        where c.user_id = p_user_id and (c.updated_at, c.id) < (v_edge.updated_at, v_edge.id)
+        order by c.updated_at desc, c.id desc
+        limit v_limit - v_found) f
+  order by f.updated_at desc, f.id desc;
 end;
 $$;
-
 
 revoke execute on function public.search_conversations(uuid, text, integer, timestamptz, uuid)
   from public, anon, authenticated;
