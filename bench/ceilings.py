@@ -1,7 +1,8 @@
 """Deployment-wide ceilings on the Supabase store: waves of 50 concurrent reservations of a chat message (the
 caller's buckets and the two global ones), each a reserve_rate_limits call through PostgREST as lib/limits.py makes
-it, from 50 client processes (50 function instances); beside it, the same waves of an RPC that does nothing, and
-the row-lock waits PostgreSQL logged (python -m bench.ceilings [--rounds N]).
+it, from 50 client processes (50 function instances); beside it, the same waves of an RPC that does nothing, of the
+settlements that follow each reply (settle_rate_limits: its token buckets corrected by what the reply really cost,
+150 tokens more, then 150 fewer), and the row-lock waits PostgreSQL logged (python -m bench.ceilings [--rounds N]).
 
 Sharded: the global buckets' subject is `global`, spread over 8 rows (20261207800000_sharded_ceilings.sql).
 One hot row: the same buckets under another subject, which stays one row each: what every message paid before.
@@ -33,8 +34,10 @@ def buckets(user: str, shared: str, run: str):
             Bucket(f"global:tokens:day:{run}", DAY, 10**12, 400, shared)]
 
 
-def client(postgrest_url: str, key: str, shared: str | None, run: str, rounds: int, start, waits):
-    """One function instance: its own HTTP client, one reservation per wave (or the RPC that does nothing)."""
+def client(postgrest_url: str, key: str, shared: str | None, settling: bool, run: str, rounds: int, start, waits):
+    """One function instance: its own HTTP client, one reservation (or settlement, or the RPC that does nothing) per
+    wave."""
+    from lib.stores import Charge
     from lib.stores.rest import Client
     from lib.stores.supabase import SupabaseStore
 
@@ -42,24 +45,29 @@ def client(postgrest_url: str, key: str, shared: str | None, run: str, rounds: i
     # Straight to PostgREST: the tests' gateway (a Python stand-in for Supabase's own) would be the queue here.
     store.client = Client(postgrest_url, key, 30.0)
     user = uuid.uuid4().hex
+    today = int(time.time() // DAY * DAY)
 
-    def once():
+    def once(n: int = 0):
         if shared is None:
             store.client.rpc("ceiling_slice", {"p_limit": 8, "p_shard": 0, "p_shards": 8}).execute()
+        elif settling and n:
+            delta = 150 if n % 2 else -150
+            store.settle_limits([Charge(user, "tokens:day", today, delta),
+                                 Charge(shared, f"global:tokens:day:{run}", today, delta)])
         else:
             assert all(usage.allowed for usage in store.reserve_limits(buckets(user, shared, run)))
 
     once()  # connected, and the user's rows exist, as after their first message
     mine = []
-    for _ in range(rounds):
+    for n in range(1, rounds + 1):
         start.wait()
         began = time.perf_counter()
-        once()
+        once(n)
         mine.append(time.perf_counter() - began)
     waits.put(mine)
 
 
-def measure(project: dict, shared: str | None, rounds: int) -> dict:
+def measure(project: dict, shared: str | None, settling: bool, rounds: int) -> dict:
     """`rounds` waves of CLIENTS calls at once, each from its own process: every call's wait, and PostgreSQL's
     row-lock waits over 1 ms meanwhile."""
     run = uuid.uuid4().hex[:8]
@@ -67,7 +75,7 @@ def measure(project: dict, shared: str | None, rounds: int) -> dict:
     start, waits = context.Barrier(CLIENTS), context.Queue()
     log_from = project["log"].stat().st_size
     processes = [context.Process(target=client, args=(project["postgrest_url"],
-                                                     project["env"]["SUPABASE_SERVICE_ROLE_KEY"], shared, run, rounds,
+                                                     project["env"]["SUPABASE_SERVICE_ROLE_KEY"], shared, settling, run, rounds,
                                                      start, waits)) for _ in range(CLIENTS)]
     for process in processes:
         process.start()
@@ -99,12 +107,14 @@ def main(argv=None):
 
     with supabase_project() as project:
         log_lock_waits(project["admin_dsn"])
-        variants = (("an RPC that does nothing (the floor)", None), ("sharded (global)", "global"),
-                    ("one hot row", "hot-" + uuid.uuid4().hex[:6]))
+        hot = "hot-" + uuid.uuid4().hex[:6]
+        variants = (("an RPC that does nothing (the floor)", None, False), ("sharded (global)", "global", False),
+                    ("one hot row", hot, False), ("settlements, sharded (global)", "global", True),
+                    ("settlements, one hot row", hot, True))
         result = {}
         for _ in range(2):  # interleaved, twice: the second round is reported
-            for name, shared in variants:
-                result[name] = measure(project, shared, args.rounds)
+            for name, shared, settling in variants:
+                result[name] = measure(project, shared, settling, args.rounds)
     print(f"| {CLIENTS} concurrent calls from {CLIENTS} processes, through PostgREST ({args.rounds} waves) | p50 wait | "
           "p95 wait | row-lock waits > 1 ms | their total | longest |")
     print("|---|---|---|---|---|---|")

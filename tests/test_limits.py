@@ -556,11 +556,71 @@ def test_a_global_ceiling_decides_every_reservation_and_settlement_as_one_counte
     assert limit_store.reserve_limits([ceiling(limit, 0, name)])[0].used == used
 
 
+def test_concurrent_settlements_on_a_global_ceiling_are_each_counted_once(limit_store):
+    """Every reply settles its reservation, for more tokens or fewer: many at once, none lost or counted twice."""
+    from lib import limits
+    from lib.stores import Charge
+
+    bucket, start = ceiling(10**6, 400), int(limits.time.time() // DAY * DAY)
+
+    def message(n):
+        assert limit_store.reserve_limits([bucket])[0].allowed
+        limit_store.settle_limits([Charge("global", bucket.name, start, 150 if n % 2 else -250)])
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(message, range(60)))
+    assert limit_store.reserve_limits([ceiling(10**6, 0, bucket.name)])[0].used == 30 * (400 + 150) + 30 * (400 - 250)
+
+
+def test_settlements_racing_reservations_at_the_limit_keep_the_count(limit_store):
+    """Near the limit settlements and reservations take every shard or one, at once: no deadlock, no count lost."""
+    from lib import limits
+    from lib.stores import Charge
+
+    bucket, start = ceiling(50), int(limits.time.time() // DAY * DAY)
+
+    def message(_):
+        if not limit_store.reserve_limits([bucket])[0].allowed:
+            return False
+        limit_store.settle_limits([Charge("global", bucket.name, start, 1)])  # the reply cost twice the estimate
+        return True
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        admitted = list(pool.map(message, range(80))).count(True)
+    assert 25 <= admitted <= 50
+    assert limit_store.reserve_limits([ceiling(50, 0, bucket.name)])[0].used == 2 * admitted
+
+
 def test_a_reservation_refused_by_one_ceiling_takes_nothing_from_another(limit_store):
     roomy, tight = ceiling(100), ceiling(1)
     assert [u.allowed for u in limit_store.reserve_limits([roomy, tight])] == [True, True]
     assert [u.allowed for u in limit_store.reserve_limits([roomy, tight])] == [True, False]
     assert limit_store.reserve_limits([ceiling(100, 0, roomy.name)])[0].used == 1  # the refused one gave it back
+
+
+@pytest.mark.parametrize("shards, delta", [([4] * 8, 3), ([15] + [5] * 7, -2)],
+                         ids=["more-tokens-under-the-limit", "fewer-tokens-past-the-limit"])
+def test_a_settlement_leaves_every_shard_on_one_side_of_its_slice(postgres, postgrest, env, shards, delta):
+    """A reservation's fast path admits only under the limit because every shard is within its slice or every one
+    is at least at it: a settlement on one shard alone must not leave some above their slices and some below."""
+    import psycopg
+
+    from lib import limits
+    from lib.stores import Charge
+    from lib.stores.supabase import SupabaseStore
+
+    freeze_limit_clock(env)
+    store, bucket = SupabaseStore(postgrest.url, postgrest.SERVICE_KEY, 30.0), ceiling(40)  # a slice of 5 each
+    start = int(limits.time.time() // DAY * DAY)
+    postgres.execute("insert into rate_limits (subject, bucket, window_start, used, ceiling) values " + ", ".join(
+        f"('global:{n}', '{bucket.name}', to_timestamp({start}), {used}, 40)" for n, used in enumerate(shards)))
+    for _ in range(4):
+        store.settle_limits([Charge("global", bucket.name, start, delta)])
+        with psycopg.connect(postgres.dsn_as("postgres")) as db:
+            used = [row[0] for row in db.execute("select used from rate_limits where bucket = %s order by subject",
+                                                 (bucket.name,))]
+        assert not (any(u > 5 for u in used) and any(u < 5 for u in used)), used
+    assert sum(used) == sum(shards) + 4 * delta
 
 
 def test_a_window_counted_before_the_shards_admits_only_what_is_left(postgres, postgrest, env):
